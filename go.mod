@@ -1,0 +1,3 @@
+module github.com/neighborbot/neighborbot
+
+go 1.26.8
