@@ -1,0 +1,185 @@
+// Package store declares what neighborbot keeps and the contract every backend meets.
+// Backends live in subpackages (store/bolt, the embedded default; store/redis, shared by
+// replicas) and all pass the one conformance suite in store/storetest.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/neighborbot/neighborbot/community"
+)
+
+// Store is the whole of what a backend provides.
+type Store interface {
+	Items
+	Directory
+	Once
+	Inbox
+	Outbox
+	Docs
+	// Ping reports whether the backend is reachable (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// ItemFilter selects items. Empty fields select everything.
+type ItemFilter struct {
+	Groups    []string          // any of these groups
+	States    []community.State // any of these states
+	Requester string            // filed for this person
+	Claimer   string            // claimed by this person
+	Open      bool              // only items not closed or cancelled
+	Limit     int               // at most this many, newest first; 0 for all
+}
+
+// Items keeps service items. Numbers are global, start at 1 and have neither gaps nor repeats.
+type Items interface {
+	// CreateItem takes the next number, calls build with it and saves the result, atomically:
+	// if build fails the number is not used.
+	CreateItem(ctx context.Context, build func(no int64) (*community.Item, error)) (*community.Item, error)
+	// GetItem returns item no, or an error with code community.ENotFound.
+	GetItem(ctx context.Context, no int64) (*community.Item, error)
+	// UpdateItem loads item no, calls fn with it and, if fn returns nil, saves it with its
+	// Version increased, atomically with respect to every other writer (every replica). fn may
+	// be called more than once (optimistic backends retry on conflict), so it must be pure.
+	// fn's error is returned as is.
+	UpdateItem(ctx context.Context, no int64, fn func(*community.Item) error) (*community.Item, error)
+	// ListItems returns matching items, newest (highest number) first.
+	ListItems(ctx context.Context, f ItemFilter) ([]*community.Item, error)
+}
+
+// Directory keeps people and groups.
+type Directory interface {
+	GetPerson(ctx context.Context, id string) (community.Person, error) // ENotFound
+	PutPerson(ctx context.Context, p community.Person) error
+	// UpdatePerson is atomic like UpdateItem; old is the zero Person with ID set when absent.
+	UpdatePerson(ctx context.Context, id string, fn func(p *community.Person) error) (community.Person, error)
+	ListPersons(ctx context.Context) ([]community.Person, error)
+	GetGroup(ctx context.Context, id string) (community.Group, error) // ENotFound
+	PutGroup(ctx context.Context, g community.Group) error
+	ListGroups(ctx context.Context) ([]community.Group, error)
+}
+
+// Once makes something happen once across retries, restarts and replicas.
+type Once interface {
+	// Once records key and reports true the first time it is seen within ttl, false after.
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// InboundEntry is a platform event recorded before it was acknowledged.
+type InboundEntry struct {
+	ID         string    `json:"id"`
+	Payload    []byte    `json:"payload"`
+	Received   time.Time `json:"received"`
+	Attempts   int       `json:"attempts"`
+	LeaseOwner string    `json:"lease_owner,omitempty"`
+	LeaseUntil time.Time `json:"lease_until,omitempty"`
+}
+
+// Inbox records inbound events durably so a crash after the platform's ack loses nothing, and
+// dedupes them: an event id is accepted once within the retention window.
+type Inbox interface {
+	// PutInbound records the event and reports true, or reports false if id was seen before.
+	PutInbound(ctx context.Context, id string, payload []byte, now time.Time) (bool, error)
+	// PutInboundBatch records many events in one durable write and reports, per event, whether
+	// it was new. Used by platforms that ack in batches.
+	PutInboundBatch(ctx context.Context, entries []InboundEntry, now time.Time) ([]bool, error)
+	// LeaseInbound hands up to max unfinished events to owner for lease; an event whose lease
+	// ran out (its owner died) is handed out again.
+	LeaseInbound(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]InboundEntry, error)
+	// AckInbound marks the event handled. Its id stays known for dedupe until retention ends.
+	AckInbound(ctx context.Context, id string, now time.Time) error
+}
+
+// InboxRetention is how long a handled event id is remembered: longer than Feishu's last retry
+// (6 h after the first) and WeCom's.
+const InboxRetention = 24 * time.Hour
+
+// OutboxStatus is where an outbound message stands.
+type OutboxStatus string
+
+const (
+	OutboxPending OutboxStatus = "pending"
+	OutboxSent    OutboxStatus = "sent"
+	OutboxFailed  OutboxStatus = "failed" // gave up after the last attempt
+)
+
+// OutboxEntry is one message to send. The payload is opaque to the store.
+type OutboxEntry struct {
+	ID         string       `json:"id"`              // idempotency key: enqueueing an existing id does nothing
+	Platform   string       `json:"platform"`        // which sender
+	Chat       string       `json:"chat"`            // rate-limit key within the platform (chat or robot)
+	Batch      string       `json:"batch,omitempty"` // a broadcast's id, for progress counts
+	Payload    []byte       `json:"payload"`
+	Status     OutboxStatus `json:"status"`
+	Attempts   int          `json:"attempts"`
+	CreatedAt  time.Time    `json:"created_at"`
+	NotBefore  time.Time    `json:"not_before"`
+	LeaseOwner string       `json:"lease_owner,omitempty"`
+	LeaseUntil time.Time    `json:"lease_until,omitempty"`
+	LastError  string       `json:"last_error,omitempty"`
+	SentAt     time.Time    `json:"sent_at,omitempty"`
+	Result     string       `json:"result,omitempty"` // the platform's message id
+}
+
+// OutboxStats counts a batch's entries (or all entries for batch "").
+type OutboxStats struct {
+	Pending, Sent, Failed int
+}
+
+// Outbox is the durable queue of messages to send: retried, never lost by a restart, never
+// sent twice by two replicas (a lease gives one owner at a time).
+type Outbox interface {
+	// Enqueue adds entries as pending; ids already present are left untouched.
+	Enqueue(ctx context.Context, entries ...OutboxEntry) error
+	// LeaseOutbox hands up to max due entries (pending, NotBefore ≤ now, lease free or expired)
+	// to owner until now+lease, oldest first.
+	LeaseOutbox(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]OutboxEntry, error)
+	// CompleteOutbox marks an entry sent with the platform's result; only the lease owner may.
+	CompleteOutbox(ctx context.Context, id, owner, result string, now time.Time) error
+	// ReleaseOutbox gives a leased entry back to be tried at notBefore. With attempt true the
+	// try counts (a failed send), else it was only deferred (a rate limit).
+	ReleaseOutbox(ctx context.Context, id, owner string, notBefore time.Time, errText string, attempt bool) error
+	// FailOutbox gives up on an entry.
+	FailOutbox(ctx context.Context, id, owner, errText string, now time.Time) error
+	// GetOutbox returns one entry (ENotFound).
+	GetOutbox(ctx context.Context, id string) (OutboxEntry, error)
+	// OutboxStats counts entries of a batch ("" for all).
+	OutboxStats(ctx context.Context, batch string) (OutboxStats, error)
+}
+
+// Doc is one document of a collection.
+type Doc struct {
+	ID    string
+	Value []byte
+}
+
+// Docs is a small document store for everything else (schedules, notices, receipts, card
+// references, tokens), so features do not each grow every backend.
+type Docs interface {
+	GetDoc(ctx context.Context, coll, id string) ([]byte, error) // ENotFound
+	PutDoc(ctx context.Context, coll, id string, value []byte) error
+	// UpdateDoc is atomic; fn gets nil when the doc is absent and returns the new value (nil
+	// deletes). fn may be called more than once.
+	UpdateDoc(ctx context.Context, coll, id string, fn func(old []byte) ([]byte, error)) ([]byte, error)
+	DeleteDoc(ctx context.Context, coll, id string) error
+	// ListDocs returns the docs of coll whose id starts with prefix, ordered by id.
+	ListDocs(ctx context.Context, coll, prefix string) ([]Doc, error)
+}
+
+// ErrNotFound builds the not-found error backends return.
+func ErrNotFound(what string) error {
+	return community.Errorf(community.ENotFound, "%s不存在。", what)
+}
+
+// ErrUnavailable wraps a backend failure so the edge can say "服务暂时不可用".
+func ErrUnavailable(err error) error {
+	return &UnavailableError{Err: err}
+}
+
+// UnavailableError is a backend that could not be reached.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return "store unavailable: " + e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
