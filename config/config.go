@@ -1,0 +1,401 @@
+// Package config loads neighborbot's settings: a YAML file (the organisation tree, groups,
+// members, schedules, policies) overlaid by environment variables (addresses, secrets), then
+// validated as a whole so an operator sees every mistake at once, each naming its key.
+//
+// With no file at all, Load returns Demo(): a small community whose groups live in the local
+// playground, so a first start without credentials already has something to talk to.
+//
+// The package imports nothing else of ours; its types are plain data.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Roles a member can have (Member.Role).
+const (
+	RoleResident   = "resident"   // 居民
+	RoleMember     = "member"     // 党员
+	RoleGridWorker = "gridworker" // 网格员
+	RoleSecretary  = "secretary"  // 支部书记 / 社区书记
+	RoleStreet     = "street"     // 街道 / 大党委第一书记
+)
+
+// Kinds of organisation node (OrgNode.Kind), from the top of the tree down.
+const (
+	KindStreet    = "street"    // 街道
+	KindCommunity = "community" // 社区
+	KindGrid      = "grid"      // 网格 / 小区
+	KindBuilding  = "building"  // 楼栋
+	KindUnit      = "unit"      // 单元
+)
+
+// Kinds of recurring schedule (Schedule.Kind).
+const (
+	ScheduleTheme         = "theme"          // 主题党日, monthly
+	ScheduleMeeting       = "meeting"        // 联席会议, quarterly
+	ScheduleJointActivity = "joint_activity" // 联合活动, quarterly
+	ScheduleCongress      = "congress"       // 党员代表大会, yearly
+	ScheduleStandup       = "standup"        // 早碰头, daily
+	ScheduleCustom        = "custom"
+)
+
+// Platforms, the prefix of every group and member id ("feishu:oc_123").
+const (
+	PlatformLocal  = "local"
+	PlatformFeishu = "feishu"
+	PlatformWeCom  = "wecom"
+)
+
+// Feishu event delivery modes (Feishu.Mode).
+const (
+	FeishuHTTP = "http" // Feishu POSTs events to our callback URL
+	FeishuWS   = "ws"   // we hold a long connection to Feishu (self-built apps only)
+)
+
+// Config is everything neighborbot needs to start.
+type Config struct {
+	BotName      string `yaml:"bot_name"`      // how the bot calls itself in messages; NEIGHBORBOT_BOT_NAME
+	Addr         string `yaml:"addr"`          // HTTP listen address; NEIGHBORBOT_ADDR
+	DataDir      string `yaml:"data_dir"`      // embedded store directory; NEIGHBORBOT_DATA
+	RedisURL     string `yaml:"redis_url"`     // redis://, rediss:// or "host:port,host:port" (Cluster); NEIGHBORBOT_REDIS_URL
+	LogLevel     string `yaml:"log_level"`     // debug, info, warn or error; NEIGHBORBOT_LOG_LEVEL
+	HolidaysFile string `yaml:"holidays_file"` // extra or corrected holiday data; NEIGHBORBOT_HOLIDAYS
+
+	Org       []OrgNode  `yaml:"org"`
+	Groups    []Group    `yaml:"groups"`
+	Members   []Member   `yaml:"members"`
+	Schedules []Schedule `yaml:"schedules"`
+
+	Deadlines DeadlinePolicy `yaml:"deadlines"`
+	Limits    Limits         `yaml:"limits"`
+	Feishu    Feishu         `yaml:"feishu"`
+	WeCom     WeCom          `yaml:"wecom"`
+}
+
+// OrgNode is one node of the organisation tree: 街道 → 社区 → 网格 → 楼栋 → 单元.
+type OrgNode struct {
+	ID       string    `yaml:"id"`                 // short and stable: "grid1", "grid1-b3"
+	Name     string    `yaml:"name"`               // as people say it: "1网格", "3栋"
+	Kind     string    `yaml:"kind"`               // street, community, grid, building or unit
+	Compound string    `yaml:"compound,omitempty"` // the 小区 a grid covers, for display
+	Children []OrgNode `yaml:"children,omitempty"`
+}
+
+// Group is a chat group the bot sits in, bound to one org node.
+type Group struct {
+	ID       string `yaml:"id"`                  // "platform:chat id", e.g. "feishu:oc_5ad..."
+	Name     string `yaml:"name"`                // 幸福里小区群
+	Node     string `yaml:"node"`                // org node id
+	RobotKey string `yaml:"robot_key,omitempty"` // wecom group robot webhook key; a secret
+}
+
+// Member is a person the bot knows in advance: residents, party members, grid workers,
+// secretaries. Phone and Door are personal data (see LogValue).
+type Member struct {
+	ID     string   `yaml:"id"` // "platform:user id", e.g. "wecom:ZhangSan"
+	Name   string   `yaml:"name"`
+	Role   string   `yaml:"role"` // resident, member, gridworker, secretary or street
+	Node   string   `yaml:"node"` // org node id the person belongs to
+	Phone  string   `yaml:"phone,omitempty"`
+	Door   string   `yaml:"door,omitempty"`   // 3栋2单元502
+	Duties []string `yaml:"duties,omitempty"` // 调查员, 宣传员, 调解员, 监督员
+	Teams  []string `yaml:"teams,omitempty"`  // 先锋队: 应急救援, 纠纷调解, ...
+}
+
+// Schedule is a recurring activity or meeting the scheduler announces and reminds.
+type Schedule struct {
+	ID     string   `yaml:"id"`
+	Kind   string   `yaml:"kind"`  // theme, meeting, joint_activity, congress, standup or custom
+	Rule   string   `yaml:"rule"`  // Chinese recurrence, e.g. "每月第一个周五 15:00"; parsed by the scheduler
+	Title  string   `yaml:"title"` // 主题党日
+	Place  string   `yaml:"place,omitempty"`
+	Nodes  []string `yaml:"nodes,omitempty"`  // org node ids whose groups are told; empty = all
+	Remind []string `yaml:"remind,omitempty"` // how long before to remind: "72h", "24h", "2h"
+}
+
+// DeadlinePolicy drives the deadline ladder of service items (限时办结, 督办, 销号).
+type DeadlinePolicy struct {
+	RemindBefore          Duration `yaml:"remind_before"`           // remind the claimer this long before the deadline
+	WorkdayStart          string   `yaml:"workday_start"`           // "08:00": no reminders before
+	WorkdayEnd            string   `yaml:"workday_end"`             // "20:00": no reminders after
+	EscalateCommunityDays int      `yaml:"escalate_community_days"` // overdue days before the community is told
+	EscalateStreetDays    int      `yaml:"escalate_street_days"`    // overdue days before the street is told
+	ReannounceAfter       Duration `yaml:"reannounce_after"`        // re-post an unclaimed item after this long
+	AutoCloseAfter        Duration `yaml:"auto_close_after"`        // a done item nobody confirms closes after this long
+}
+
+// Limits are outbound rates, kept under the platforms' own limits (see PLATFORMS.md).
+type Limits struct {
+	FeishuPerChat       int `yaml:"feishu_per_chat"`        // messages per second into one chat
+	FeishuPerApp        int `yaml:"feishu_per_app"`         // messages per second for the whole app
+	WeComRobotPerMinute int `yaml:"wecom_robot_per_minute"` // messages per minute per group robot
+	OutboxMaxAttempts   int `yaml:"outbox_max_attempts"`    // sends tried before a message is given up
+}
+
+// Feishu is the Feishu (Lark) self-built app. Set when AppID is set.
+type Feishu struct {
+	AppID             string `yaml:"app_id"`             // FEISHU_APP_ID
+	AppSecret         string `yaml:"app_secret"`         // FEISHU_APP_SECRET
+	VerificationToken string `yaml:"verification_token"` // FEISHU_VERIFICATION_TOKEN
+	EncryptKey        string `yaml:"encrypt_key"`        // FEISHU_ENCRYPT_KEY; required in http mode
+	Mode              string `yaml:"mode"`               // http or ws; FEISHU_MODE
+	BaseURL           string `yaml:"base_url"`           // FEISHU_BASE_URL
+}
+
+// WeCom is the WeCom (企业微信) self-built app, and optionally its AI bot (智能机器人).
+// Set when CorpID is set.
+type WeCom struct {
+	CorpID      string `yaml:"corp_id"`       // WECOM_CORP_ID
+	AgentID     string `yaml:"agent_id"`      // WECOM_AGENT_ID
+	Secret      string `yaml:"secret"`        // WECOM_SECRET
+	Token       string `yaml:"token"`         // WECOM_TOKEN, app callback
+	AESKey      string `yaml:"aes_key"`       // WECOM_AES_KEY, app callback EncodingAESKey, 43 characters
+	AIBotToken  string `yaml:"aibot_token"`   // WECOM_AIBOT_TOKEN
+	AIBotAESKey string `yaml:"aibot_aes_key"` // WECOM_AIBOT_AES_KEY, 43 characters
+	BaseURL     string `yaml:"base_url"`      // WECOM_BASE_URL
+}
+
+// Load reads the YAML file at path (or $NEIGHBORBOT_CONFIG when path is empty; with neither,
+// the Demo), applies the environment over it, and validates the result.
+func Load(getenv func(string) string, path string) (*Config, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if path == "" {
+		path = strings.TrimSpace(getenv("NEIGHBORBOT_CONFIG"))
+	}
+	var c *Config
+	if path == "" {
+		c = Demo()
+	} else {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		c, err = Parse(data)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	c.applyEnv(getenv)
+	if err := c.Validate(); err != nil {
+		if path == "" {
+			return nil, fmt.Errorf("config (demo + environment): %w", err)
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes YAML over the defaults, without environment and without validation.
+// Unknown keys are an error.
+func Parse(data []byte) (*Config, error) {
+	c := defaults()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		if errors.Is(err, io.EOF) { // an empty file: all defaults
+			return c, nil
+		}
+		return nil, readableYAMLError(err)
+	}
+	return c, nil
+}
+
+// readableYAMLError turns yaml.v3's "field x not found in type config.Member" into words an
+// operator knows; everything else (syntax errors with their line) passes through.
+func readableYAMLError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		// "line 4: field bot_nme not found in type config.Config"
+		if line, rest, ok := strings.Cut(m, ": field "); ok {
+			if key, typ, ok := strings.Cut(rest, " not found in type config."); ok {
+				m = fmt.Sprintf("%s: unknown key %q (in %s)", line, key, sectionName(typ))
+			}
+		}
+		msgs[i] = m
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+func sectionName(goType string) string {
+	switch goType {
+	case "Config":
+		return "the top level"
+	case "OrgNode":
+		return "an org node"
+	case "Group":
+		return "a group"
+	case "Member":
+		return "a member"
+	case "Schedule":
+		return "a schedule"
+	case "DeadlinePolicy":
+		return "deadlines"
+	case "Limits":
+		return "limits"
+	case "Feishu":
+		return "feishu"
+	case "WeCom":
+		return "wecom"
+	}
+	return goType
+}
+
+// defaults is a Config with every default and no organisation.
+func defaults() *Config {
+	return &Config{
+		BotName:  "邻里帮",
+		Addr:     ":8080",
+		DataDir:  "./data",
+		LogLevel: "info",
+		Deadlines: DeadlinePolicy{
+			RemindBefore:          Duration(24 * time.Hour),
+			WorkdayStart:          "08:00",
+			WorkdayEnd:            "20:00",
+			EscalateCommunityDays: 2,
+			EscalateStreetDays:    5,
+			ReannounceAfter:       Duration(24 * time.Hour),
+			AutoCloseAfter:        Duration(72 * time.Hour),
+		},
+		Limits: Limits{
+			FeishuPerChat:       5,
+			FeishuPerApp:        50,
+			WeComRobotPerMinute: 20,
+			OutboxMaxAttempts:   12,
+		},
+		Feishu: Feishu{Mode: FeishuHTTP, BaseURL: "https://open.feishu.cn"},
+		WeCom:  WeCom{BaseURL: "https://qyapi.weixin.qq.com"},
+	}
+}
+
+// envSetting ties an environment variable to the YAML key it overrides.
+type envSetting struct {
+	env, key string
+	field    *string
+}
+
+func (c *Config) envSettings() []envSetting {
+	return []envSetting{
+		{"NEIGHBORBOT_BOT_NAME", "bot_name", &c.BotName},
+		{"NEIGHBORBOT_ADDR", "addr", &c.Addr},
+		{"NEIGHBORBOT_DATA", "data_dir", &c.DataDir},
+		{"NEIGHBORBOT_REDIS_URL", "redis_url", &c.RedisURL},
+		{"NEIGHBORBOT_LOG_LEVEL", "log_level", &c.LogLevel},
+		{"NEIGHBORBOT_HOLIDAYS", "holidays_file", &c.HolidaysFile},
+		{"FEISHU_APP_ID", "feishu.app_id", &c.Feishu.AppID},
+		{"FEISHU_APP_SECRET", "feishu.app_secret", &c.Feishu.AppSecret},
+		{"FEISHU_VERIFICATION_TOKEN", "feishu.verification_token", &c.Feishu.VerificationToken},
+		{"FEISHU_ENCRYPT_KEY", "feishu.encrypt_key", &c.Feishu.EncryptKey},
+		{"FEISHU_MODE", "feishu.mode", &c.Feishu.Mode},
+		{"FEISHU_BASE_URL", "feishu.base_url", &c.Feishu.BaseURL},
+		{"WECOM_CORP_ID", "wecom.corp_id", &c.WeCom.CorpID},
+		{"WECOM_AGENT_ID", "wecom.agent_id", &c.WeCom.AgentID},
+		{"WECOM_SECRET", "wecom.secret", &c.WeCom.Secret},
+		{"WECOM_TOKEN", "wecom.token", &c.WeCom.Token},
+		{"WECOM_AES_KEY", "wecom.aes_key", &c.WeCom.AESKey},
+		{"WECOM_AIBOT_TOKEN", "wecom.aibot_token", &c.WeCom.AIBotToken},
+		{"WECOM_AIBOT_AES_KEY", "wecom.aibot_aes_key", &c.WeCom.AIBotAESKey},
+		{"WECOM_BASE_URL", "wecom.base_url", &c.WeCom.BaseURL},
+	}
+}
+
+// applyEnv overrides the file with every non-empty variable. Values are trimmed: secrets
+// pasted from files often carry a trailing newline.
+func (c *Config) applyEnv(getenv func(string) string) {
+	for _, s := range c.envSettings() {
+		if v := strings.TrimSpace(getenv(s.env)); v != "" {
+			*s.field = v
+		}
+	}
+}
+
+// FeishuEnabled reports whether a Feishu app is configured.
+func (c *Config) FeishuEnabled() bool { return c.Feishu.AppID != "" }
+
+// WeComEnabled reports whether a WeCom app is configured.
+func (c *Config) WeComEnabled() bool { return c.WeCom.CorpID != "" }
+
+// LocalEnabled reports whether the built-in playground is the platform: when no real one is.
+func (c *Config) LocalEnabled() bool { return !c.FeishuEnabled() && !c.WeComEnabled() }
+
+// Personas returns the configured members in config order (the playground lets you speak as
+// any of them). The slice is a copy.
+func (c *Config) Personas() []Member {
+	out := make([]Member, len(c.Members))
+	copy(out, c.Members)
+	return out
+}
+
+// FindNode finds an org node anywhere in the tree.
+func (c *Config) FindNode(id string) (OrgNode, bool) {
+	var find func([]OrgNode) (OrgNode, bool)
+	find = func(ns []OrgNode) (OrgNode, bool) {
+		for _, n := range ns {
+			if n.ID == id {
+				return n, true
+			}
+			if found, ok := find(n.Children); ok {
+				return found, true
+			}
+		}
+		return OrgNode{}, false
+	}
+	return find(c.Org)
+}
+
+// NodePath returns the nodes from the root down to id (inclusive): the escalation ladder read
+// backwards. Nil when id is not in the tree.
+func (c *Config) NodePath(id string) []OrgNode {
+	var walk func([]OrgNode, []OrgNode) []OrgNode
+	walk = func(ns []OrgNode, above []OrgNode) []OrgNode {
+		for _, n := range ns {
+			path := append(above[:len(above):len(above)], n)
+			if n.ID == id {
+				return path
+			}
+			if p := walk(n.Children, path); p != nil {
+				return p
+			}
+		}
+		return nil
+	}
+	return walk(c.Org, nil)
+}
+
+// Level is LogLevel as a slog level (info when unset or unknown; Validate rejects unknown).
+func (c *Config) Level() slog.Level {
+	switch strings.ToLower(c.LogLevel) {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Platform is the platform prefix of a group or member id: "feishu" for "feishu:oc_1".
+// Empty when the id has no prefix.
+func Platform(id string) string {
+	p, _, ok := strings.Cut(id, ":")
+	if !ok {
+		return ""
+	}
+	return p
+}
