@@ -1,0 +1,199 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/neighborbot/neighborbot/store"
+)
+
+// Pipeline is the durable inbound path: Receive records each event in the store's inbox
+// (deduping retries and replicas) and returns, so adapters ack fast; workers lease recorded
+// events, handle them through the Engine and ack them. A crash after the platform's ack loses
+// nothing: the lease runs out and another worker (on any replica) handles the event.
+//
+// Receive batches concurrent calls into one durable write (group commit), so a burst of events
+// costs one fsync, not one each.
+type Pipeline struct {
+	Inbox   store.Inbox
+	Engine  *Engine
+	Owner   string // this replica's name, for leases
+	Now     func() time.Time
+	Log     *slog.Logger
+	Workers int           // concurrent handlers; default 8
+	Lease   time.Duration // how long a handler may take before another replica retries; default 1 min
+	Poll    time.Duration // how often to look for events with expired leases; default 1 s
+	// MaxBatch bounds one group commit; default 256.
+	MaxBatch int
+
+	once    sync.Once
+	reqs    chan *receiveReq
+	wake    chan struct{}
+	started chan struct{}
+}
+
+type receiveReq struct {
+	entry store.InboundEntry
+	done  chan error
+}
+
+func (p *Pipeline) init() {
+	p.once.Do(func() {
+		if p.Workers <= 0 {
+			p.Workers = 8
+		}
+		if p.Lease <= 0 {
+			p.Lease = time.Minute
+		}
+		if p.Poll <= 0 {
+			p.Poll = time.Second
+		}
+		if p.MaxBatch <= 0 {
+			p.MaxBatch = 256
+		}
+		p.reqs = make(chan *receiveReq, 4096)
+		p.wake = make(chan struct{}, 1)
+		p.started = make(chan struct{})
+	})
+}
+
+// Receive records m durably (or recognises it as a duplicate) and returns. Run must be running.
+func (p *Pipeline) Receive(ctx context.Context, m Message) error {
+	p.init()
+	if m.EventID == "" {
+		return fmt.Errorf("message without event id from %s", m.Platform)
+	}
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode event %s: %w", m.Key(), err)
+	}
+	req := &receiveReq{entry: store.InboundEntry{ID: m.Key(), Payload: payload}, done: make(chan error, 1)}
+	select {
+	case p.reqs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run commits received events and handles them until ctx ends; then it finishes the events in
+// hand and returns.
+func (p *Pipeline) Run(ctx context.Context) error {
+	p.init()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); p.commitLoop(ctx) }()
+	work := make(chan store.InboundEntry)
+	for i := 0; i < p.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range work {
+				p.handle(e)
+			}
+		}()
+	}
+	close(p.started)
+	ticker := time.NewTicker(p.Poll)
+	defer ticker.Stop()
+	for ctx.Err() == nil {
+		entries, err := p.Inbox.LeaseInbound(ctx, p.Owner, p.Workers*4, p.Now(), p.Lease)
+		if err != nil && ctx.Err() == nil {
+			p.Log.Warn("inbox lease failed", "err", err)
+		}
+		for _, e := range entries {
+			work <- e
+		}
+		if len(entries) == p.Workers*4 {
+			continue // more waiting
+		}
+		select {
+		case <-ctx.Done():
+		case <-p.wake:
+		case <-ticker.C:
+		}
+	}
+	close(work)
+	wg.Wait()
+	return nil
+}
+
+func (p *Pipeline) commitLoop(ctx context.Context) {
+	batch := make([]*receiveReq, 0, p.MaxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case <-ctx.Done():
+			p.drainRefused()
+			return
+		case r := <-p.reqs:
+			batch = append(batch, r)
+		}
+	fill: // take whatever else is already waiting: that is the group in group commit
+		for len(batch) < p.MaxBatch {
+			select {
+			case r := <-p.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		entries := make([]store.InboundEntry, len(batch))
+		for i, r := range batch {
+			entries[i] = r.entry
+		}
+		// The write must finish even while shutting down: the callers are waiting to ack.
+		_, err := p.Inbox.PutInboundBatch(context.WithoutCancel(ctx), entries, p.Now())
+		if err != nil {
+			err = store.ErrUnavailable(err)
+			p.Log.Error("inbox write failed", "events", len(batch), "err", err)
+		}
+		for _, r := range batch {
+			r.done <- err
+		}
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (p *Pipeline) drainRefused() {
+	for {
+		select {
+		case r := <-p.reqs:
+			r.done <- fmt.Errorf("shutting down")
+		default:
+			return
+		}
+	}
+}
+
+func (p *Pipeline) handle(e store.InboundEntry) {
+	// Handling is not cut short by shutdown: Run waits for it, within the lease.
+	ctx, cancel := context.WithTimeout(context.Background(), p.Lease)
+	defer cancel()
+	var m Message
+	if err := json.Unmarshal(e.Payload, &m); err != nil {
+		p.Log.Error("dropping undecodable event", "event", e.ID, "err", err)
+		_ = p.Inbox.AckInbound(ctx, e.ID, p.Now())
+		return
+	}
+	if _, err := p.Engine.Handle(ctx, m); err != nil {
+		// Left leased: it is tried again when the lease runs out.
+		p.Log.Warn("event not handled, will retry", "event", e.ID, "attempt", e.Attempts, "err", err)
+		return
+	}
+	if err := p.Inbox.AckInbound(ctx, e.ID, p.Now()); err != nil {
+		p.Log.Warn("inbox ack failed; the event may be handled again", "event", e.ID, "err", err)
+	}
+}

@@ -1,0 +1,242 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/store"
+)
+
+// Request is one inbound message being handled, with who sent it and where, and the replies
+// the handler produces. Replies are collected and enqueued in the outbox after the handler
+// returns, each with an id derived from the event, so handling the same event twice enqueues
+// nothing new.
+type Request struct {
+	Msg    Message
+	Sender community.Person // looked up by Identify; a resident when unknown
+	Group  community.Group  // the group the message came from; zero for a private chat
+	Now    time.Time
+
+	outs []Outbound
+}
+
+// Reply answers in the chat the message came from, @-mentioning the sender in a group.
+func (r *Request) Reply(text string) {
+	o := Outbound{Platform: r.Msg.Platform, Text: text, ReplyTo: r.Msg.MessageID, ResponseURL: r.Msg.ResponseURL}
+	if r.Msg.Private {
+		o.UserID = r.Msg.UserID
+	} else {
+		o.ChatID = r.Msg.ChatID
+		o.Mentions = []Mention{{UserID: r.Msg.UserID, Name: r.Sender.Name}}
+	}
+	r.outs = append(r.outs, o)
+}
+
+// Replyf is Reply with formatting.
+func (r *Request) Replyf(format string, args ...any) { r.Reply(fmt.Sprintf(format, args...)) }
+
+// Send queues any outbound message.
+func (r *Request) Send(o Outbound) { r.outs = append(r.outs, o) }
+
+// Outs is what the handler has queued so far.
+func (r *Request) Outs() []Outbound { return r.outs }
+
+// HandlerFunc handles one request.
+type HandlerFunc func(ctx context.Context, r *Request) error
+
+// Middleware wraps a handler.
+type Middleware func(HandlerFunc) HandlerFunc
+
+// Chain applies middleware so that the first listed runs outermost.
+func Chain(h HandlerFunc, mw ...Middleware) HandlerFunc {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h
+}
+
+// Engine runs inbound messages through the handler chain and puts the replies in the outbox.
+type Engine struct {
+	Handler HandlerFunc
+	Outbox  store.Outbox
+	Now     func() time.Time
+	Log     *slog.Logger
+	// Wake, if set, is signalled (without blocking) after replies are enqueued, so the
+	// dispatcher sends them at once instead of at its next poll.
+	Wake func()
+}
+
+// Handle handles one message: runs the chain, turns a handler error into a friendly reply,
+// and enqueues the replies. It returns an error when the store could not be reached, either by
+// the handler or to enqueue: the caller should try the message again later (its replies, which
+// then say "服务暂时不可用", are returned for callers that can show them directly).
+func (e *Engine) Handle(ctx context.Context, m Message) ([]Outbound, error) {
+	now := e.Now()
+	r := &Request{Msg: m, Now: now, Sender: community.Person{ID: m.UserID, Name: m.UserName}}
+	if err := e.Handler(ctx, r); err != nil {
+		var ue *store.UnavailableError
+		if errors.As(err, &ue) {
+			r.outs = nil
+			r.Reply(UserMessage(err))
+			return r.outs, err
+		}
+		r.Reply(UserMessage(err))
+		if community.ErrorCode(err) == community.EInternal {
+			e.Log.ErrorContext(ctx, "handler failed", "event", m.Key(), "err", err)
+		}
+	}
+	outs := r.outs
+	entries := make([]store.OutboxEntry, 0, len(outs))
+	for i := range outs {
+		if outs[i].ID == "" {
+			outs[i].ID = m.Key() + "/" + strconv.Itoa(i)
+		}
+		if outs[i].Platform == "" {
+			outs[i].Platform = m.Platform
+		}
+		ent, err := Entry(outs[i], now)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, ent)
+	}
+	if len(entries) > 0 {
+		if err := e.Outbox.Enqueue(ctx, entries...); err != nil {
+			r.outs = nil
+			r.Reply(UserMessage(store.ErrUnavailable(err)))
+			return r.outs, store.ErrUnavailable(fmt.Errorf("enqueue replies to %s: %w", m.Key(), err))
+		}
+		if e.Wake != nil {
+			e.Wake()
+		}
+	}
+	return outs, nil
+}
+
+// Entry turns an outbound message into an outbox entry.
+func Entry(o Outbound, now time.Time) (store.OutboxEntry, error) {
+	payload, err := json.Marshal(o)
+	if err != nil {
+		return store.OutboxEntry{}, fmt.Errorf("encode outbound %s: %w", o.ID, err)
+	}
+	return store.OutboxEntry{
+		ID: o.ID, Platform: o.Platform, Chat: o.Target(), Batch: o.Batch, Payload: payload,
+		Status: store.OutboxPending, CreatedAt: now, NotBefore: now,
+	}, nil
+}
+
+// UserMessage is what a person is told when handling failed.
+func UserMessage(err error) string {
+	var ue *store.UnavailableError
+	if errors.As(err, &ue) {
+		return "服务暂时不可用，请稍后再试。"
+	}
+	return community.ErrorMessage(err)
+}
+
+// Recover turns a panic in a handler into an internal error, logged with its stack.
+func Recover(log *slog.Logger) Middleware {
+	return func(next HandlerFunc) HandlerFunc {
+		return func(ctx context.Context, r *Request) (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					log.ErrorContext(ctx, "handler panic", "event", r.Msg.Key(), "panic", p, "stack", string(debug.Stack()))
+					err = fmt.Errorf("panic: %v", p)
+				}
+			}()
+			return next(ctx, r)
+		}
+	}
+}
+
+// Logging logs each handled message at Info (who, where, how long, outcome) without its text,
+// which may hold personal data.
+func Logging(log *slog.Logger) Middleware {
+	return func(next HandlerFunc) HandlerFunc {
+		return func(ctx context.Context, r *Request) error {
+			start := time.Now()
+			err := next(ctx, r)
+			attrs := []any{"event", r.Msg.Key(), "user", r.Msg.UserID, "chat", r.Msg.ChatID,
+				"replies", len(r.outs), "took", time.Since(start).Round(time.Microsecond)}
+			if r.Msg.Action != nil {
+				attrs = append(attrs, "action", r.Msg.Action.Name, "item", r.Msg.Action.Item)
+			}
+			if err != nil {
+				attrs = append(attrs, "outcome", string(community.ErrorCode(err)))
+				if code := community.ErrorCode(err); code == community.EInternal {
+					attrs = append(attrs, "err", err)
+				}
+			}
+			log.InfoContext(ctx, "handled", attrs...)
+			return err
+		}
+	}
+}
+
+// Dedupe drops a message whose event was already handled. Use it where messages do not come
+// through the Pipeline (which dedupes when it records them).
+func Dedupe(once store.Once, ttl time.Duration) Middleware {
+	return func(next HandlerFunc) HandlerFunc {
+		return func(ctx context.Context, r *Request) error {
+			if r.Msg.EventID == "" {
+				return next(ctx, r)
+			}
+			first, err := once.Once(ctx, "event:"+r.Msg.Key(), ttl)
+			if err != nil {
+				return store.ErrUnavailable(err)
+			}
+			if !first {
+				return nil
+			}
+			return next(ctx, r)
+		}
+	}
+}
+
+// Directory is what Identify needs to know people and groups.
+type Directory interface {
+	GetPerson(ctx context.Context, id string) (community.Person, error)
+	GetGroup(ctx context.Context, id string) (community.Group, error)
+}
+
+// Identify fills in the sender (registered person, or a resident by the platform's name)
+// and the group.
+func Identify(dir Directory) Middleware {
+	return func(next HandlerFunc) HandlerFunc {
+		return func(ctx context.Context, r *Request) error {
+			p, err := dir.GetPerson(ctx, r.Msg.UserID)
+			switch {
+			case err == nil:
+				r.Sender = p
+			case community.ErrorCode(err) == community.ENotFound:
+				name := r.Msg.UserName
+				if name == "" {
+					name = "居民"
+				}
+				r.Sender = community.Person{ID: r.Msg.UserID, Name: name, Role: community.RoleResident}
+			default:
+				return store.ErrUnavailable(err)
+			}
+			if r.Msg.GroupID != "" {
+				g, err := dir.GetGroup(ctx, r.Msg.GroupID)
+				switch {
+				case err == nil:
+					r.Group = g
+				case community.ErrorCode(err) == community.ENotFound:
+					plat, chat := community.SplitID(r.Msg.GroupID)
+					r.Group = community.Group{ID: r.Msg.GroupID, Platform: plat, Chat: chat}
+				default:
+					return store.ErrUnavailable(err)
+				}
+			}
+			return next(ctx, r)
+		}
+	}
+}
