@@ -1,0 +1,94 @@
+// Command neighborbot runs the community service bot. With no platform credentials it serves
+// the built-in web playground on http://localhost:8080 over an embedded store in ./data.
+//
+//	neighborbot [-config FILE]        serve (config also from $NEIGHBORBOT_CONFIG)
+//	neighborbot check [-config FILE]  validate the config and exit
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/neighborbot/neighborbot/config"
+	"github.com/neighborbot/neighborbot/internal/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "neighborbot:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program, with its inputs passed in so tests can call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("neighborbot "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "YAML config file (default $NEIGHBORBOT_CONFIG, else the demo community)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv, *cfgPath)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.Level()}))
+
+	switch cmd {
+	case "check":
+		fmt.Fprintln(stdout, "config OK:", len(cfg.Groups), "groups,", len(cfg.Members), "members")
+		return nil
+	case "serve":
+		return serve(ctx, cfg, log, stdout)
+	default:
+		return fmt.Errorf("unknown command %q (want serve, check)", cmd)
+	}
+}
+
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
+	a, err := app.New(ctx, app.Options{Config: cfg, Log: log})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if a.Local != nil {
+		fmt.Fprintf(stdout, "neighborbot: playground at http://%s/\n", displayAddr(ln.Addr()))
+	} else {
+		fmt.Fprintf(stdout, "neighborbot: listening on %s\n", ln.Addr())
+	}
+	err = a.Run(ctx, ln)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// displayAddr turns ":8080" into "localhost:8080" for the message people click.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,668 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/store"
+)
+
+// Store is what the handlers need of a backend.
+type Store interface {
+	store.Items
+	store.Directory
+	GetDoc(ctx context.Context, coll, id string) ([]byte, error)
+}
+
+// Handlers executes parsed commands. Its Handle method is the bot.HandlerFunc at the end of
+// the middleware chain (after bot.Identify).
+type Handlers struct {
+	Store   Store
+	Tree    *community.Tree
+	BotName string // 邻里帮
+	Log     *slog.Logger
+	// Extra handles verbs the core does not know (scheduler, notices); it returns handled=false
+	// to let the core answer with a hint.
+	Extra []func(ctx context.Context, r *bot.Request) (handled bool, err error)
+}
+
+// Handle is the bot.HandlerFunc.
+func (h *Handlers) Handle(ctx context.Context, r *bot.Request) error {
+	if a := r.Msg.Action; a != nil {
+		return h.handleAction(ctx, r, a)
+	}
+	for _, x := range h.Extra {
+		if handled, err := x(ctx, r); handled || err != nil {
+			return err
+		}
+	}
+	replyItem, err := h.replyItem(ctx, r.Msg)
+	if err != nil {
+		return err
+	}
+	cmd := Parse(r.Msg.Text, ParseContext{Now: r.Now, ReplyItem: replyItem, Mentioned: r.Msg.Mentioned, Private: r.Msg.Private})
+	if cmd.Err != "" {
+		r.Reply(cmd.Err)
+		return nil
+	}
+	return h.Run(ctx, r, cmd)
+}
+
+// Run executes one parsed command.
+func (h *Handlers) Run(ctx context.Context, r *bot.Request, cmd Command) error {
+	switch cmd.Verb {
+	case VerbHelp:
+		r.Reply(HelpText(r.Sender.Role, h.BotName))
+	case VerbNeed:
+		return h.fileNeed(ctx, r, cmd)
+	case VerbMine:
+		return h.listMine(ctx, r)
+	case VerbMyTasks:
+		return h.listTasks(ctx, r)
+	case VerbTodo:
+		return h.listTodo(ctx, r)
+	case VerbDispatch:
+		return h.transition(ctx, r, cmd.Item, community.Change{Action: community.ActDispatch, Slots: cmd.Slots, Deadline: cmd.Deadline})
+	case VerbPost:
+		return h.post(ctx, r, cmd)
+	case VerbCancel:
+		return h.transition(ctx, r, cmd.Item, community.Change{Action: community.ActCancel, Note: cmd.Text})
+	case VerbReschedule:
+		return h.transition(ctx, r, cmd.Item, community.Change{Action: community.ActReschedule, Deadline: cmd.Deadline})
+	case VerbSupervise:
+		return h.transition(ctx, r, cmd.Item, community.Change{Action: community.ActSupervise, Note: cmd.Text})
+	case VerbClaim:
+		return h.transition(ctx, r, cmd.Item, community.Change{Action: community.ActClaim})
+	case VerbRelease:
+		return h.transition(ctx, r, cmd.Item, community.Change{Action: community.ActRelease, Note: cmd.Text})
+	case VerbComplete:
+		return h.transition(ctx, r, cmd.Item, community.Change{Action: community.ActComplete, Note: cmd.Text})
+	case VerbConfirm:
+		stars := cmd.Stars
+		if stars == 0 {
+			stars = 5 // "确认 12" with no stars: the resident is satisfied
+		}
+		return h.transition(ctx, r, cmd.Item, community.Change{Action: community.ActConfirm, Stars: stars, Note: cmd.Text})
+	case VerbUnsatisfied:
+		return h.transition(ctx, r, cmd.Item, community.Change{Action: community.ActUnsatisfied, Note: cmd.Text})
+	case VerbReopen:
+		return h.transition(ctx, r, cmd.Item, community.Change{Action: community.ActReopen, Note: cmd.Text})
+	case VerbCloseOut:
+		return h.transition(ctx, r, cmd.Item, community.Change{Action: community.ActCloseOut, Note: cmd.Text})
+	case VerbItem:
+		return h.showItem(ctx, r, cmd.Item)
+	case VerbRegister:
+		return h.register(ctx, r, cmd)
+	case VerbApprove:
+		return h.approve(ctx, r, cmd)
+	case VerbBind:
+		return h.bind(ctx, r, cmd)
+	default:
+		if r.Msg.Mentioned || r.Msg.Private {
+			r.Reply(fmt.Sprintf("没太看懂您的意思。有需要帮助的事，直接 @%s 说明情况即可；发送“帮助”查看可以用的命令。", h.botName()))
+		}
+		// Ordinary chat between neighbours is none of the bot's business.
+	}
+	return nil
+}
+
+func (h *Handlers) botName() string {
+	if h.BotName == "" {
+		return "邻里帮"
+	}
+	return h.BotName
+}
+
+// replyItem finds the item whose card the message replies to.
+func (h *Handlers) replyItem(ctx context.Context, m bot.Message) (int64, error) {
+	if m.ReplyTo == "" {
+		return 0, nil
+	}
+	raw, err := h.Store.GetDoc(ctx, bot.CollMsgRef, bot.MsgRefID(m.Platform, m.ReplyTo))
+	if err != nil {
+		if community.ErrorCode(err) == community.ENotFound {
+			return 0, nil
+		}
+		return 0, store.ErrUnavailable(err)
+	}
+	return ItemFromKey(string(raw)), nil
+}
+
+// ItemKey is the card key of item no.
+func ItemKey(no int64) string { return "item:" + strconv.FormatInt(no, 10) }
+
+// ItemFromKey parses a card key; 0 if it is not an item's.
+func ItemFromKey(key string) int64 {
+	s, ok := strings.CutPrefix(key, "item:")
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+func (h *Handlers) handleAction(ctx context.Context, r *bot.Request, a *bot.Action) error {
+	switch a.Name {
+	case "claim":
+		return h.transition(ctx, r, a.Item, community.Change{Action: community.ActClaim})
+	case "release":
+		return h.transition(ctx, r, a.Item, community.Change{Action: community.ActRelease})
+	case "complete":
+		return h.transition(ctx, r, a.Item, community.Change{Action: community.ActComplete})
+	case "rate":
+		stars, err := strconv.Atoi(a.Value)
+		if err != nil {
+			return community.Errorf(community.EInvalid, "评星请在1到5星之间。")
+		}
+		return h.transition(ctx, r, a.Item, community.Change{Action: community.ActConfirm, Stars: stars})
+	case "unsatisfied":
+		return h.transition(ctx, r, a.Item, community.Change{Action: community.ActUnsatisfied})
+	case "cancel":
+		return h.transition(ctx, r, a.Item, community.Change{Action: community.ActCancel, Note: "卡片取消"})
+	case "dispatch":
+		return h.transition(ctx, r, a.Item, community.Change{Action: community.ActDispatch})
+	}
+	for _, x := range h.Extra {
+		if handled, err := x(ctx, r); handled || err != nil {
+			return err
+		}
+	}
+	return community.Errorf(community.EInvalid, "这个按钮已失效，请发送“帮助”查看命令。")
+}
+
+func (h *Handlers) actor(r *bot.Request) community.Actor { return community.ActorOf(r.Sender) }
+
+func (h *Handlers) fileNeed(ctx context.Context, r *bot.Request, cmd Command) error {
+	if r.Msg.Private || r.Group.ID == "" {
+		r.Reply("请在小区群里 @我 说明需要帮助的事，方便党员就近认领。")
+		return nil
+	}
+	me := h.actor(r)
+	it, err := h.Store.CreateItem(ctx, func(no int64) (*community.Item, error) {
+		return community.NewNeed(no, r.Group, me, me, cmd.Text, r.Now)
+	})
+	if err != nil {
+		return err
+	}
+	secs, err := h.secretaries(ctx, r.Group)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(secs))
+	for i, s := range secs {
+		names[i] = s.Name
+	}
+	notified := "已通知书记"
+	if len(names) > 0 {
+		notified = "已通知" + strings.Join(names, "、")
+	}
+	r.Replyf("📝 已收到您的需求 #%d：%s\n%s，派单后党员会来认领。进度可发送“我的”查看。", it.No, community.Mask(it.Title), notified)
+	for _, s := range secs {
+		r.Send(h.private(r, s.ID, fmt.Sprintf("📮 新需求 #%d（%s）\n%s：%s\n派单请发送：派单 %d 截止 明天 需要1人",
+			it.No, h.groupName(r.Group), it.RequesterName, it.Title, it.No)))
+	}
+	return nil
+}
+
+func (h *Handlers) post(ctx context.Context, r *bot.Request, cmd Command) error {
+	if r.Msg.Private || r.Group.ID == "" {
+		r.Reply("请在要发布事项的小区群里发送“发布 …”。")
+		return nil
+	}
+	me := h.actor(r)
+	it, err := h.Store.CreateItem(ctx, func(no int64) (*community.Item, error) {
+		return community.NewPost(no, r.Group, me, cmd.Text, cmd.Slots, cmd.Deadline, r.Now)
+	})
+	if err != nil {
+		return err
+	}
+	r.Send(h.cardMessage(it, r.Now, false))
+	return nil
+}
+
+// transition applies one change to an item atomically, then tells the people concerned.
+func (h *Handlers) transition(ctx context.Context, r *bot.Request, no int64, c community.Change) error {
+	if no <= 0 {
+		return community.Errorf(community.EInvalid, "请告诉我单号，例如：%s 12", c.Action.Chinese())
+	}
+	c.Actor = h.actor(r)
+	c.At = r.Now
+	var before community.Item
+	it, err := h.Store.UpdateItem(ctx, no, func(it *community.Item) error {
+		before = *it
+		return it.Apply(c)
+	})
+	if err != nil {
+		if community.ErrorCode(err) == community.ENotFound {
+			return community.Errorf(community.ENotFound, "没有找到 #%d，请核对单号（发送“我的”或“待办”查看）。", no)
+		}
+		return err
+	}
+	h.award(ctx, c)
+	h.announce(ctx, r, &before, it, c)
+	return nil
+}
+
+// award adds 积分; a failure is logged, not shown: the item itself already moved.
+func (h *Handlers) award(ctx context.Context, c community.Change) {
+	pts := community.PointsFor(c.Action)
+	if pts == 0 {
+		return
+	}
+	_, err := h.Store.UpdatePerson(ctx, c.Actor.ID, func(p *community.Person) error {
+		if p.Name == "" {
+			p.Name = c.Actor.Name
+		}
+		p.Points += pts
+		return nil
+	})
+	if err != nil {
+		h.Log.Warn("points not awarded", "person", c.Actor.ID, "err", err)
+	}
+}
+
+// announce says what happened, to whom it concerns: the card is updated in place, the actor
+// gets a reply, the requester, claimers or secretaries get told privately where needed.
+func (h *Handlers) announce(ctx context.Context, r *bot.Request, before, it *community.Item, c community.Change) {
+	no := it.No
+	sameChat := r.Group.ID == it.GroupID
+	card := h.cardMessage(it, r.Now, true)
+	switch c.Action {
+	case community.ActDispatch:
+		r.Send(h.cardMessage(it, r.Now, false)) // the item's first card, in its group
+		if !sameChat {
+			r.Replyf("✅ 已派单 #%d，卡片已发到群里。", no)
+		}
+		return
+	case community.ActClaim:
+		r.Send(card)
+		left := ""
+		if it.SlotsLeft() > 0 {
+			left = fmt.Sprintf("，还差%d人", it.SlotsLeft())
+		}
+		h.replyInItemChat(r, it, fmt.Sprintf("✅ %s 认领了 #%d%s。", c.Actor.Name, no, left))
+		r.Send(h.private(r, c.Actor.ID, h.contactCard(ctx, it)))
+	case community.ActRelease:
+		r.Send(card)
+		h.replyInItemChat(r, it, fmt.Sprintf("↩️ %s 放弃了 #%d，欢迎其他党员认领。", c.Actor.Name, no))
+	case community.ActComplete:
+		r.Send(card)
+		msg := fmt.Sprintf("🎉 #%d 已完成（%s）", no, c.Actor.Name)
+		if c.Note != "" {
+			msg += "：" + community.Mask(c.Note)
+		}
+		h.replyInItemChat(r, it, msg)
+		h.toRequester(r, it, fmt.Sprintf("#%d 已办好，请确认并评价：确认 %d 5星 很及时（不满意请发：不满意 %d 原因）", no, no, no))
+	case community.ActConfirm:
+		r.Send(card)
+		if it.State == community.StateFollowUp {
+			h.replyInItemChat(r, it, fmt.Sprintf("已记录 #%d 的评价 %s，书记会尽快回访。", no, stars(it.Stars)))
+			h.toSecretaries(ctx, r, it, fmt.Sprintf("☎️ 回访：#%d 评价 %s %s\n处理后发送“重办 %d”或“办结 %d”。", no, stars(it.Stars), it.Comment, no, no))
+		} else {
+			h.replyInItemChat(r, it, fmt.Sprintf("🌟 #%d 已办结，评价 %s。感谢 %s 的服务！", no, stars(it.Stars), it.ClaimerNames()))
+		}
+	case community.ActUnsatisfied:
+		r.Send(card)
+		h.replyInItemChat(r, it, fmt.Sprintf("抱歉让您不满意，#%d 已转书记回访。", no))
+		h.toSecretaries(ctx, r, it, fmt.Sprintf("☎️ 回访：%s 对 #%d 不满意：%s\n处理后发送“重办 %d”或“办结 %d”。", it.RequesterName, no, it.Reason, no, no))
+	case community.ActReopen:
+		r.Send(card)
+		h.replyInItemChat(r, it, fmt.Sprintf("🔁 #%d 重新办理，请 %s 再跟进一下。", no, it.ClaimerNames()))
+		for _, cl := range it.Claims {
+			r.Send(h.private(r, cl.UserID, fmt.Sprintf("🔁 #%d 需要重办：%s", no, before.Reason)))
+		}
+	case community.ActCloseOut:
+		r.Send(card)
+		h.replyInItemChat(r, it, fmt.Sprintf("✅ #%d 已办结销号。", no))
+	case community.ActCancel:
+		r.Send(card)
+		reason := ""
+		if c.Note != "" {
+			reason = "，原因：" + community.Mask(c.Note)
+		}
+		h.replyInItemChat(r, it, fmt.Sprintf("#%d 已取消%s。", no, reason))
+		for _, cl := range it.Claims {
+			r.Send(h.private(r, cl.UserID, fmt.Sprintf("#%d 已取消%s，无需再办理。", no, reason)))
+		}
+	case community.ActReschedule:
+		r.Send(card)
+		h.replyInItemChat(r, it, fmt.Sprintf("🕒 #%d 截止时间改为 %s。", no, community.FormatTime(it.Deadline, r.Now)))
+	case community.ActSupervise:
+		r.Send(card)
+		h.replyInItemChat(r, it, fmt.Sprintf("📌 #%d 已督办（第%d次），请 %s 抓紧办理。", no, it.Supervised, nonEmpty(it.ClaimerNames(), "党员们")))
+		for _, cl := range it.Claims {
+			r.Send(h.private(r, cl.UserID, fmt.Sprintf("📌 书记督办 #%d：%s %s", no, community.Mask(it.Title), c.Note)))
+		}
+	default:
+		r.Send(card)
+	}
+}
+
+// replyInItemChat answers in the item's group; if the command came from elsewhere (a private
+// chat), the actor also gets the answer there.
+func (h *Handlers) replyInItemChat(r *bot.Request, it *community.Item, text string) {
+	if r.Group.ID == it.GroupID {
+		r.Reply(text)
+		return
+	}
+	plat, chat := community.SplitID(it.GroupID)
+	r.Send(bot.Outbound{Platform: plat, ChatID: chat, Text: text})
+	r.Reply(text)
+}
+
+func (h *Handlers) toRequester(r *bot.Request, it *community.Item, text string) {
+	plat, chat := community.SplitID(it.GroupID)
+	r.Send(bot.Outbound{Platform: plat, ChatID: chat, Text: text,
+		Mentions: []bot.Mention{{UserID: it.RequesterID, Name: it.RequesterName}}})
+}
+
+func (h *Handlers) toSecretaries(ctx context.Context, r *bot.Request, it *community.Item, text string) {
+	g, err := h.Store.GetGroup(ctx, it.GroupID)
+	if err != nil {
+		g = community.Group{ID: it.GroupID, Node: it.Node}
+	}
+	secs, err := h.secretaries(ctx, g)
+	if err != nil {
+		h.Log.Warn("secretaries not found", "group", it.GroupID, "err", err)
+		return
+	}
+	for _, s := range secs {
+		r.Send(h.private(r, s.ID, text))
+	}
+}
+
+// private builds a one-to-one message. It goes through the person's own platform.
+func (h *Handlers) private(r *bot.Request, userID, text string) bot.Outbound {
+	plat, _ := community.SplitID(userID)
+	if plat == "" {
+		plat = r.Msg.Platform
+	}
+	return bot.Outbound{Platform: plat, UserID: userID, Text: text}
+}
+
+// contactCard is what a claimer needs, privately: the requester's full contact.
+func (h *Handlers) contactCard(ctx context.Context, it *community.Item) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "🔒 #%d 的联系方式（仅您可见）\n事项：%s\n提出人：%s", it.No, it.Title, it.RequesterName)
+	phone, door := it.Phone, ""
+	if p, err := h.Store.GetPerson(ctx, it.RequesterID); err == nil {
+		if phone == "" {
+			phone = p.Phone
+		}
+		door = p.Door
+	}
+	if phone != "" {
+		fmt.Fprintf(&b, "\n电话：%s", phone)
+	}
+	if door != "" {
+		fmt.Fprintf(&b, "\n住址：%s", door)
+	}
+	fmt.Fprintf(&b, "\n办好后发送：完成 %d 办理情况", it.No)
+	return b.String()
+}
+
+// secretaries are the people with a secretary's role over the group's node (or every
+// secretary when the group is not bound yet), nearest first.
+func (h *Handlers) secretaries(ctx context.Context, g community.Group) ([]community.Person, error) {
+	all, err := h.Store.ListPersons(ctx)
+	if err != nil {
+		return nil, store.ErrUnavailable(err)
+	}
+	var out []community.Person
+	for _, p := range all {
+		if p.Role != community.RoleSecretary {
+			continue
+		}
+		if g.Node == "" || p.Node == "" || h.Tree == nil || h.Tree.Within(g.Node, p.Node) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (h *Handlers) groupName(g community.Group) string {
+	if g.Name != "" {
+		return g.Name
+	}
+	if h.Tree != nil {
+		if n, ok := h.Tree.Node(g.Node); ok {
+			return n.Name
+		}
+	}
+	return g.ID
+}
+
+func (h *Handlers) listMine(ctx context.Context, r *bot.Request) error {
+	items, err := h.Store.ListItems(ctx, store.ItemFilter{Requester: r.Sender.ID, Limit: 10})
+	if err != nil {
+		return store.ErrUnavailable(err)
+	}
+	if len(items) == 0 {
+		r.Replyf("您还没有提过需求。有事请直接 @%s 说明，例如：@%s 3栋2单元楼道灯坏了", h.botName(), h.botName())
+		return nil
+	}
+	r.Reply("您的需求（最近10条）：\n" + summaries(items, r.Now))
+	return nil
+}
+
+func (h *Handlers) listTasks(ctx context.Context, r *bot.Request) error {
+	items, err := h.Store.ListItems(ctx, store.ItemFilter{Claimer: r.Sender.ID, Limit: 10})
+	if err != nil {
+		return store.ErrUnavailable(err)
+	}
+	if len(items) == 0 {
+		r.Reply("您还没有认领任务。看到群里的服务卡片，点“接单”或回复“接单 单号”即可。")
+		return nil
+	}
+	pts := ""
+	if r.Sender.Points > 0 {
+		pts = fmt.Sprintf("（当前积分 %d）", r.Sender.Points)
+	}
+	r.Reply("您认领的任务" + pts + "：\n" + summaries(items, r.Now))
+	return nil
+}
+
+// listTodo: for a secretary, everything open in the groups under their node, overdue first;
+// for others, what is open for claiming in this group.
+func (h *Handlers) listTodo(ctx context.Context, r *bot.Request) error {
+	f := store.ItemFilter{Open: true}
+	title := "本群待认领的事项："
+	if r.Sender.Role.AtLeast(community.RoleSecretary) {
+		groups, err := h.Store.ListGroups(ctx)
+		if err != nil {
+			return store.ErrUnavailable(err)
+		}
+		for _, g := range groups {
+			if r.Sender.Node == "" || h.Tree == nil || g.Node == "" || h.Tree.Within(g.Node, r.Sender.Node) {
+				f.Groups = append(f.Groups, g.ID)
+			}
+		}
+		if r.Group.ID != "" && !slices.Contains(f.Groups, r.Group.ID) {
+			f.Groups = append(f.Groups, r.Group.ID)
+		}
+		title = "您辖区的待办："
+	} else {
+		if r.Group.ID == "" {
+			r.Reply("请在小区群里发送“待办”查看本群待认领的事项。")
+			return nil
+		}
+		f.Groups = []string{r.Group.ID}
+		f.States = []community.State{community.StateOpen}
+	}
+	items, err := h.Store.ListItems(ctx, f)
+	if err != nil {
+		return store.ErrUnavailable(err)
+	}
+	if len(items) == 0 {
+		r.Reply("👍 目前没有待办事项。")
+		return nil
+	}
+	slices.SortStableFunc(items, func(a, b *community.Item) int {
+		ao, bo := a.IsOverdue(r.Now) || a.Overdue, b.IsOverdue(r.Now) || b.Overdue
+		switch {
+		case ao && !bo:
+			return -1
+		case bo && !ao:
+			return 1
+		}
+		return int(a.No - b.No)
+	})
+	const max = 20
+	more := ""
+	if len(items) > max {
+		more = fmt.Sprintf("\n……另有%d项", len(items)-max)
+		items = items[:max]
+	}
+	r.Reply(title + "\n" + summaries(items, r.Now) + more)
+	return nil
+}
+
+func summaries(items []*community.Item, now time.Time) string {
+	lines := make([]string, len(items))
+	for i, it := range items {
+		lines[i] = it.Summary(now)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (h *Handlers) showItem(ctx context.Context, r *bot.Request, no int64) error {
+	if no <= 0 {
+		return community.Errorf(community.EInvalid, "请告诉我单号，例如：查看 12")
+	}
+	it, err := h.Store.GetItem(ctx, no)
+	if err != nil {
+		if community.ErrorCode(err) == community.ENotFound {
+			return community.Errorf(community.ENotFound, "没有找到 #%d。", no)
+		}
+		return err
+	}
+	r.Reply(ItemDetail(it, r.Now))
+	return nil
+}
+
+func (h *Handlers) register(ctx context.Context, r *bot.Request, cmd Command) error {
+	if r.Sender.Role.AtLeast(community.RoleMember) && !r.Sender.Pending {
+		r.Replyf("您已经是%s（%s），无需再报到。", r.Sender.Role.Chinese(), r.Sender.Name)
+		return nil
+	}
+	node := r.Group.Node
+	if node == "" && r.Sender.Node != "" {
+		node = r.Sender.Node
+	}
+	_, err := h.Store.UpdatePerson(ctx, r.Sender.ID, func(p *community.Person) error {
+		p.Name = cmd.Name
+		p.Pending = true
+		p.Approved = false
+		if p.Role < community.RoleMember {
+			p.Role = community.RoleMember
+		}
+		if node != "" {
+			p.Node = node
+		}
+		if cmd.Place != "" {
+			p.Door = cmd.Place
+		}
+		return nil
+	})
+	if err != nil {
+		return store.ErrUnavailable(err)
+	}
+	r.Replyf("📋 %s 的报到已提交，等待书记确认。确认后即可认领服务事项。", cmd.Name)
+	g := r.Group
+	if g.ID == "" {
+		g = community.Group{Node: node}
+	}
+	secs, err := h.secretaries(ctx, g)
+	if err != nil {
+		return err
+	}
+	place := ""
+	if cmd.Place != "" {
+		place = "（" + cmd.Place + "）"
+	}
+	for _, s := range secs {
+		r.Send(h.private(r, s.ID, fmt.Sprintf("🙋 党员报到：%s%s 来自 %s\n确认请发送：同意 %s", cmd.Name, place, h.groupName(r.Group), cmd.Name)))
+	}
+	return nil
+}
+
+func (h *Handlers) approve(ctx context.Context, r *bot.Request, cmd Command) error {
+	if !r.Sender.Role.AtLeast(community.RoleSecretary) {
+		return community.Errorf(community.EForbidden, "只有书记可以确认党员报到。")
+	}
+	all, err := h.Store.ListPersons(ctx)
+	if err != nil {
+		return store.ErrUnavailable(err)
+	}
+	var match []community.Person
+	for _, p := range all {
+		if p.Pending && p.Name == cmd.Name {
+			match = append(match, p)
+		}
+	}
+	switch len(match) {
+	case 0:
+		return community.Errorf(community.ENotFound, "没有找到待确认的报到：%s。", cmd.Name)
+	case 1:
+	default:
+		return community.Errorf(community.EConflict, "有%d位叫 %s 的待确认报到，请联系管理员在配置中核对。", len(match), cmd.Name)
+	}
+	p, err := h.Store.UpdatePerson(ctx, match[0].ID, func(p *community.Person) error {
+		p.Pending = false
+		p.Approved = true
+		if p.Role < community.RoleMember {
+			p.Role = community.RoleMember
+		}
+		return nil
+	})
+	if err != nil {
+		return store.ErrUnavailable(err)
+	}
+	r.Replyf("✅ 已确认 %s 的党员报到，欢迎加入服务队伍！", p.Name)
+	r.Send(h.private(r, p.ID, "✅ 您的报到已确认，现在可以认领群里的服务事项了。发送“帮助”查看命令。"))
+	return nil
+}
+
+func (h *Handlers) bind(ctx context.Context, r *bot.Request, cmd Command) error {
+	if !r.Sender.Role.AtLeast(community.RoleSecretary) {
+		return community.Errorf(community.EForbidden, "只有书记可以绑定群。")
+	}
+	if r.Group.ID == "" {
+		r.Reply("请在要绑定的群里发送“绑定 网格名”。")
+		return nil
+	}
+	if h.Tree == nil {
+		return community.Errorf(community.EInvalid, "还没有配置组织架构。")
+	}
+	n, ok := h.Tree.Find(cmd.Name)
+	if !ok {
+		var names []string
+		for _, n := range h.Tree.Nodes() {
+			if n.Kind == community.KindGrid || n.Kind == community.KindCommunity {
+				names = append(names, n.Name)
+			}
+		}
+		return community.Errorf(community.ENotFound, "没有找到“%s”。可以绑定：%s", cmd.Name, strings.Join(names, "、"))
+	}
+	g := r.Group
+	g.Node = n.ID
+	if err := h.Store.PutGroup(ctx, g); err != nil {
+		return store.ErrUnavailable(err)
+	}
+	r.Replyf("🔗 本群已绑定到 %s，通知和事项将按此归属。", n.Name)
+	return nil
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,271 @@
+// Package app assembles neighborbot from its parts: config, store, handlers, the inbound
+// pipeline, the outbox dispatcher, the platform adapters and the HTTP server; and stops them
+// in order. cmd/neighborbot and the end-to-end tests use it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+	_ "time/tzdata" // Asia/Shanghai must resolve on machines without zoneinfo
+
+	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/bot/local"
+	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/config"
+	"github.com/neighborbot/neighborbot/handlers"
+	"github.com/neighborbot/neighborbot/store"
+	"github.com/neighborbot/neighborbot/store/bolt"
+)
+
+// Zone is the one time zone neighborbot lives in.
+const Zone = "Asia/Shanghai"
+
+// Options configure an App.
+type Options struct {
+	Config *config.Config
+	Log    *slog.Logger
+	// Now is the clock; default time.Now in Asia/Shanghai. Tests inject a fake.
+	Now func() time.Time
+	// Owner names this replica in leases; default hostname-pid.
+	Owner string
+	// Store, if set, is used instead of opening one from the config (tests).
+	Store store.Store
+}
+
+// App is a running neighborbot.
+type App struct {
+	Cfg        *config.Config
+	Log        *slog.Logger
+	Now        func() time.Time
+	Loc        *time.Location
+	Store      store.Store
+	Tree       *community.Tree
+	Handlers   *handlers.Handlers
+	Engine     *bot.Engine
+	Pipeline   *bot.Pipeline
+	Dispatcher *bot.Dispatcher
+	Platforms  map[string]bot.Platform
+	Local      *local.Platform // the playground, when no platform is configured
+	Mux        *http.ServeMux
+
+	// runners are started by Run next to the pipeline and the dispatcher (platform receivers,
+	// the scheduler) and stopped before them.
+	runners []func(ctx context.Context) error
+	closers []func() error
+}
+
+// New assembles an App. It opens the store (unless given one) and seeds it from the config.
+func New(ctx context.Context, o Options) (*App, error) {
+	cfg := o.Config
+	if cfg == nil {
+		return nil, errors.New("app: no config")
+	}
+	loc, err := time.LoadLocation(Zone)
+	if err != nil {
+		return nil, fmt.Errorf("load time zone %s: %w", Zone, err)
+	}
+	a := &App{Cfg: cfg, Log: o.Log, Loc: loc, Now: o.Now, Platforms: map[string]bot.Platform{}, Mux: http.NewServeMux()}
+	if a.Log == nil {
+		a.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Level()}))
+	}
+	if a.Now == nil {
+		a.Now = func() time.Time { return time.Now().In(loc) }
+	}
+	owner := o.Owner
+	if owner == "" {
+		host, _ := os.Hostname()
+		owner = host + "-" + strconv.Itoa(os.Getpid())
+	}
+
+	a.Store = o.Store
+	if a.Store == nil {
+		if a.Store, err = OpenStore(ctx, cfg, a.Now, a.Log); err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, a.Store.Close)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+	if a.Tree, err = Tree(cfg); err != nil {
+		return nil, fmt.Errorf("org tree: %w", err)
+	}
+	if err := Seed(ctx, a.Store, cfg); err != nil {
+		return nil, err
+	}
+
+	a.Handlers = &handlers.Handlers{Store: a.Store, Tree: a.Tree, BotName: cfg.BotName, Log: a.Log}
+	a.Dispatcher = &bot.Dispatcher{
+		Outbox: a.Store, Refs: a.Store, Platforms: a.Platforms, Limiter: &bot.LocalLimiter{},
+		Owner: owner, Now: a.Now, Log: a.Log.With("part", "outbox"),
+		Refresh: a.Handlers.RefreshCard(a.Now), MaxAttempts: cfg.Limits.OutboxMaxAttempts,
+	}
+	a.Engine = &bot.Engine{
+		Handler: bot.Chain(a.Handlers.Handle,
+			bot.Recover(a.Log), bot.Logging(a.Log.With("part", "handler")), bot.Identify(a.Store)),
+		Outbox: a.Store, Now: a.Now, Log: a.Log, Wake: a.Dispatcher.Wake,
+	}
+	a.Pipeline = &bot.Pipeline{Inbox: a.Store, Engine: a.Engine, Owner: owner, Now: a.Now, Log: a.Log.With("part", "inbox")}
+
+	if cfg.FeishuEnabled() {
+		if err := a.addFeishu(ctx, owner); err != nil {
+			return nil, fmt.Errorf("feishu: %w", err)
+		}
+	}
+	if cfg.WeComEnabled() {
+		if err := a.addWeCom(ctx, owner); err != nil {
+			return nil, fmt.Errorf("wecom: %w", err)
+		}
+	}
+	if err := a.addScheduler(ctx, owner); err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	if cfg.LocalEnabled() {
+		a.Local = local.New(local.Options{
+			BotName: cfg.BotName, Groups: localGroups(cfg), Personas: localPersonas(cfg),
+			Docs: a.Store, Now: a.Now, Log: a.Log.With("part", "playground"),
+		})
+		a.AddPlatform(a.Local)
+	}
+
+	a.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	a.Mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.Store.Ping(ctx); err != nil {
+			http.Error(w, "store unavailable: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	ok = true
+	return a, nil
+}
+
+// AddPlatform registers an adapter: it sends through the dispatcher, receives through the
+// pipeline, and serves its routes if it has any.
+func (a *App) AddPlatform(p bot.Platform) {
+	a.Platforms[p.Name()] = p
+	if r, ok := p.(bot.Router); ok {
+		r.Routes(a.Mux, a.Pipeline)
+	}
+	a.runners = append(a.runners, func(ctx context.Context) error { return p.Run(ctx, a.Pipeline) })
+}
+
+// AddRunner adds a background part (the scheduler) started and stopped with the app.
+func (a *App) AddRunner(run func(ctx context.Context) error) { a.runners = append(a.runners, run) }
+
+// OpenStore opens the configured backend: the embedded bbolt file under DataDir.
+func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, log *slog.Logger) (store.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
+	}
+	path := filepath.Join(cfg.DataDir, "neighborbot.db")
+	st, err := bolt.Open(path, bolt.Options{Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	log.Info("store opened", "backend", "bbolt", "path", path)
+	return st, nil
+}
+
+// Run serves HTTP on ln and runs every part until ctx ends, then stops them in order: stop
+// accepting requests, let receivers stop, finish the events in hand, finish the sends in
+// flight, close the store.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: a.Mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+
+	// Three stages, each with its own context, so shutdown can go in order.
+	recvCtx, stopRecv := context.WithCancel(context.WithoutCancel(ctx))
+	pipeCtx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
+	sendCtx, stopSend := context.WithCancel(context.WithoutCancel(ctx))
+	var recvWG, pipeWG, sendWG sync.WaitGroup
+	start := func(wg *sync.WaitGroup, ctx context.Context, name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("part stopped", "part", name, "err", err)
+			}
+		}()
+	}
+	start(&sendWG, sendCtx, "dispatcher", a.Dispatcher.Run)
+	start(&pipeWG, pipeCtx, "pipeline", a.Pipeline.Run)
+	for i, r := range a.runners {
+		start(&recvWG, recvCtx, "runner-"+strconv.Itoa(i), r)
+	}
+	a.Log.Info("neighborbot running", "addr", ln.Addr().String(), "playground", a.Local != nil, "platforms", len(a.Platforms))
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	a.Log.Info("shutting down")
+	shCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if e := srv.Shutdown(shCtx); e != nil {
+		a.Log.Warn("http shutdown", "err", e)
+	}
+	stopRecv()
+	recvWG.Wait()
+	stopPipe()
+	pipeWG.Wait()
+	stopSend()
+	sendWG.Wait()
+	a.Log.Info("stopped cleanly")
+	return err
+}
+
+// Close releases what New opened. It is safe to call more than once.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+func localGroups(cfg *config.Config) []community.Group {
+	var out []community.Group
+	for _, g := range cfg.Groups {
+		plat, chat := community.SplitID(g.ID)
+		if plat == "local" {
+			out = append(out, community.Group{ID: g.ID, Platform: plat, Chat: chat, Name: g.Name, Node: g.Node})
+		}
+	}
+	return out
+}
+
+func localPersonas(cfg *config.Config) []community.Person {
+	var out []community.Person
+	for _, m := range cfg.Personas() {
+		if plat, _ := community.SplitID(m.ID); plat != "local" {
+			continue
+		}
+		role, _ := community.ParseRole(m.Role)
+		out = append(out, community.Person{ID: m.ID, Name: m.Name, Role: role, Node: m.Node})
+	}
+	return out
+}
