@@ -213,6 +213,19 @@ func (it *Item) record(now time.Time, a Action, by Actor, note string) {
 	it.UpdatedAt = now
 }
 
+var weekdays = [...]string{"周日", "周一", "周二", "周三", "周四", "周五", "周六"}
+
+// FormatDate shows t as an absolute date and time, for cards and records that are read
+// later: "11月24日(周二) 18:00", with the year when it is not now's.
+func FormatDate(t, now time.Time) string {
+	t = t.In(now.Location())
+	s := fmt.Sprintf("%d月%d日(%s) %s", t.Month(), t.Day(), weekdays[t.Weekday()], t.Format("15:04"))
+	if t.Year() != now.Year() {
+		s = fmt.Sprintf("%d年", t.Year()) + s
+	}
+	return s
+}
+
 // FormatTime shows t the way people say it, relative to now: "今天18:00", "明天09:30",
 // "11月30日 18:00", "2027年1月5日 18:00".
 func FormatTime(t, now time.Time) string {

@@ -38,7 +38,7 @@ func ItemCard(it *community.Item, now time.Time) bot.Card {
 		c.Fields = append(c.Fields, bot.Field{Label: "认领", Value: it.ClaimerNames(), Short: true})
 	}
 	if !it.Deadline.IsZero() {
-		c.Fields = append(c.Fields, bot.Field{Label: "截止", Value: community.FormatTime(it.Deadline, now), Short: true})
+		c.Fields = append(c.Fields, bot.Field{Label: "截止", Value: community.FormatDate(it.Deadline, now), Short: true})
 	}
 	if it.Supervised > 0 {
 		c.Fields = append(c.Fields, bot.Field{Label: "督办", Value: fmt.Sprintf("%d次", it.Supervised), Short: true})

@@ -61,6 +61,9 @@ func (h *Handlers) Run(ctx context.Context, r *bot.Request, cmd Command) error {
 	case VerbHelp:
 		r.Reply(HelpText(r.Sender.Role, h.BotName))
 	case VerbNeed:
+		// The need is kept as the resident wrote it (full-width punctuation and all), not in
+		// the parser's normalised form.
+		cmd.Text = strings.TrimSpace(r.Msg.Text)
 		return h.fileNeed(ctx, r, cmd)
 	case VerbMine:
 		return h.listMine(ctx, r)

@@ -22,6 +22,7 @@ import (
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/handlers"
+	"github.com/neighborbot/neighborbot/internal/setup"
 	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
 )
@@ -99,10 +100,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 			a.Close()
 		}
 	}()
-	if a.Tree, err = Tree(cfg); err != nil {
+	if a.Tree, err = setup.Tree(cfg); err != nil {
 		return nil, fmt.Errorf("org tree: %w", err)
 	}
-	if err := Seed(ctx, a.Store, cfg); err != nil {
+	if err := setup.Seed(ctx, a.Store, cfg); err != nil {
 		return nil, err
 	}
 

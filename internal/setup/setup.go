@@ -1,4 +1,5 @@
-package app
+// Package setup turns the config into domain values: the org tree and the seeded directory.
+package setup
 
 import (
 	"context"

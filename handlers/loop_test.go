@@ -1,0 +1,371 @@
+package handlers_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/bot/bottest"
+	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/store"
+)
+
+const (
+	g1        = "local:xingfuli"
+	g2        = "local:yangguang"
+	chen      = "local:chen" // resident, grid1, phone in the demo
+	liu       = "local:liu"  // resident, grid2
+	li        = "local:li"   // member
+	zhang     = "local:zhang"
+	zhao      = "local:zhao"
+	wang      = "local:wang" // secretary
+	sun       = "local:sun"  // grid worker
+	needText  = "@邻里帮 3栋2单元楼道灯坏了，电话13812345678"
+	fullPhone = "13812345678"
+)
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./handlers -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test ./handlers -update rewrites it)\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
+	}
+}
+
+func texts(sent []bottest.Sent) string { return bottest.Transcript(sent) }
+
+func mustContain(t *testing.T, sent []bottest.Sent, subs ...string) {
+	t.Helper()
+	all := texts(sent)
+	for _, s := range subs {
+		if !strings.Contains(all, s) {
+			t.Errorf("missing %q in:\n%s", s, all)
+		}
+	}
+}
+
+// TestServiceLoop plays the whole 四单 loop and keeps its transcript as a golden file.
+func TestServiceLoop(t *testing.T) {
+	h := bottest.New(t)
+	var log []string
+	step := func(who string, sent []bottest.Sent) []bottest.Sent {
+		log = append(log, "> "+who, texts(sent))
+		return sent
+	}
+
+	// 点单
+	sent := step("陈阿姨: "+needText, h.Say(g1, chen, needText))
+	mustContain(t, sent, "#1", "138****5678", "[私信 local:wang]", fullPhone)
+	for _, s := range sent {
+		if s.UserID == "" && strings.Contains(s.Text, fullPhone) {
+			t.Errorf("full phone shown in the group: %s", s)
+		}
+	}
+	if it := h.Item(1); it.State != community.StateNeed || it.RequesterID != chen {
+		t.Fatalf("need: %+v", it)
+	}
+
+	// 下单
+	sent = step("王书记: 派单 1 截止 明天 需要1人", h.Say(g1, wang, "派单 1 截止 明天 需要1人"))
+	mustContain(t, sent, "卡片{#1 服务事项 · 待认领", "[接单]")
+	cardID, _ := h.Platform.Card("item:1")
+
+	// 接单: a reply to the card, then a late second claimer.
+	sent = step("李建国 (回复卡片): 我来", h.ReplyTo(g1, li, cardID, "我来"))
+	mustContain(t, sent, "李建国 认领了 #1", "更新卡片{#1 服务事项 · 办理中", "[私信 local:li]", fullPhone, "3栋2单元502")
+	sent = step("张红梅: 接单 1", h.Say(g1, zhang, "接单 1"))
+	mustContain(t, sent, "已由 李建国 认领")
+
+	// 完成
+	sent = step("李建国: 完成 1 已换灯泡", h.Say(g1, li, "完成 1 已换灯泡"))
+	mustContain(t, sent, "#1 已完成", "@陈阿姨", "确认 1 5星")
+
+	// 回单
+	sent = step("陈阿姨: 确认 1 5星 很及时", h.Say(g1, chen, "确认 1 5星 很及时"))
+	mustContain(t, sent, "已办结", "★★★★★")
+	it := h.Item(1)
+	if it.State != community.StateClosed || it.Stars != 5 || it.Comment != "很及时" {
+		t.Fatalf("closed item: %+v", it)
+	}
+	p, _ := h.Store.GetPerson(context.Background(), li)
+	if p.Points != community.PointsFor(community.ActClaim)+community.PointsFor(community.ActComplete) {
+		t.Errorf("points = %d", p.Points)
+	}
+	golden(t, "loop.golden", strings.Join(log, "\n")+"\n")
+}
+
+func TestFollowUpAndReopen(t *testing.T) {
+	h := bottest.New(t)
+	h.Say(g1, chen, needText)
+	h.Say(g1, wang, "派单 1")
+	h.Say(g1, li, "接单 1")
+	h.Say(g1, li, "完成 1")
+	sent := h.Say(g1, chen, "评价 1 ★★ 灯还是闪")
+	mustContain(t, sent, "书记会尽快回访", "[私信 local:wang] ☎️ 回访：#1 评价 ★★☆☆☆")
+	if st := h.Item(1).State; st != community.StateFollowUp {
+		t.Fatalf("state %s", st)
+	}
+	sent = h.Say(g1, wang, "重办 1")
+	mustContain(t, sent, "重新办理", "[私信 local:li] 🔁 #1 需要重办")
+	if st := h.Item(1).State; st != community.StateClaimed {
+		t.Fatalf("after reopen %s", st)
+	}
+	h.Say(g1, li, "完成 1 换了新灯")
+	sent = h.Say(g1, chen, "不满意 1 还是不亮")
+	mustContain(t, sent, "已转书记回访")
+	sent = h.Say(g1, wang, "办结 1 已电话回访，物业换线路")
+	mustContain(t, sent, "已办结销号")
+	if st := h.Item(1).State; st != community.StateClosed {
+		t.Fatalf("after closeout %s", st)
+	}
+}
+
+func TestRefusalsAndHints(t *testing.T) {
+	h := bottest.New(t)
+	h.Say(g1, chen, needText)
+	tests := []struct {
+		user, text, want string
+	}{
+		{chen, "派单 1", "只有书记可以派单"},
+		{li, "派单 1", "只有书记可以派单"},
+		{li, "接单 1", "还在等书记派单"},
+		{chen, "发布 清理楼道", "只有书记可以发布"},
+		{li, "接单 99", "没有找到 #99"},
+		{li, "接单", "单号"},
+		{chen, "@邻里帮 ？？", "帮助"},
+		{chen, "确认 1 9星", "星"},
+		{wang, "同意 不存在的人", "没有找到待确认的报到"},
+		{chen, "绑定 1网格", "只有书记可以绑定"},
+	}
+	for _, tt := range tests {
+		sent := h.Say(g1, tt.user, tt.text)
+		if len(sent) == 0 {
+			t.Errorf("%s %q: silence", tt.user, tt.text)
+			continue
+		}
+		mustContain(t, sent, tt.want)
+		if s := texts(sent); strings.Contains(s, "panic") || strings.Contains(s, "goroutine") {
+			t.Errorf("internal details leaked: %s", s)
+		}
+	}
+	// Neighbours chatting without the bot are left alone.
+	if sent := h.Say(g1, chen, "今天天气不错"); len(sent) != 0 {
+		t.Errorf("bot answered ordinary chat: %s", texts(sent))
+	}
+	// A resident may not claim even a dispatched item.
+	h.Say(g1, wang, "派单 1")
+	mustContain(t, h.Say(g1, chen, "接单 1"), "接单需要党员身份")
+}
+
+func TestHelpByRole(t *testing.T) {
+	h := bottest.New(t)
+	var all []string
+	for _, u := range []string{chen, li, wang} {
+		sent := h.Say(g1, u, "帮助")
+		all = append(all, texts(sent))
+	}
+	if strings.Contains(all[0], "派单") || strings.Contains(all[0], "接单 12") {
+		t.Errorf("resident sees member/secretary commands:\n%s", all[0])
+	}
+	if !strings.Contains(all[1], "接单") || strings.Contains(all[1], "派单 12") {
+		t.Errorf("member help:\n%s", all[1])
+	}
+	if !strings.Contains(all[2], "派单") {
+		t.Errorf("secretary help:\n%s", all[2])
+	}
+	golden(t, "help.golden", strings.Join(all, "\n---\n")+"\n")
+}
+
+func TestCardButtons(t *testing.T) {
+	h := bottest.New(t)
+	h.Say(g1, wang, "发布 周六上午清理楼道 需要2人 截止 周六12点")
+	it := h.Item(1)
+	if it.Slots != 2 || it.State != community.StateOpen || it.Deadline.Weekday() != time.Saturday {
+		t.Fatalf("posted: %+v", it)
+	}
+	mustContain(t, h.Tap(g1, li, "item:1", "claim", ""), "李建国 认领了 #1，还差1人")
+	mustContain(t, h.Tap(g1, zhang, "item:1", "claim", ""), "张红梅 认领了 #1")
+	_, card := h.Platform.Card("item:1")
+	if !strings.Contains(card.Title, "办理中") || card.Fields[1].Value != "2/2" {
+		t.Fatalf("card not updated in place: %+v", card)
+	}
+	mustContain(t, h.Tap(g1, zhao, "item:1", "complete", ""), "只有认领人")
+	h.Tap(g1, zhang, "item:1", "complete", "")
+	// The poster (the secretary) is the recipient of a directly posted item.
+	mustContain(t, h.Tap(g1, wang, "item:1", "rate", "4"), "已办结", "★★★★☆")
+	_, card = h.Platform.Card("item:1")
+	if !strings.Contains(card.Title, "已办结") || len(card.Buttons) != 0 {
+		t.Errorf("closed card: %+v", card)
+	}
+	golden(t, "card_closed.golden", fmt.Sprintf("%+v\n", *card))
+}
+
+func TestRestartKeepsEverything(t *testing.T) {
+	h := bottest.New(t)
+	h.Say(g1, chen, needText)
+	h.Say(g1, wang, "派单 1")
+	h.Say(g1, li, "接单 1")
+	h.Say(g1, li, "完成 1")
+	h.Say(g1, chen, "确认 1 4星 不错")
+	h.Say(g2, liu, "@邻里帮 2栋门口路灯不亮")
+	h.Restart()
+	it := h.Item(1)
+	if it.State != community.StateClosed || it.Stars != 4 || it.ClaimerNames() != "李建国" || len(it.History) != 5 {
+		t.Fatalf("after restart: %+v", it)
+	}
+	if it := h.Item(2); it.State != community.StateNeed {
+		t.Fatalf("need 2 after restart: %+v", it)
+	}
+	// Numbering continues without a gap.
+	mustContain(t, h.Say(g2, liu, "@邻里帮 垃圾桶满了"), "#3")
+	mustContain(t, h.Say(g1, chen, "我的"), "#1", "已办结")
+}
+
+func TestConcurrentClaimsOneWinner(t *testing.T) {
+	h := bottest.New(t)
+	h.Say(g1, wang, "发布 送药上门")
+	ctx := context.Background()
+	// 100 members, registered directly in the store.
+	for i := 0; i < 100; i++ {
+		id := fmt.Sprintf("local:m%03d", i)
+		if err := h.Store.PutPerson(ctx, community.Person{ID: id, Name: fmt.Sprintf("党员%03d", i), Role: community.RoleMember, Approved: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	outs := make([][]bot.Outbound, 100)
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := bot.Message{EventID: fmt.Sprintf("c%d", i), Platform: "local", ChatID: "xingfuli", GroupID: g1,
+				UserID: fmt.Sprintf("local:m%03d", i), Text: "接单 1", At: h.Clock.Now()}
+			o, err := h.Engine.Handle(ctx, m)
+			if err != nil {
+				t.Error(err)
+			}
+			outs[i] = o
+		}()
+	}
+	wg.Wait()
+	it := h.Item(1)
+	if len(it.Claims) != 1 || it.State != community.StateClaimed {
+		t.Fatalf("claims = %v", it.Claims)
+	}
+	winner := it.Claims[0].Name
+	wins := 0
+	for _, o := range outs {
+		all := ""
+		for _, x := range o {
+			all += x.Text + "\n"
+		}
+		switch {
+		case strings.Contains(all, "认领了 #1"):
+			wins++
+		case !strings.Contains(all, "已由 "+winner+" 认领"):
+			t.Errorf("loser not told who has it: %q", all)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d winners", wins)
+	}
+}
+
+func TestRegisterApproveBind(t *testing.T) {
+	h := bottest.New(t)
+	newbie := "local:newbie"
+	mustContain(t, h.Say(g1, newbie, "报到 钱多多 5栋1单元"), "等待书记确认", "[私信 local:wang] 🙋 党员报到：钱多多（5栋1单元）")
+	// Not yet approved: still a resident.
+	h.Say(g1, wang, "发布 帮忙搬桌子")
+	mustContain(t, h.Say(g1, newbie, "接单 1"), "接单需要党员身份")
+	mustContain(t, h.Say(g1, wang, "同意 钱多多"), "已确认 钱多多", "[私信 local:newbie]")
+	mustContain(t, h.Say(g1, newbie, "接单 1"), "钱多多 认领了 #1")
+
+	mustContain(t, h.Say(g2, wang, "绑定 2网格"), "已绑定到 2网格")
+	g, err := h.Store.GetGroup(context.Background(), g2)
+	if err != nil || g.Node != "grid2" {
+		t.Fatalf("group %+v %v", g, err)
+	}
+	mustContain(t, h.Say(g2, wang, "绑定 火星网格"), "没有找到")
+}
+
+func TestTodoAndLists(t *testing.T) {
+	h := bottest.New(t)
+	h.Say(g1, chen, needText)
+	h.Say(g1, wang, "派单 1 截止 明天")
+	h.Say(g2, liu, "@邻里帮 2栋门口路灯不亮")
+	h.Say(g2, wang, "派单 2 截止 后天")
+	h.Say(g1, li, "接单 1")
+	h.Clock.Advance(33 * time.Hour) // Tuesday 19:00: item 1 (due Tuesday 18:00) is overdue
+	sent := h.Say(g1, wang, "待办")
+	mustContain(t, sent, "您辖区的待办", "#1", "#2", "⚠已超期")
+	if s := texts(sent); strings.Index(s, "#1") > strings.Index(s, "#2") {
+		t.Errorf("overdue item not first:\n%s", s)
+	}
+	mustContain(t, h.Say(g1, li, "我的任务"), "#1", "积分")
+	mustContain(t, h.Say(g2, zhao, "待办"), "#2")
+	if s := texts(h.Say(g1, zhao, "待办")); strings.Contains(s, "#2") {
+		t.Errorf("other group's item in a member's 待办: %s", s)
+	}
+	mustContain(t, h.Say(g1, chen, "查看 1"), "办理记录", "派单")
+}
+
+func TestCancelResched(t *testing.T) {
+	h := bottest.New(t)
+	h.Say(g1, chen, needText)
+	h.Say(g1, wang, "派单 1 截止 明天")
+	mustContain(t, h.Say(g1, wang, "改期 1 截止 11月30日"), "截止时间改为 11月30日 18:00")
+	mustContain(t, h.Say(g1, wang, "督办 1 抓紧"), "已督办（第1次）")
+	h.Say(g1, li, "接单 1")
+	mustContain(t, h.Say(g1, chen, "取消 1"), "联系书记")
+	mustContain(t, h.Say(g1, wang, "取消 1 重复提交"), "#1 已取消，原因：重复提交", "[私信 local:li]")
+	mustContain(t, h.Say(g1, li, "完成 1"), "已取消")
+}
+
+// TestStoreDownAnswersClearly: when the store fails, people are told to try later.
+func TestStoreDown(t *testing.T) {
+	h := bottest.New(t)
+	h.Store.Close()
+	_, err := h.Engine.Handle(context.Background(), h.Message(g1, chen, needText))
+	var ue *store.UnavailableError
+	if err == nil || !asUnavailable(err, &ue) {
+		t.Fatalf("err = %v", err)
+	}
+	if bot.UserMessage(err) != "服务暂时不可用，请稍后再试。" {
+		t.Errorf("message %q", bot.UserMessage(err))
+	}
+	h.Restart() // reopen so cleanup can close it
+}
+
+func asUnavailable(err error, target **store.UnavailableError) bool {
+	for e := err; e != nil; {
+		if u, ok := e.(*store.UnavailableError); ok {
+			*target = u
+			return true
+		}
+		u, ok := e.(interface{ Unwrap() error })
+		if !ok {
+			return false
+		}
+		e = u.Unwrap()
+	}
+	return false
+}
