@@ -1,0 +1,116 @@
+package handlers
+
+import "unicode/utf8"
+
+// cnDigit is the value of one Chinese digit (零 and 〇 are 0, 两 is 2), or -1.
+func cnDigit(r rune) int {
+	switch r {
+	case '零', '〇':
+		return 0
+	case '一':
+		return 1
+	case '二', '两':
+		return 2
+	case '三':
+		return 3
+	case '四':
+		return 4
+	case '五':
+		return 5
+	case '六':
+		return 6
+	case '七':
+		return 7
+	case '八':
+		return 8
+	case '九':
+		return 9
+	}
+	return -1
+}
+
+// isCNNumeral reports whether r can be part of a Chinese numeral we read.
+func isCNNumeral(r rune) bool { return r == '十' || cnDigit(r) >= 0 }
+
+// leadingCN reads a Chinese numeral 0..99 at the start of s: 三, 两, 十, 十二, 二十, 九十九.
+// It returns the value and the bytes consumed; n == 0 when s does not start with one.
+func leadingCN(s string) (v, n int) {
+	r, size := utf8.DecodeRuneInString(s)
+	if r == '十' {
+		v, n = 10, size
+		if d, sz := leadingCNUnit(s[n:]); d > 0 {
+			v += d
+			n += sz
+		}
+		return v, n
+	}
+	d := cnDigit(r)
+	if d < 0 {
+		return 0, 0
+	}
+	v, n = d, size
+	if d == 0 {
+		return v, n
+	}
+	if r2, sz := utf8.DecodeRuneInString(s[n:]); r2 == '十' {
+		v, n = d*10, n+sz
+		if d2, sz2 := leadingCNUnit(s[n:]); d2 > 0 {
+			v += d2
+			n += sz2
+		}
+	}
+	return v, n
+}
+
+// leadingCNUnit reads one Chinese digit 1..9 at the start of s.
+func leadingCNUnit(s string) (v, n int) {
+	r, size := utf8.DecodeRuneInString(s)
+	if d := cnDigit(r); d > 0 {
+		return d, size
+	}
+	return 0, 0
+}
+
+// digitRun is the length of the run of ASCII digits at the start of s.
+func digitRunLen(s string) int {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// atoi converts a short run of ASCII digits; callers bound the length so it cannot overflow.
+func atoiDigits(s string) int64 {
+	var v int64
+	for i := 0; i < len(s); i++ {
+		v = v*10 + int64(s[i]-'0')
+	}
+	return v
+}
+
+// leadingNumber reads a number at the start of s: 1..maxDigits ASCII digits, or a Chinese
+// numeral 0..99. A longer digit run is not a number here (n == 0), so a phone number is
+// never read as an hour or a count.
+func leadingNumber(s string, maxDigits int) (v, n int) {
+	if d := digitRunLen(s); d > 0 {
+		if d > maxDigits {
+			return 0, 0
+		}
+		return int(atoiDigits(s[:d])), d
+	}
+	return leadingCN(s)
+}
+
+// numberStartsAt reports whether a number read at s[i:] starts a number rather than
+// continuing one ("12" inside "112", "五" inside "十五", "5" inside "4.5").
+func numberStartsAt(s string, i int) bool {
+	if i == 0 {
+		return true
+	}
+	prev, _ := utf8.DecodeLastRuneInString(s[:i])
+	if i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		return !(prev >= '0' && prev <= '9') && prev != '.'
+	}
+	return !isCNNumeral(prev)
+}
