@@ -1,0 +1,356 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/bot/bottest"
+	"github.com/neighborbot/neighborbot/store"
+	"github.com/neighborbot/neighborbot/store/bolt"
+)
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func openStore(t *testing.T, clock *bottest.Clock) (store.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "t.db")
+	st, err := bolt.Open(path, bolt.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, path
+}
+
+func msg(id, text string) bot.Message {
+	return bot.Message{EventID: id, Platform: "local", ChatID: "g", GroupID: "local:g", UserID: "local:u", Text: text}
+}
+
+// countingEngine counts handled events and replies "echo <text>".
+func countingEngine(st store.Store, clock *bottest.Clock, handled *sync.Map, calls *atomic.Int64) *bot.Engine {
+	return &bot.Engine{
+		Handler: func(ctx context.Context, r *bot.Request) error {
+			calls.Add(1)
+			n, _ := handled.LoadOrStore(r.Msg.EventID, new(atomic.Int64))
+			n.(*atomic.Int64).Add(1)
+			r.Reply("echo " + r.Msg.Text)
+			return nil
+		},
+		Outbox: st, Now: clock.Now, Log: discard,
+	}
+}
+
+func TestPipelineHandlesEachEventOnce(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	var handled sync.Map
+	var calls atomic.Int64
+	p := &bot.Pipeline{Inbox: st, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now, Log: discard, Poll: time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+
+	// 200 events, each delivered 4 times concurrently (a platform retrying, two replicas).
+	var wg sync.WaitGroup
+	for i := 0; i < 200; i++ {
+		for r := 0; r < 4; r++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := p.Receive(ctx, msg(fmt.Sprintf("e%d", i), "hi")); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	// Every reply lands in the outbox once: wait until 200 are there.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := st.OutboxStats(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Pending == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox has %d pending, want 200", s.Pending)
+		}
+		time.Sleep(5 * time.Millisecond) // polling an observable end state, bounded
+	}
+	cancel()
+	<-done
+	if calls.Load() != 200 {
+		t.Fatalf("handled %d times, want 200", calls.Load())
+	}
+	// Dedupe outlives the handling: a late retry is still recognised.
+	var late atomic.Int64
+	handled.Range(func(_, v any) bool {
+		if v.(*atomic.Int64).Load() != 1 {
+			late.Add(1)
+		}
+		return true
+	})
+	if late.Load() != 0 {
+		t.Fatalf("%d events handled more than once", late.Load())
+	}
+}
+
+// TestPipelineCrashAfterAck: a replica records an event, acks the platform, and dies before
+// handling it. Another replica handles it when the lease runs out.
+func TestPipelineCrashAfterAck(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	ctx := context.Background()
+	if ok, err := st.PutInbound(ctx, "local:e1", mustJSON(t, msg("e1", "hello")), clock.Now()); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	// The dead replica leased it.
+	if got, err := st.LeaseInbound(ctx, "dead", 10, clock.Now(), time.Minute); err != nil || len(got) != 1 {
+		t.Fatal(got, err)
+	}
+	var handled sync.Map
+	var calls atomic.Int64
+	p := &bot.Pipeline{Inbox: st, Engine: countingEngine(st, clock, &handled, &calls), Owner: "b", Now: clock.Now, Log: discard, Poll: time.Millisecond, Lease: time.Minute}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { p.Run(runCtx); close(done) }()
+	clock.Advance(2 * time.Minute) // the dead replica's lease runs out
+	deadline := time.Now().Add(10 * time.Second)
+	for calls.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if calls.Load() != 1 {
+		t.Fatalf("handled %d times, want 1", calls.Load())
+	}
+	if ok, _ := st.PutInbound(ctx, "local:e1", nil, clock.Now()); ok {
+		t.Error("a handled event was accepted again")
+	}
+}
+
+func mustJSON(t *testing.T, m bot.Message) []byte {
+	t.Helper()
+	b, err := jsonMarshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type flaky struct {
+	mu    sync.Mutex
+	fails map[string]int // id → failures left
+	err   error
+	sent  []bot.Outbound
+}
+
+func (f *flaky) Name() string                                  { return "local" }
+func (f *flaky) Run(ctx context.Context, _ bot.Receiver) error { <-ctx.Done(); return nil }
+func (f *flaky) Send(_ context.Context, o bot.Outbound) (bot.Sent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fails[o.ID] > 0 {
+		f.fails[o.ID]--
+		return bot.Sent{}, f.err
+	}
+	f.sent = append(f.sent, o)
+	return bot.Sent{MessageID: fmt.Sprintf("m%d", len(f.sent))}, nil
+}
+func (f *flaky) Limits(o bot.Outbound) []bot.Limit {
+	return []bot.Limit{{Key: "chat:" + o.ChatID, Every: time.Second, Burst: 2}}
+}
+
+func enqueue(t *testing.T, st store.Store, now time.Time, outs ...bot.Outbound) {
+	t.Helper()
+	for _, o := range outs {
+		e, err := bot.Entry(o, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Enqueue(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestDispatcherRetriesWithBackoff(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	p := &flaky{fails: map[string]int{"a": 3}, err: bot.Temporary("429", 0, errors.New("too many"))}
+	d := &bot.Dispatcher{Outbox: st, Refs: st, Platforms: map[string]bot.Platform{"local": p}, Owner: "d", Now: clock.Now, Log: discard, BaseBackoff: time.Second}
+	enqueue(t, st, clock.Now(), bot.Outbound{ID: "a", Platform: "local", ChatID: "g", Text: "hi"})
+	ctx := context.Background()
+	var waits []time.Duration
+	for i := 0; i < 3; i++ {
+		d.Flush(ctx)
+		e, _ := st.GetOutbox(ctx, "a")
+		if e.Status != store.OutboxPending || e.Attempts != i+1 {
+			t.Fatalf("after failure %d: %+v", i+1, e)
+		}
+		waits = append(waits, e.NotBefore.Sub(clock.Now()))
+		d.Flush(ctx) // not due yet: nothing happens
+		if e2, _ := st.GetOutbox(ctx, "a"); e2.Attempts != i+1 {
+			t.Fatalf("retried before its time")
+		}
+		clock.Set(e.NotBefore)
+	}
+	for i, w := range waits { // exponential with jitter: base<<i halved..full
+		lo, hi := time.Second<<i/2, time.Second<<i
+		if w < lo || w > hi {
+			t.Errorf("wait %d = %v, want in [%v, %v]", i, w, lo, hi)
+		}
+	}
+	d.Flush(ctx)
+	if e, _ := st.GetOutbox(ctx, "a"); e.Status != store.OutboxSent || len(p.sent) != 1 {
+		t.Fatalf("not sent after retries: %+v", e)
+	}
+}
+
+func TestDispatcherGivesUp(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	p := &flaky{fails: map[string]int{"perm": 1, "temp": 100}}
+	d := &bot.Dispatcher{Outbox: st, Platforms: map[string]bot.Platform{"local": p}, Owner: "d", Now: clock.Now, Log: discard, MaxAttempts: 3}
+	ctx := context.Background()
+	p.err = bot.Permanent("400", errors.New("bad request"))
+	enqueue(t, st, clock.Now(), bot.Outbound{ID: "perm", Platform: "local", ChatID: "g", Text: "x"})
+	d.Flush(ctx)
+	if e, _ := st.GetOutbox(ctx, "perm"); e.Status != store.OutboxFailed || e.LastError == "" {
+		t.Fatalf("permanent error not failed: %+v", e)
+	}
+	p.err = errors.New("connection reset")
+	enqueue(t, st, clock.Now(), bot.Outbound{ID: "temp", Platform: "local", ChatID: "g", Text: "x"})
+	for i := 0; i < 3; i++ {
+		d.Flush(ctx)
+		clock.Advance(time.Hour)
+	}
+	if e, _ := st.GetOutbox(ctx, "temp"); e.Status != store.OutboxFailed || e.Attempts < 2 {
+		t.Fatalf("not given up after MaxAttempts: %+v", e)
+	}
+}
+
+func TestDispatcherRateLimitDefers(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	p := &flaky{}
+	d := &bot.Dispatcher{Outbox: st, Platforms: map[string]bot.Platform{"local": p}, Limiter: &bot.LocalLimiter{}, Owner: "d", Now: clock.Now, Log: discard}
+	for i := 0; i < 5; i++ {
+		enqueue(t, st, clock.Now(), bot.Outbound{ID: fmt.Sprintf("r%d", i), Platform: "local", ChatID: "g", Text: "x"})
+	}
+	ctx := context.Background()
+	d.Flush(ctx)
+	if len(p.sent) != 2 { // burst 2
+		t.Fatalf("sent %d in the first instant, want 2", len(p.sent))
+	}
+	for i := 0; i < 3; i++ {
+		clock.Advance(time.Second)
+		d.Flush(ctx)
+	}
+	if len(p.sent) != 5 {
+		t.Fatalf("sent %d, want 5", len(p.sent))
+	}
+	for i := 0; i < 5; i++ {
+		if e, _ := st.GetOutbox(ctx, fmt.Sprintf("r%d", i)); e.Attempts != 0 {
+			t.Errorf("a deferral counted as an attempt: %+v", e)
+		}
+	}
+}
+
+func TestLocalLimiterAllOrNothing(t *testing.T) {
+	l := &bot.LocalLimiter{}
+	now := bottest.Start
+	app := bot.Limit{Key: "app", Every: 100 * time.Millisecond, Burst: 3}
+	chatA := bot.Limit{Key: "a", Every: time.Second, Burst: 1}
+	chatB := bot.Limit{Key: "b", Every: time.Second, Burst: 1}
+	ctx := context.Background()
+	if w, _ := l.Take(ctx, []bot.Limit{app, chatA}, now); w != 0 {
+		t.Fatal("first take waited")
+	}
+	if w, _ := l.Take(ctx, []bot.Limit{app, chatA}, now); w != time.Second {
+		t.Fatalf("chat a again: wait %v", w)
+	}
+	// The refused take above took no app token.
+	for i := 0; i < 2; i++ {
+		if w, _ := l.Take(ctx, []bot.Limit{app, {Key: fmt.Sprintf("c%d", i), Every: time.Second, Burst: 1}}, now); w != 0 {
+			t.Fatalf("app token %d: wait %v", i, w)
+		}
+	}
+	if w, _ := l.Take(ctx, []bot.Limit{app, chatB}, now); w != 100*time.Millisecond {
+		t.Fatalf("app exhausted: wait %v", w)
+	}
+}
+
+func TestCardUpdateWaitsForTheCard(t *testing.T) {
+	h := bottest.New(t)
+	ctx := context.Background()
+	card := &bot.Card{Key: "item:9", Title: "v1"}
+	// An update whose card was never sent is retried, not sent as something else.
+	enqueue(t, h.Store, h.Clock.Now(), bot.Outbound{ID: "u1", Platform: "local", ChatID: "g", Card: card, Update: true})
+	h.Dispatcher.Flush(ctx)
+	if e, _ := h.Store.GetOutbox(ctx, "u1"); e.Status != store.OutboxPending || !strings.Contains(e.LastError, "not been sent") {
+		t.Fatalf("update before card: %+v", e)
+	}
+	enqueue(t, h.Store, h.Clock.Now(), bot.Outbound{ID: "c1", Platform: "local", ChatID: "g", Card: card})
+	h.Dispatcher.Flush(ctx)
+	h.Clock.Advance(time.Minute)
+	h.Dispatcher.Flush(ctx)
+	if e, _ := h.Store.GetOutbox(ctx, "u1"); e.Status != store.OutboxSent {
+		t.Fatalf("update after card: %+v", e)
+	}
+	all := h.Platform.All()
+	if len(all) != 2 || !all[1].Update || all[1].MessageID != all[0].MessageID {
+		t.Fatalf("sends: %+v", all)
+	}
+}
+
+func TestRecoverMiddleware(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	e := &bot.Engine{
+		Handler: bot.Chain(func(ctx context.Context, r *bot.Request) error { panic("boom") }, bot.Recover(discard)),
+		Outbox:  st, Now: clock.Now, Log: discard,
+	}
+	outs, err := e.Handle(context.Background(), msg("p1", "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outs) != 1 || !strings.Contains(outs[0].Text, "抱歉") || strings.Contains(outs[0].Text, "boom") {
+		t.Fatalf("panic reply: %+v", outs)
+	}
+}
+
+func TestDedupeMiddleware(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	var n atomic.Int64
+	e := &bot.Engine{
+		Handler: bot.Chain(func(ctx context.Context, r *bot.Request) error { n.Add(1); return nil }, bot.Dedupe(st, time.Hour)),
+		Outbox:  st, Now: clock.Now, Log: discard,
+	}
+	for i := 0; i < 3; i++ {
+		e.Handle(context.Background(), msg("same", "x"))
+	}
+	if n.Load() != 1 {
+		t.Fatalf("handled %d times", n.Load())
+	}
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds Debian's chromium. Missing: skip, or fail under CI (scripts/test.sh
+// installs it).
+func chromiumPath(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed (scripts/test.sh installs it with apt-get)")
+	}
+	t.Skip("chromium is not installed; run scripts/test.sh to install it")
+	return ""
+}
+
+// TestPlaygroundInBrowser plays need → dispatch → claim → done → rate by clicking and typing
+// in the playground page, in headless Chromium, and saves a screenshot to docs/.
+func TestPlaygroundInBrowser(t *testing.T) {
+	exe := chromiumPath(t)
+	s := startServer(t, map[string]string{"NEIGHBORBOT_DATA": t.TempDir()})
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.WindowSize(1280, 860),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	defer cancelCtx()
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+
+	persona := func(id string) chromedp.Action {
+		return chromedp.Evaluate(`(()=>{const s=document.querySelector('#persona'); s.value=`+jsString(id)+`; s.dispatchEvent(new Event('change',{bubbles:true})); return true})()`, nil)
+	}
+	say := func(text string) chromedp.Action {
+		return chromedp.Tasks{
+			chromedp.SendKeys("#text", text, chromedp.ByQuery),
+			chromedp.Click("#send", chromedp.ByQuery),
+		}
+	}
+	// botSaid waits until a bot message in the chat contains text.
+	botSaid := func(text string) chromedp.Action {
+		return chromedp.Poll(`[...document.querySelectorAll('.msg[data-from="bot"]')].some(m => m.textContent.includes(`+jsString(text)+`))`, nil, chromedp.WithPollingInterval(50*time.Millisecond))
+	}
+	click := func(sel string) chromedp.Action {
+		return chromedp.Tasks{chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Click(sel, chromedp.ByQuery)}
+	}
+
+	rate5 := `#messages .card-btn[data-action="rate"][data-item="1"]` // the first rating button is 5★
+	var shot []byte
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(s.URL+"/"),
+		chromedp.WaitVisible(`.group[data-group="local:xingfuli"]`, chromedp.ByQuery),
+		chromedp.Click(`.group[data-group="local:xingfuli"]`, chromedp.ByQuery),
+
+		persona("local:chen"), // resident: 点单
+		say("3栋2单元楼道灯坏了，电话13812345678"),
+		botSaid("已收到您的需求 #1"),
+		botSaid("138****5678"),
+
+		persona("local:wang"), // secretary: 派单
+		say("派单 1 截止 明天"),
+
+		persona("local:li"), // member: 接单 by tapping the card
+		click(`#messages .card-btn[data-action="claim"][data-item="1"]`),
+		botSaid("李建国 认领了 #1"),
+		say("完成 1 已换灯泡"),
+		botSaid("#1 已完成"),
+
+		persona("local:chen"), // resident: 回单, 5★ on the card
+		click(rate5),
+		botSaid("已办结"),
+		chromedp.FullScreenshot(&shot, 100), // 100 = PNG,
+	)
+	if err != nil {
+		t.Fatalf("browser: %v\nserver log:\n%s", err, s.stderr.String())
+	}
+	if len(shot) < 10_000 {
+		t.Fatalf("screenshot is %d bytes", len(shot))
+	}
+	path := filepath.Join(t.TempDir(), "playground.png")
+	if p := os.Getenv("NEIGHBORBOT_SCREENSHOT"); p != "" {
+		path = p // NEIGHBORBOT_SCREENSHOT=$PWD/docs/playground.png go test ./cmd/neighborbot -run Browser
+	}
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func jsString(s string) string {
+	b := []byte{'"'}
+	for _, r := range s {
+		switch r {
+		case '"', '\\':
+			b = append(b, '\\', byte(r))
+		case '\n':
+			b = append(b, '\\', 'n')
+		default:
+			b = append(b, string(r)...)
+		}
+	}
+	return string(append(b, '"'))
+}
