@@ -2,10 +2,58 @@ package app
 
 import (
 	"context"
-	"errors"
+	"net/http"
+
+	"github.com/neighborbot/neighborbot/bot/feishu"
+	"github.com/neighborbot/neighborbot/config"
 )
 
-// addFeishu wires the Feishu adapter (bot/feishu). Being built under the Feishu issue.
+// addFeishu wires the Feishu adapter (bot/feishu): events over HTTP at /feishu/events or the
+// long connection, sends through the outbox, the tenant token shared through the store.
 func (a *App) addFeishu(ctx context.Context, owner string) error {
-	return errors.New("Feishu support is not in this build yet; unset FEISHU_APP_ID to use the playground")
+	f := a.Cfg.Feishu
+	p, err := feishu.New(feishu.Options{
+		AppID:             f.AppID,
+		AppSecret:         f.AppSecret,
+		VerificationToken: f.VerificationToken,
+		EncryptKey:        f.EncryptKey,
+		Mode:              f.Mode,
+		BaseURL:           f.BaseURL,
+		BotName:           a.Cfg.BotName,
+		Greeting:          feishu.DefaultGreeting(a.Cfg.BotName, exampleGrid(a.Cfg.Org)),
+		PerChat:           a.Cfg.Limits.FeishuPerChat,
+		PerApp:            a.Cfg.Limits.FeishuPerApp,
+		Docs:              a.Store,
+		Outbox:            a.Store,
+		Wake:              a.Dispatcher.Wake,
+		Now:               a.Now,
+		Log:               a.Log.With("part", "feishu"),
+		HTTPClient:        &http.Client{Timeout: feishu.DefaultTimeout},
+	})
+	if err != nil {
+		return err
+	}
+	a.AddPlatform(p)
+	a.Log.Info("feishu enabled", "mode", p.Mode(), "app", f.AppID)
+	return nil
+}
+
+// exampleGrid names a grid for the greeting's "绑定 …" example: the first in the tree.
+func exampleGrid(nodes []config.OrgNode) string {
+	if name := firstGrid(nodes); name != "" {
+		return name
+	}
+	return "3网格"
+}
+
+func firstGrid(nodes []config.OrgNode) string {
+	for _, n := range nodes {
+		if n.Kind == config.KindGrid {
+			return n.Name
+		}
+		if name := firstGrid(n.Children); name != "" {
+			return name
+		}
+	}
+	return ""
 }
