@@ -48,7 +48,9 @@ type apiError struct {
 	Msg  string
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("wecom %s: errcode %d: %s", e.API, e.Code, e.Msg) }
+func (e *apiError) Error() string {
+	return fmt.Sprintf("wecom %s: errcode %d: %s", e.API, e.Code, e.Msg)
+}
 
 // classify turns an errcode into a bot.SendError: rate limits and busy servers are worth
 // retrying, everything else (bad parameters, unknown users, revoked keys) is not.

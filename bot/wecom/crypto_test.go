@@ -1,9 +1,9 @@
 package wecom
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
-	"bytes"
 	"encoding/base64"
 	"errors"
 	"strings"

@@ -131,24 +131,7 @@ func (p *Platform) sendApp(ctx context.Context, users []string, o bot.Outbound) 
 		p.log.Warn("wecom app message cut to the first recipients", "outbox", o.ID, "recipients", len(users), "max", maxTouser)
 		users = users[:maxTouser]
 	}
-	req := appRequest{SendRequestCommon: &message.SendRequestCommon{
-		ToUser: strings.Join(users, "|"), AgentID: strconv.FormatInt(p.agentID, 10),
-	}}
-	task := ""
-	switch {
-	case o.Card != nil && len(o.Card.Buttons) > 0:
-		task = taskID(o.ID)
-		tc := buttonCard(o.Card, p.o.BotName, task)
-		req.MsgType, req.TemplateCard = "template_card", &tc
-	case o.Card != nil:
-		req.MsgType, req.Markdown = "markdown", &markdownField{Content: markdown(o.Card, "")}
-	default:
-		text := o.Text
-		if o.ChatID != "" { // a group message delivered one by one: say who it is for
-			text = joinNonEmpty(atNames(o.Mentions), text)
-		}
-		req.MsgType, req.Text = "text", &message.TextField{Content: bytesCut(text, maxText)}
-	}
+	req, task := p.appRequest(users, o)
 	var ans sendAnswer
 	if err := p.api.call(ctx, pathSend, req, &ans); err != nil {
 		return bot.Sent{}, err
@@ -167,28 +150,33 @@ func (p *Platform) sendApp(ctx context.Context, users []string, o bot.Outbound) 
 	return bot.Sent{MessageID: task}, nil
 }
 
+// appRequest builds the message/send body, and the card's task id if it is a button card.
+func (p *Platform) appRequest(users []string, o bot.Outbound) (appRequest, string) {
+	req := appRequest{SendRequestCommon: &message.SendRequestCommon{
+		ToUser: strings.Join(users, "|"), AgentID: strconv.FormatInt(p.agentID, 10),
+	}}
+	task := ""
+	switch {
+	case o.Card != nil && len(o.Card.Buttons) > 0:
+		task = taskID(o.ID)
+		tc := buttonCard(o.Card, p.o.BotName, task)
+		req.MsgType, req.TemplateCard = "template_card", &tc
+	case o.Card != nil:
+		req.MsgType, req.Markdown = "markdown", &markdownField{Content: markdown(o.Card, "")}
+	default:
+		text := o.Text
+		if o.ChatID != "" { // a group message delivered one by one: say who it is for
+			text = joinNonEmpty(atNames(o.Mentions), text)
+		}
+		req.MsgType, req.Text = "text", &message.TextField{Content: bytesCut(text, maxText)}
+	}
+	return req, task
+}
+
 // sendRobot posts through a group robot. Text keeps real mentions (mentioned_list); a card
 // becomes markdown. A non-zero errcode is an error even though the HTTP call succeeded.
 func (p *Platform) sendRobot(ctx context.Context, key string, o bot.Outbound) (bot.Sent, error) {
-	var body any
-	if o.Card != nil {
-		var md robot.WebhookSendMarkdownOption
-		md.MsgType = "markdown"
-		md.Markdown.Content = markdown(o.Card, atIDs(o.Mentions))
-		body = md
-	} else {
-		var t robot.WebhookSendTextOption
-		t.MsgType = "text"
-		t.Text.Content = bytesCut(o.Text, maxText)
-		t.Text.MentionedList = []string{}
-		t.Text.MentionedMobileList = []string{}
-		for _, m := range o.Mentions {
-			if id := localID(m.UserID); id != "" {
-				t.Text.MentionedList = append(t.Text.MentionedList, id)
-			}
-		}
-		body = t
-	}
+	body := robotBody(o)
 	var ans plainAnswer
 	u := p.o.BaseURL + pathWebhook + "?key=" + url.QueryEscape(key)
 	if err := p.api.do(ctx, http.MethodPost, u, body, &ans); err != nil {
@@ -198,6 +186,27 @@ func (p *Platform) sendRobot(ctx context.Context, key string, o bot.Outbound) (b
 		return bot.Sent{}, err
 	}
 	return bot.Sent{MessageID: robotPrefix + o.ID}, nil
+}
+
+// robotBody is a webhook/send body: text with mentioned_list, or a card as markdown.
+func robotBody(o bot.Outbound) any {
+	if o.Card != nil {
+		var md robot.WebhookSendMarkdownOption
+		md.MsgType = "markdown"
+		md.Markdown.Content = markdown(o.Card, atIDs(o.Mentions))
+		return md
+	}
+	var t robot.WebhookSendTextOption
+	t.MsgType = "text"
+	t.Text.Content = bytesCut(o.Text, maxText)
+	t.Text.MentionedList = []string{}
+	t.Text.MentionedMobileList = []string{}
+	for _, m := range o.Mentions {
+		if id := localID(m.UserID); id != "" {
+			t.Text.MentionedList = append(t.Text.MentionedList, id)
+		}
+	}
+	return t
 }
 
 // UpdateCard implements bot.CardUpdater: update_template_card with a response code the card's
@@ -214,13 +223,7 @@ func (p *Platform) UpdateCard(ctx context.Context, messageID string, o bot.Outbo
 	if code == "" {
 		return p.resend(ctx, o)
 	}
-	req := updateRequest{AtAll: 1, AgentID: p.agentID, ResponseCode: code}
-	if len(o.Card.Buttons) > 0 {
-		tc := buttonCard(o.Card, p.o.BotName, messageID)
-		req.TemplateCard = &tc
-	} else {
-		req.Button = &replaceName{ReplaceName: stateLabel(o.Card)} // nothing left to tap
-	}
+	req := p.updateRequest(messageID, code, o.Card)
 	var ans plainAnswer
 	err = p.api.call(ctx, pathUpdateCard, req, &ans)
 	var se *bot.SendError
@@ -234,6 +237,19 @@ func (p *Platform) UpdateCard(ctx context.Context, messageID string, o bot.Outbo
 		return bot.Temporary("response_code", 0, err)
 	}
 	return err
+}
+
+// updateRequest is an update_template_card body for every recipient of the card: the new
+// card, or, with no buttons left, the old one's buttons greyed out with the new state.
+func (p *Platform) updateRequest(task, code string, c *bot.Card) updateRequest {
+	req := updateRequest{AtAll: 1, AgentID: p.agentID, ResponseCode: code}
+	if len(c.Buttons) > 0 {
+		tc := buttonCard(c, p.o.BotName, task)
+		req.TemplateCard = &tc
+	} else {
+		req.Button = &replaceName{ReplaceName: stateLabel(c)}
+	}
+	return req
 }
 
 // resend sends the card as a new message and re-points its reference.
