@@ -183,3 +183,55 @@ type UnavailableError struct{ Err error }
 
 func (e *UnavailableError) Error() string { return "store unavailable: " + e.Err.Error() }
 func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Dumper is a backend whose whole content can be copied out and back in: `neighborbot
+// export` and `neighborbot import` (store/transfer) move data between backends with it.
+// store/bolt and store/redis implement it; storetest.RunDump checks them.
+type Dumper interface {
+	// Dump calls fn with every record, in this order: the item counter; items by number;
+	// persons by id; groups by id; docs by collection, then id; outbox entries in enqueue
+	// order; inbound events (unhandled ones, and handled ids still remembered) by id; Once
+	// keys still live at the store's clock, by key. It is a consistent snapshot only if
+	// nothing writes meanwhile: stop the bots first.
+	Dump(ctx context.Context, fn func(Record) error) error
+	// Restore saves records as they are: items with their numbers, versions and history
+	// (the counter raised to cover them), outbox entries with their status, attempts and
+	// lease (after the entries already queued), inbound events leased or handled as they
+	// were, Once keys until their expiry (unless it has passed). Items, persons, groups and
+	// docs replace those with the same id; outbox entries, inbound events and Once keys
+	// already present are left alone. It is meant for an empty store.
+	Restore(ctx context.Context, records []Record) error
+}
+
+// Record is one piece of a store's data, as Dump gives it: exactly one field is set.
+type Record struct {
+	ItemSeq *int64            `json:"item_seq,omitempty"` // the last item number handed out
+	Item    *community.Item   `json:"item,omitempty"`
+	Person  *community.Person `json:"person,omitempty"`
+	Group   *community.Group  `json:"group,omitempty"`
+	Doc     *DocRecord        `json:"doc,omitempty"`
+	Outbox  *OutboxEntry      `json:"outbox,omitempty"`
+	Inbound *InboundRecord    `json:"inbound,omitempty"`
+	Once    *OnceRecord       `json:"once,omitempty"`
+}
+
+// DocRecord is one doc with its collection.
+type DocRecord struct {
+	Coll  string `json:"coll"`
+	ID    string `json:"id"`
+	Value []byte `json:"value"`
+}
+
+// InboundRecord is an inbound event with its handling: a handled event has no payload and
+// is remembered, for dedupe, until Forget.
+type InboundRecord struct {
+	InboundEntry
+	Handled time.Time `json:"handled,omitzero"`
+	Forget  time.Time `json:"forget,omitzero"`
+}
+
+// OnceRecord is a key Once has seen, and when it may be seen as new again.
+type OnceRecord struct {
+	Key   string    `json:"key"`
+	Until time.Time `json:"until"`
+}

@@ -1,0 +1,124 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/store"
+)
+
+// An inbound event is a hash {P:inbox}:e:<id>:
+//
+//	p      payload (until handled)
+//	recv   received, as text
+//	att    leases so far
+//	own    lease owner; until: lease end as text
+//	dm     its member of {P:inbox}:due: tkey(due)+id, due being received or the lease's end
+//	done   handled, as text; forget: when the id may be forgotten, as text
+//	em     its member of {P:inbox}:exp: tkey(forget)+id; present only once handled
+
+// purgeBudget bounds how many forgotten ids one write removes on the side.
+const purgeBudget = 64
+
+func (s *Store) PutInbound(ctx context.Context, id string, payload []byte, now time.Time) (bool, error) {
+	fresh, err := s.PutInboundBatch(ctx, []store.InboundEntry{{ID: id, Payload: payload}}, now)
+	if err != nil {
+		return false, err
+	}
+	return fresh[0], nil
+}
+
+// PutInboundBatch records a batch in one script: one round trip, one AOF write.
+func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
+	for _, e := range entries {
+		if e.ID == "" {
+			return nil, community.Errorf(community.EInvalid, "inbound event without an id")
+		}
+	}
+	fresh := make([]bool, len(entries))
+	if len(entries) == 0 {
+		return fresh, nil
+	}
+	args := []any{s.k.inboxPrefix(), tkey(now), timeText(now), purgeBudget + len(entries), upTo(now)}
+	for _, e := range entries {
+		args = append(args, e.ID, e.Payload)
+	}
+	v, err := s.run(ctx, "put inbound", putInbound, []string{s.k.inboxDue(), s.k.inboxExp()}, args...)
+	if err != nil {
+		return nil, err
+	}
+	a, _ := v.([]any)
+	if len(a) != len(entries) {
+		return nil, fmt.Errorf("redis: put inbound: %d answers for %d events", len(a), len(entries))
+	}
+	for i, x := range a {
+		fresh[i] = x == int64(1)
+	}
+	return fresh, nil
+}
+
+func (s *Store) LeaseInbound(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]store.InboundEntry, error) {
+	if max <= 0 {
+		return nil, nil
+	}
+	until := now.Add(lease)
+	v, err := s.run(ctx, "lease inbound", leaseInbound, []string{s.k.inboxDue()},
+		s.k.inboxPrefix(), upTo(now), max, owner, timeText(until), tkey(until))
+	if err != nil {
+		return nil, err
+	}
+	rows, _ := v.([]any)
+	out := make([]store.InboundEntry, 0, len(rows))
+	for _, row := range rows {
+		f := strs(row)
+		if len(f) != 4 {
+			return nil, fmt.Errorf("redis: lease inbound: malformed row %v", row)
+		}
+		received, err := parseTime(f[2])
+		if err != nil {
+			return nil, fmt.Errorf("redis: lease inbound: %s: %w", f[0], err)
+		}
+		att, _ := row.([]any)[3].(int64)
+		out = append(out, store.InboundEntry{
+			ID: f[0], Payload: []byte(f[1]), Received: received, Attempts: int(att),
+			LeaseOwner: owner, LeaseUntil: until,
+		})
+	}
+	return out, nil
+}
+
+func (s *Store) AckInbound(ctx context.Context, id string, now time.Time) error {
+	forget := now.Add(store.InboxRetention)
+	n, err := s.runInt(ctx, "ack inbound", ackInbound,
+		[]string{s.k.inboxDue(), s.k.inboxExp(), s.k.inboxEntry(id)},
+		timeText(now), tkey(forget)+id, timeText(forget), ms(store.InboxRetention))
+	if err != nil {
+		return err
+	}
+	if n == -1 {
+		return store.ErrNotFound("消息")
+	}
+	return nil
+}
+
+// inboundFields decodes an event's hash.
+func inboundFields(id string, h map[string]string) (store.InboundRecord, error) {
+	r := store.InboundRecord{InboundEntry: store.InboundEntry{ID: id, LeaseOwner: h["own"]}}
+	if p, ok := h["p"]; ok {
+		r.Payload = []byte(p)
+	}
+	r.Attempts, _ = strconv.Atoi(h["att"])
+	var err error
+	for _, t := range []struct {
+		field string
+		to    *time.Time
+	}{{"recv", &r.Received}, {"until", &r.LeaseUntil}, {"done", &r.Handled}, {"forget", &r.Forget}} {
+		if *t.to, err = parseTime(h[t.field]); err != nil {
+			return r, fmt.Errorf("redis: inbound %s: %s: %w", id, t.field, err)
+		}
+	}
+	return r, nil
+}

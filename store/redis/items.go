@@ -1,0 +1,261 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/store"
+)
+
+func itemNotFound(no int64) error { return store.ErrNotFound(fmt.Sprintf("事项#%d", no)) }
+
+// CreateItem reads the counter n, builds item n+1 and saves it only if the counter still
+// holds n (createItem); otherwise another replica took n+1 first, and it starts again with
+// the new counter. A failed build saves nothing, so numbers have no gaps.
+func (s *Store) CreateItem(ctx context.Context, build func(no int64) (*community.Item, error)) (*community.Item, error) {
+	defer s.lock(s.k.itemSeq())()
+	for attempt := 0; ; attempt++ {
+		if err := contended(ctx, attempt); err != nil {
+			return nil, err
+		}
+		cur, err := s.rdb.Get(ctx, s.k.itemSeq()).Int64()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, s.fail(ctx, "create item", err)
+		}
+		no := cur + 1
+		it, err := build(no)
+		if err != nil {
+			return nil, err
+		}
+		if it == nil {
+			return nil, errors.New("redis: create item: build returned no item")
+		}
+		if it.No != no {
+			return nil, fmt.Errorf("redis: create item: build returned item %d for number %d", it.No, no)
+		}
+		it.Version = 1
+		data, err := json.Marshal(it)
+		if err != nil {
+			return nil, fmt.Errorf("redis: encode item %d: %w", no, err)
+		}
+		keys := append([]string{s.k.itemSeq(), s.k.item(no)}, s.itemIndex(it)...)
+		ok, err := s.runInt(ctx, "create item", createItem, keys, cur, no, data, it.Version)
+		if err != nil {
+			return nil, err
+		}
+		if ok == 1 {
+			return it, nil
+		}
+	}
+}
+
+func (s *Store) GetItem(ctx context.Context, no int64) (*community.Item, error) {
+	it, _, err := s.getItem(ctx, no)
+	return it, err
+}
+
+// getItem returns the item and its version as stored.
+func (s *Store) getItem(ctx context.Context, no int64) (*community.Item, string, error) {
+	data, version, err := s.getItemData(ctx, no)
+	if err != nil {
+		return nil, "", err
+	}
+	it, err := decodeItem(no, data)
+	return it, version, err
+}
+
+// getItemData returns the item's JSON and its version as stored.
+func (s *Store) getItemData(ctx context.Context, no int64) ([]byte, string, error) {
+	if no <= 0 {
+		return nil, "", itemNotFound(no)
+	}
+	v, err := s.rdb.HMGet(ctx, s.k.item(no), "j", "v").Result()
+	if err != nil {
+		return nil, "", s.fail(ctx, "get item", err)
+	}
+	data, _ := v[0].(string)
+	version, _ := v[1].(string)
+	if data == "" {
+		return nil, "", itemNotFound(no)
+	}
+	return []byte(data), version, nil
+}
+
+func decodeItem(no int64, data []byte) (*community.Item, error) {
+	it := new(community.Item)
+	if err := json.Unmarshal(data, it); err != nil {
+		return nil, fmt.Errorf("redis: decode item %d: %w", no, err)
+	}
+	return it, nil
+}
+
+// UpdateItem reads the item, runs fn on a copy and saves the result only if the stored
+// version is still the one read (updateItem), moving its index entries in the same script.
+// On a conflict it reads again and calls fn again.
+func (s *Store) UpdateItem(ctx context.Context, no int64, fn func(*community.Item) error) (*community.Item, error) {
+	defer s.lock(s.k.item(no))()
+	for attempt := 0; ; attempt++ {
+		if err := contended(ctx, attempt); err != nil {
+			return nil, err
+		}
+		data, version, err := s.getItemData(ctx, no)
+		if err != nil {
+			return nil, err
+		}
+		old, err := decodeItem(no, data)
+		if err != nil {
+			return nil, err
+		}
+		it, err := decodeItem(no, data) // fn's own copy, sharing nothing with old
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(it); err != nil {
+			return nil, err
+		}
+		it.No = no
+		it.Version = old.Version + 1
+		data, err = json.Marshal(it)
+		if err != nil {
+			return nil, fmt.Errorf("redis: encode item %d: %w", no, err)
+		}
+		leave, join := diff(s.itemIndex(old), s.itemIndex(it))
+		keys := append(append([]string{s.k.item(no)}, leave...), join...)
+		ok, err := s.runInt(ctx, "update item", updateItem, keys, version, it.Version, data, no, len(leave))
+		if err != nil {
+			return nil, err
+		}
+		switch ok {
+		case 1:
+			return it, nil
+		case -1:
+			return nil, itemNotFound(no)
+		}
+	}
+}
+
+// itemIndex lists the index zsets an item belongs to.
+func (s *Store) itemIndex(it *community.Item) []string {
+	out := []string{
+		s.k.idxAll(),
+		s.k.idxGroup(it.GroupID),
+		s.k.idxRequester(it.RequesterID),
+		s.k.idxState(string(it.State)),
+	}
+	for _, c := range it.Claims {
+		if k := s.k.idxClaimer(c.UserID); !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	if !it.State.Terminal() {
+		out = append(out, s.k.idxOpen())
+	}
+	return out
+}
+
+// diff returns what is in was but not in now, and what is in now but not in was.
+func diff(was, now []string) (leave, join []string) {
+	for _, k := range was {
+		if !slices.Contains(now, k) {
+			leave = append(leave, k)
+		}
+	}
+	for _, k := range now {
+		if !slices.Contains(was, k) {
+			join = append(join, k)
+		}
+	}
+	return leave, join
+}
+
+// ListItems runs listItems over the indexes the filter names (each "any of" condition one
+// group of zsets), which walks the most selective one and returns the items in one snapshot.
+func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*community.Item, error) {
+	var keys []string
+	var sizes []any
+	group := func(ks ...string) {
+		keys = append(keys, ks...)
+		sizes = append(sizes, len(ks))
+	}
+	if len(f.Groups) > 0 {
+		var ks []string
+		for _, g := range f.Groups {
+			ks = append(ks, s.k.idxGroup(g))
+		}
+		group(ks...)
+	}
+	if len(f.States) > 0 {
+		var ks []string
+		for _, st := range f.States {
+			ks = append(ks, s.k.idxState(string(st)))
+		}
+		group(ks...)
+	}
+	if f.Requester != "" {
+		group(s.k.idxRequester(f.Requester))
+	}
+	if f.Claimer != "" {
+		group(s.k.idxClaimer(f.Claimer))
+	}
+	if f.Open {
+		group(s.k.idxOpen())
+	}
+	if len(keys) == 0 {
+		group(s.k.idxAll())
+	}
+	args := append([]any{max(f.Limit, 0), s.k.itemPrefix()}, sizes...)
+	v, err := s.run(ctx, "list items", listItems, keys, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*community.Item
+	for _, data := range strs(v) {
+		it := new(community.Item)
+		if err := json.Unmarshal([]byte(data), it); err != nil {
+			return nil, fmt.Errorf("redis: decode item: %w", err)
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// restoreItem saves it as it is, replacing any item of its number (import).
+func (s *Store) restoreItem(ctx context.Context, it *community.Item) error {
+	if it.No <= 0 {
+		return fmt.Errorf("redis: restore item with number %d", it.No)
+	}
+	old, _, err := s.getItem(ctx, it.No)
+	if err != nil && community.ErrorCode(err) != community.ENotFound {
+		return err
+	}
+	var was []string
+	if old != nil {
+		was = s.itemIndex(old)
+	}
+	data, err := json.Marshal(it)
+	if err != nil {
+		return fmt.Errorf("redis: encode item %d: %w", it.No, err)
+	}
+	leave, join := diff(was, s.itemIndex(it))
+	keys := append(append([]string{s.k.itemSeq(), s.k.item(it.No)}, leave...), join...)
+	_, err = s.runInt(ctx, "restore item", restoreItem, keys, it.No, data, it.Version, len(leave))
+	return err
+}
+
+// itemSeq is the last number handed out.
+func (s *Store) itemSeq(ctx context.Context) (int64, error) {
+	n, err := s.rdb.Get(ctx, s.k.itemSeq()).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, s.fail(ctx, "item counter", err)
+	}
+	return n, nil
+}
