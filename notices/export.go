@@ -1,0 +1,275 @@
+package notices
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/store"
+)
+
+// Routes serves the exports: GET /notices/{id}.csv and GET /polls/{id}.csv, each needing the
+// notice's token (?token=…), since they hold names.
+func (n *Notices) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /notices/{file}", func(w http.ResponseWriter, r *http.Request) { n.serveCSV(w, r, false) })
+	mux.HandleFunc("GET /polls/{file}", func(w http.ResponseWriter, r *http.Request) { n.serveCSV(w, r, true) })
+}
+
+// ExportLinks are the links "导出 N" answers with.
+func (n *Notices) ExportLinks(nt *Notice) (notice, poll string) {
+	base := strings.TrimRight(n.PublicURL, "/")
+	notice = fmt.Sprintf("%s/notices/%d.csv?token=%s", base, nt.ID, nt.Token)
+	if nt.Kind == KindPoll {
+		poll = fmt.Sprintf("%s/polls/%d.csv?token=%s", base, nt.ID, nt.Token)
+	}
+	return notice, poll
+}
+
+func (n *Notices) export(ctx context.Context, r *bot.Request, id int64) error {
+	nt, err := n.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	notice, poll := n.ExportLinks(nt)
+	msg := fmt.Sprintf("📎 %s 的明细（送达、回执%s），用 Excel 打开：\n%s", nt.Label(), map[bool]string{true: "、投票"}[poll != ""], notice)
+	if poll != "" {
+		msg += "\n只看投票：\n" + poll
+	}
+	msg += "\n链接含人员姓名，请勿转发到群里。"
+	if !r.Msg.Private {
+		// The link opens names to whoever holds it: it goes to the secretary alone.
+		plat, _ := community.SplitID(r.Sender.ID)
+		if plat == "" {
+			plat = r.Msg.Platform
+		}
+		r.Send(bot.Outbound{Platform: plat, UserID: r.Sender.ID, Text: msg})
+		r.Reply("导出链接已私信发给您。")
+		return nil
+	}
+	r.Reply(msg)
+	return nil
+}
+
+func (n *Notices) serveCSV(w http.ResponseWriter, req *http.Request, poll bool) {
+	n.init()
+	num, ok := strings.CutSuffix(req.PathValue("file"), ".csv")
+	id, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || id <= 0 {
+		http.NotFound(w, req)
+		return
+	}
+	nt, err := n.get(req.Context(), id)
+	if err != nil {
+		if community.ErrorCode(err) == community.ENotFound {
+			http.NotFound(w, req)
+			return
+		}
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	// A wrong token looks like a missing notice: no hint that the number exists.
+	if tok := req.URL.Query().Get("token"); nt.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(nt.Token)) != 1 || poll && nt.Kind != KindPoll {
+		http.NotFound(w, req)
+		return
+	}
+	var buf bytes.Buffer
+	if poll {
+		err = n.WritePollCSV(req.Context(), &buf, nt)
+	} else {
+		err = n.WriteNoticeCSV(req.Context(), &buf, nt)
+	}
+	if err != nil {
+		n.Log.Error("export failed", "notice", id, "err", err)
+		http.Error(w, "export failed", http.StatusInternalServerError)
+		return
+	}
+	name := fmt.Sprintf("notice-%d.csv", id)
+	if poll {
+		name = fmt.Sprintf("poll-%d.csv", id)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.Write(buf.Bytes())
+}
+
+// csvWriter writes UTF-8 with a BOM (so Excel reads Chinese right) and defuses cells that
+// Excel would run as formulas.
+type csvWriter struct {
+	w   *csv.Writer
+	loc *time.Location
+}
+
+func newCSV(w io.Writer, loc *time.Location) (*csvWriter, error) {
+	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+		return nil, err
+	}
+	return &csvWriter{w: csv.NewWriter(w), loc: loc}, nil
+}
+
+func (c *csvWriter) row(cells ...string) {
+	for i, s := range cells {
+		if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+			cells[i] = "'" + s
+		}
+	}
+	_ = c.w.Write(cells)
+}
+
+func (c *csvWriter) time(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if c.loc != nil {
+		t = t.In(c.loc)
+	}
+	return t.Format("2006-01-02 15:04:05")
+}
+
+func (c *csvWriter) flush() error {
+	c.w.Flush()
+	return c.w.Error()
+}
+
+var statusNames = map[Status]string{StatusDraft: "草稿", StatusSending: "发送中", StatusSent: "已发出", StatusCancelled: "已取消"}
+
+// WriteNoticeCSV writes everything kept about nt: the notice and its reach, delivery and
+// receipts per group, each receipt, the known members who have not acknowledged, and a
+// poll's votes.
+func (n *Notices) WriteNoticeCSV(ctx context.Context, w io.Writer, nt *Notice) error {
+	c, err := newCSV(w, n.Now().Location())
+	if err != nil {
+		return err
+	}
+	c.row("编号", "类型", "状态", "发起人", "发起时间", "确认时间", "入队完成", "发送范围", "群数", "登记人数", "内容", "附件")
+	body := nt.Text
+	if nt.Kind == KindPoll {
+		body = nt.Title + "（选项：" + strings.Join(nt.Options, "/") + "；截止：" + c.time(nt.Deadline) + "）"
+	}
+	c.row(nt.Ref(), nt.Kind.Chinese(), statusNames[nt.Status], nt.AuthorName, c.time(nt.CreatedAt), c.time(nt.ConfirmedAt),
+		c.time(nt.SentAt), nt.TargetNames, strconv.Itoa(nt.Groups), strconv.Itoa(nt.People), body, strings.Join(nt.Links, " "))
+	if nt.Status == StatusDraft || nt.Status == StatusCancelled {
+		return c.flush()
+	}
+	rs, err := n.report(ctx, nt)
+	if err != nil {
+		return err
+	}
+	c.row()
+	c.row("送达与回执（按群）")
+	c.row("群名", "群ID", "组织节点", "平台", "送达状态", "送达时间", "尝试次数", "失败原因", "登记人数", "登记人员已回执", "回执人数")
+	for _, g := range rs {
+		reason := ""
+		if g.Entry.Status != store.OutboxSent {
+			reason = g.Entry.LastError
+		}
+		c.row(groupName(g.Group), g.Group.ID, n.nodeName(g.Group.Node), g.Group.Platform, g.status(), c.time(g.Entry.SentAt),
+			strconv.Itoa(g.Entry.Attempts), reason, strconv.Itoa(len(g.Known)), strconv.Itoa(g.KnownAck), strconv.Itoa(len(g.Acks)))
+	}
+	c.row()
+	c.row("回执明细")
+	c.row("群名", "群ID", "姓名", "人员ID", "回执时间", "方式")
+	for _, g := range rs {
+		for _, a := range g.Acks {
+			c.row(groupName(g.Group), g.Group.ID, a.Name, a.Person, c.time(a.At), viaNames[a.Via])
+		}
+	}
+	c.row()
+	c.row("未回执（登记在册）")
+	c.row("群名", "群ID", "姓名", "人员ID", "角色")
+	for _, g := range rs {
+		for _, p := range g.Missing {
+			c.row(groupName(g.Group), g.Group.ID, p.Name, p.ID, p.Role.Chinese())
+		}
+	}
+	if nt.Kind == KindPoll {
+		if err := c.flush(); err != nil {
+			return err
+		}
+		c.row()
+		if err := n.writePoll(ctx, c, nt); err != nil {
+			return err
+		}
+	}
+	return c.flush()
+}
+
+var viaNames = map[string]string{"tap": "点按钮", "reply": "回复卡片", "text": "发送收到"}
+
+// WritePollCSV writes a poll's result in total and per group, and every vote.
+func (n *Notices) WritePollCSV(ctx context.Context, w io.Writer, nt *Notice) error {
+	c, err := newCSV(w, n.Now().Location())
+	if err != nil {
+		return err
+	}
+	c.row("编号", "投票事项", "选项", "截止", "状态", "发起人")
+	state := "进行中"
+	if nt.Result != nil {
+		state = "已截止公示"
+	}
+	c.row(nt.Ref(), nt.Title, strings.Join(nt.Options, "/"), c.time(nt.Deadline), state, nt.AuthorName)
+	c.row()
+	if err := n.writePoll(ctx, c, nt); err != nil {
+		return err
+	}
+	return c.flush()
+}
+
+func (n *Notices) writePoll(ctx context.Context, c *csvWriter, nt *Notice) error {
+	res := nt.Result
+	if res == nil {
+		var err error
+		if res, err = n.tally(ctx, nt, n.Now()); err != nil {
+			return err
+		}
+	}
+	names, err := n.groupNames(ctx)
+	if err != nil {
+		return err
+	}
+	gids, err := n.targetGroups(ctx, nt.ID)
+	if err != nil {
+		return store.ErrUnavailable(err)
+	}
+	head := append([]string{"群名", "群ID"}, nt.Options...)
+	head = append(head, "合计")
+	c.row("投票结果（按群）")
+	c.row(head...)
+	cells := func(name, id string, m map[string]int) []string {
+		row := []string{name, id}
+		for _, o := range nt.Options {
+			row = append(row, strconv.Itoa(m[o]))
+		}
+		return append(row, strconv.Itoa(sum(m)))
+	}
+	for _, g := range gids {
+		c.row(cells(nameOr(names, g), g, res.ByGroup[g])...)
+	}
+	c.row(cells("合计", "", res.Total)...)
+	c.row()
+	c.row("投票明细（每人以最后一次为准）")
+	c.row("群名", "群ID", "姓名", "人员ID", "选项", "投票时间", "计入结果")
+	vs, err := n.votes(ctx, nt)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		counted := "是"
+		if nt.Result != nil && v.At.After(nt.Result.At) {
+			counted = "否（截止后）"
+		}
+		c.row(nameOr(names, v.Group), v.Group, v.Name, v.Person, v.Option, c.time(v.At), counted)
+	}
+	return nil
+}
