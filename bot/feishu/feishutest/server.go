@@ -221,7 +221,9 @@ func SentToUser(openID string) func(Call) bool {
 
 // Patched matches successful patches of message id.
 func Patched(id string) func(Call) bool {
-	return func(c Call) bool { return c.Route == RoutePatch && c.MessageID == id && c.Code == 0 && c.Status == http.StatusOK }
+	return func(c Call) bool {
+		return c.Route == RoutePatch && c.MessageID == id && c.Code == 0 && c.Status == http.StatusOK
+	}
 }
 
 // Route matches every call to route.
