@@ -50,7 +50,7 @@ func encode(t *testing.T, v any) []byte {
 var (
 	openCard = &bot.Card{
 		Key: "item:12", Title: "#12 服务事项 · 待认领", Color: "blue", Text: "3栋2单元楼道灯坏了，请帮忙更换",
-		Fields: []bot.Field{{Label: "提出", Value: "陈阿姨", Short: true}, {Label: "名额", Value: "0/1", Short: true}, {Label: "截止", Value: "5月7日 18:00", Short: true}},
+		Fields:  []bot.Field{{Label: "提出", Value: "陈阿姨", Short: true}, {Label: "名额", Value: "0/1", Short: true}, {Label: "截止", Value: "5月7日 18:00", Short: true}},
 		Buttons: []bot.Button{{Label: "接单", Action: "claim", Item: 12, Style: "primary"}, {Label: "取消", Action: "cancel", Item: 12, Style: "danger"}},
 		Footer:  "党员认领：点“接单”，或回复“我来”，或发送“接单 12”",
 	}
