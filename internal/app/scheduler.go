@@ -1,6 +1,38 @@
 package app
 
-import "context"
+import (
+	"context"
 
-// addScheduler wires the scheduler (package scheduler). Being built under the scheduler issue.
-func (a *App) addScheduler(ctx context.Context, owner string) error { return nil }
+	"github.com/neighborbot/neighborbot/scheduler"
+)
+
+// addScheduler builds the scheduler (activities, meetings, the deadline ladder) from the
+// config, writes the configured schedules into the store, plugs its chat commands and card
+// buttons into the handlers, and runs it next to the other parts.
+func (a *App) addScheduler(ctx context.Context, owner string) error {
+	cal, err := scheduler.LoadHolidays(a.Cfg.HolidaysFile)
+	if err != nil {
+		return err
+	}
+	s, err := scheduler.New(scheduler.Options{
+		Store:     a.Store,
+		Tree:      a.Tree,
+		Schedules: a.Cfg.Schedules,
+		Deadlines: a.Cfg.Deadlines,
+		Calendar:  cal,
+		Now:       a.Now,
+		Loc:       a.Loc,
+		Log:       a.Log.With("part", "scheduler"),
+		Owner:     owner,
+		Wake:      a.Dispatcher.Wake,
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.Sync(ctx); err != nil {
+		return err
+	}
+	a.Handlers.Extra = append(a.Handlers.Extra, s.Handle)
+	a.AddRunner(s.Run)
+	return nil
+}
