@@ -1,8 +1,8 @@
 package redis
 
 import (
-	"encoding/hex"
 	"encoding/binary"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -79,20 +79,20 @@ func (k keyspace) groups() string  { return "{" + k.p + ":dir}:groups" }
 func (k keyspace) oncePrefix() string     { return k.p + ":once:" }
 func (k keyspace) once(key string) string { return k.oncePrefix() + key }
 
-func (k keyspace) inbox() string              { return "{" + k.p + ":inbox}" }
-func (k keyspace) inboxPrefix() string        { return k.inbox() + ":e:" }
+func (k keyspace) inbox() string               { return "{" + k.p + ":inbox}" }
+func (k keyspace) inboxPrefix() string         { return k.inbox() + ":e:" }
 func (k keyspace) inboxEntry(id string) string { return k.inboxPrefix() + id }
-func (k keyspace) inboxDue() string           { return k.inbox() + ":due" }
-func (k keyspace) inboxExp() string           { return k.inbox() + ":exp" }
+func (k keyspace) inboxDue() string            { return k.inbox() + ":due" }
+func (k keyspace) inboxExp() string            { return k.inbox() + ":exp" }
 
-func (k keyspace) outbox() string              { return "{" + k.p + ":outbox}" }
-func (k keyspace) outboxPrefix() string        { return k.outbox() + ":e:" }
+func (k keyspace) outbox() string               { return "{" + k.p + ":outbox}" }
+func (k keyspace) outboxPrefix() string         { return k.outbox() + ":e:" }
 func (k keyspace) outboxEntry(id string) string { return k.outboxPrefix() + id }
-func (k keyspace) outboxSeq() string           { return k.outbox() + ":seq" }
-func (k keyspace) outboxIDs() string           { return k.outbox() + ":ids" }
-func (k keyspace) outboxWait() string          { return k.outbox() + ":wait" }
-func (k keyspace) outboxReady() string         { return k.outbox() + ":ready" }
-func (k keyspace) outboxStats() string         { return k.outbox() + ":stats" }
+func (k keyspace) outboxSeq() string            { return k.outbox() + ":seq" }
+func (k keyspace) outboxIDs() string            { return k.outbox() + ":ids" }
+func (k keyspace) outboxWait() string           { return k.outbox() + ":wait" }
+func (k keyspace) outboxReady() string          { return k.outbox() + ":ready" }
+func (k keyspace) outboxStats() string          { return k.outbox() + ":stats" }
 
 func (k keyspace) docVals(coll string) string { return "{" + k.p + ":docs:" + coll + "}:v" }
 func (k keyspace) docIDs(coll string) string  { return "{" + k.p + ":docs:" + coll + "}:i" }

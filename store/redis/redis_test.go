@@ -18,10 +18,13 @@ func TestConformance(t *testing.T) {
 	runSuite(t, "redis://"+redistest.Start(t))
 }
 
-// TestConformanceCluster runs the suite on a local 3-master Redis Cluster, which proves every
-// script's keys share a slot (a script that strays fails with CROSSSLOT).
-func TestConformanceCluster(t *testing.T) {
-	runSuite(t, strings.Join(redistest.StartCluster(t), ","))
+// TestCluster runs the conformance suite and the dump check on a local 3-master Redis
+// Cluster, which proves every script's keys share a slot (a script that strays fails with
+// CROSSSLOT).
+func TestCluster(t *testing.T) {
+	url := strings.Join(redistest.StartCluster(t), ",")
+	t.Run("Conformance", func(t *testing.T) { runSuite(t, url) })
+	t.Run("Dump", func(t *testing.T) { runDump(t, url) })
 }
 
 // runSuite runs the conformance suite on the server at url, each subtest under its own key
@@ -70,4 +73,14 @@ func MustOpen(tb testing.TB, url, prefix string, now func() time.Time) *redis.St
 		}
 	})
 	return s
+}
+
+func TestDump(t *testing.T) { runDump(t, "redis://"+redistest.Start(t)) }
+
+func runDump(t *testing.T, url string) {
+	n := 0
+	storetest.RunDump(t, func(t *testing.T, now func() time.Time) store.Store {
+		n++
+		return MustOpen(t, url, fmt.Sprintf("d%d", n), now)
+	})
 }
