@@ -1,0 +1,162 @@
+// Package bolt is the embedded store: one bbolt file, no server, the default for a single
+// instance of the bot.
+//
+// bbolt runs one write transaction at a time, which makes every read-modify-write in the
+// store.Store contract atomic by construction: UpdateItem, UpdatePerson and UpdateDoc call
+// their fn exactly once, inside the write transaction. Reads run in parallel with writes.
+//
+// Layout (see keys.go for the key encodings): each concern has a bucket keyed by its id, and
+// every query that must not read everything has an index bucket next to it — items by group,
+// requester, claimer, state and openness; inbox and outbox entries by the time they are due;
+// Once keys and handled inbox ids by when they may be forgotten.
+package bolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/neighborbot/neighborbot/store"
+)
+
+// Options configure Open. The zero value is ready to use.
+type Options struct {
+	// Now is the clock, read for Once's ttl and for Enqueue's default CreatedAt; nil means
+	// time.Now.
+	Now func() time.Time
+	// Timeout is how long Open waits for the file lock another process holds (another bot
+	// on the same data); 0 means 5 seconds.
+	Timeout time.Duration
+	// NoSync skips fsync after each write: faster, but a power cut may lose the last writes
+	// or corrupt the file. For tests and benchmarks only.
+	NoSync bool
+}
+
+// Store is a store.Store in one bbolt file. It is safe for concurrent use.
+type Store struct {
+	db   *bbolt.DB
+	now  func() time.Time
+	path string
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// schemaVersion is written on creation and checked on open, so a future layout change is
+// noticed instead of misread.
+const schemaVersion = "1"
+
+// Open opens (creating if needed, with its directory) the data file at path.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("bolt: create data directory: %w", err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:        opts.Timeout,
+		NoSync:         opts.NoSync,
+		NoFreelistSync: true, // rebuilt on open; saves a write per commit
+		FreelistType:   bbolt.FreelistMapType,
+	})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("bolt: open %s: file is locked by another process (is another neighborbot running?): %w", path, err)
+		}
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		meta := tx.Bucket(bMeta)
+		switch v := meta.Get(keySchema); {
+		case v == nil:
+			return meta.Put(keySchema, []byte(schemaVersion))
+		case string(v) != schemaVersion:
+			return fmt.Errorf("data file has schema %q, this build reads %q", v, schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	return &Store{db: db, now: opts.Now, path: path}, nil
+}
+
+// Path is the data file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the data file. Calling it again does nothing.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("bolt: close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// Ping reports whether the data file is open and readable.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.view(ctx, "ping", func(tx *bbolt.Tx) error {
+		if tx.Bucket(bMeta) == nil {
+			return errors.New("meta bucket missing")
+		}
+		return nil
+	})
+}
+
+// passErr carries an error out of a transaction unwrapped: the caller's own error, or a
+// domain error (not found, conflict) the contract returns as is.
+type passErr struct{ err error }
+
+func (p passErr) Error() string { return p.err.Error() }
+
+// pass marks err to be returned as is.
+func pass(err error) error { return passErr{err} }
+
+func (s *Store) update(ctx context.Context, op string, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return unwrap(op, s.db.Update(fn))
+}
+
+func (s *Store) view(ctx context.Context, op string, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return unwrap(op, s.db.View(fn))
+}
+
+// unwrap returns a passed error as is and wraps everything else (bbolt and encoding
+// failures) with the operation's name.
+func unwrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if p, ok := err.(passErr); ok {
+		return p.err
+	}
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return fmt.Errorf("bolt: %s: %w", op, store.ErrUnavailable(err))
+	}
+	return fmt.Errorf("bolt: %s: %w", op, err)
+}

@@ -1,0 +1,166 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/store"
+)
+
+// inboundRecord is an inbox entry as stored. An unhandled one is in inbox.due under the
+// time it may next be leased (when received, then when its lease runs out); a handled one
+// has dropped its payload and is in inbox.exp under the time its id may be forgotten.
+type inboundRecord struct {
+	store.InboundEntry
+	Handled time.Time `json:"handled,omitzero"`
+	Forget  time.Time `json:"forget,omitzero"`
+}
+
+func (r *inboundRecord) dueKey() []byte {
+	due := r.Received
+	if !r.LeaseUntil.IsZero() {
+		due = r.LeaseUntil
+	}
+	return cat(tkey(due), []byte(r.ID))
+}
+
+func (r *inboundRecord) expKey() []byte { return cat(tkey(r.Forget), []byte(r.ID)) }
+
+func getInbound(b *bbolt.Bucket, id string) (*inboundRecord, error) {
+	r := new(inboundRecord)
+	found, err := getJSON(b, id, r)
+	if err != nil || !found {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (s *Store) PutInbound(ctx context.Context, id string, payload []byte, now time.Time) (bool, error) {
+	fresh, err := s.PutInboundBatch(ctx, []store.InboundEntry{{ID: id, Payload: payload}}, now)
+	if err != nil {
+		return false, err
+	}
+	return fresh[0], nil
+}
+
+func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
+	for _, e := range entries {
+		if e.ID == "" {
+			return nil, community.Errorf(community.EInvalid, "inbound event without an id")
+		}
+	}
+	fresh := make([]bool, len(entries))
+	if len(entries) == 0 {
+		return fresh, nil
+	}
+	err := s.update(ctx, "put inbound", func(tx *bbolt.Tx) error {
+		b, due, exp := tx.Bucket(bInbox), tx.Bucket(bInboxDue), tx.Bucket(bInboxExp)
+		if err := purgeExpired(exp, now, purgeBudget+len(entries), func(id []byte) error { return b.Delete(id) }); err != nil {
+			return err
+		}
+		for i, e := range entries {
+			old, err := getInbound(b, e.ID)
+			if err != nil {
+				return err
+			}
+			if old != nil {
+				if old.Handled.IsZero() || old.Forget.After(now) {
+					continue // seen before: a duplicate
+				}
+				if err := exp.Delete(old.expKey()); err != nil { // forgotten but not yet purged
+					return err
+				}
+			}
+			r := &inboundRecord{InboundEntry: store.InboundEntry{ID: e.ID, Payload: e.Payload, Received: now}}
+			if err := putJSON(b, e.ID, r); err != nil {
+				return err
+			}
+			if err := due.Put(r.dueKey(), nil); err != nil {
+				return err
+			}
+			fresh[i] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fresh, nil
+}
+
+// LeaseInbound takes unhandled events from the front of inbox.due, oldest due first, and
+// files each again under its new lease's end. Attempts counts the leases.
+func (s *Store) LeaseInbound(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]store.InboundEntry, error) {
+	if max <= 0 {
+		return nil, nil
+	}
+	var out []store.InboundEntry
+	err := s.update(ctx, "lease inbound", func(tx *bbolt.Tx) error {
+		b, due := tx.Bucket(bInbox), tx.Bucket(bInboxDue)
+		limit := tkey(now)
+		var keys [][]byte
+		c := due.Cursor()
+		for k, _ := c.First(); k != nil && len(keys) < max && bytes.Compare(k[:8], limit) <= 0; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			id := string(k[8:])
+			r, err := getInbound(b, id)
+			if err != nil {
+				return err
+			}
+			if r == nil {
+				return fmt.Errorf("inbox.due names missing event %q", id)
+			}
+			if err := due.Delete(k); err != nil {
+				return err
+			}
+			r.LeaseOwner, r.LeaseUntil = owner, now.Add(lease)
+			r.Attempts++
+			if err := putJSON(b, id, r); err != nil {
+				return err
+			}
+			if err := due.Put(r.dueKey(), nil); err != nil {
+				return err
+			}
+			out = append(out, r.InboundEntry)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AckInbound drops the payload and the lease and keeps the id until InboxRetention has
+// passed. Acknowledging twice does nothing more.
+func (s *Store) AckInbound(ctx context.Context, id string, now time.Time) error {
+	return s.update(ctx, "ack inbound", func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bInbox)
+		r, err := getInbound(b, id)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return pass(store.ErrNotFound("消息"))
+		}
+		if !r.Handled.IsZero() {
+			return nil
+		}
+		if err := tx.Bucket(bInboxDue).Delete(r.dueKey()); err != nil {
+			return err
+		}
+		r.Payload, r.LeaseOwner, r.LeaseUntil = nil, "", time.Time{}
+		r.Handled, r.Forget = now, now.Add(store.InboxRetention)
+		if err := putJSON(b, id, r); err != nil {
+			return err
+		}
+		return tx.Bucket(bInboxExp).Put(r.expKey(), nil)
+	})
+}

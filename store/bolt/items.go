@@ -1,0 +1,330 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/store"
+)
+
+func itemNotFound(no int64) error { return store.ErrNotFound(fmt.Sprintf("事项#%d", no)) }
+
+// CreateItem takes the bucket's next sequence inside the same write transaction as the build
+// and the save, so a failed build rolls the sequence back with everything else.
+func (s *Store) CreateItem(ctx context.Context, build func(no int64) (*community.Item, error)) (*community.Item, error) {
+	var out *community.Item
+	err := s.update(ctx, "create item", func(tx *bbolt.Tx) error {
+		seq, err := tx.Bucket(bItems).NextSequence()
+		if err != nil {
+			return err
+		}
+		no := int64(seq)
+		it, err := build(no)
+		if err != nil {
+			return pass(err)
+		}
+		if it == nil {
+			return errors.New("build returned no item")
+		}
+		if it.No != no {
+			return fmt.Errorf("build returned item %d for number %d", it.No, no)
+		}
+		it.Version = 1
+		if err := putItem(tx, nil, it); err != nil {
+			return err
+		}
+		out = it
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) GetItem(ctx context.Context, no int64) (*community.Item, error) {
+	var it *community.Item
+	err := s.view(ctx, "get item", func(tx *bbolt.Tx) error {
+		var err error
+		it, err = getItem(tx, no)
+		return err
+	})
+	return it, err
+}
+
+func (s *Store) UpdateItem(ctx context.Context, no int64, fn func(*community.Item) error) (*community.Item, error) {
+	var out *community.Item
+	err := s.update(ctx, "update item", func(tx *bbolt.Tx) error {
+		old, err := getItem(tx, no)
+		if err != nil {
+			return err
+		}
+		it, err := getItem(tx, no) // a second decode: fn gets a copy that shares nothing with old
+		if err != nil {
+			return err
+		}
+		if err := fn(it); err != nil {
+			return pass(err)
+		}
+		it.No = no
+		it.Version = old.Version + 1
+		if err := putItem(tx, old, it); err != nil {
+			return err
+		}
+		out = it
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// getItem decodes item no; a missing item is a passed not-found error.
+func getItem(tx *bbolt.Tx, no int64) (*community.Item, error) {
+	if no <= 0 {
+		return nil, pass(itemNotFound(no))
+	}
+	v := tx.Bucket(bItems).Get(be64(uint64(no)))
+	if v == nil {
+		return nil, pass(itemNotFound(no))
+	}
+	it := new(community.Item)
+	if err := json.Unmarshal(v, it); err != nil {
+		return nil, fmt.Errorf("decode item %d: %w", no, err)
+	}
+	return it, nil
+}
+
+// putItem saves it and moves its index entries from what old had to what it has.
+func putItem(tx *bbolt.Tx, old, it *community.Item) error {
+	v, err := json.Marshal(it)
+	if err != nil {
+		return fmt.Errorf("encode item %d: %w", it.No, err)
+	}
+	if err := tx.Bucket(bItems).Put(be64(uint64(it.No)), v); err != nil {
+		return err
+	}
+	var was []indexEntry
+	if old != nil {
+		was = itemIndex(old)
+	}
+	now := itemIndex(it)
+	for _, e := range was {
+		if !slices.ContainsFunc(now, e.equal) {
+			if err := tx.Bucket(e.bucket).Delete(e.key); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range now {
+		if !slices.ContainsFunc(was, e.equal) {
+			if err := tx.Bucket(e.bucket).Put(e.key, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type indexEntry struct{ bucket, key []byte }
+
+func (e indexEntry) equal(o indexEntry) bool {
+	return bytes.Equal(e.bucket, o.bucket) && bytes.Equal(e.key, o.key)
+}
+
+// itemIndex lists the index entries an item has.
+func itemIndex(it *community.Item) []indexEntry {
+	out := []indexEntry{
+		{bItemsGroup, idx(it.GroupID, it.No)},
+		{bItemsRequester, idx(it.RequesterID, it.No)},
+		{bItemsState, idx(string(it.State), it.No)},
+	}
+	for _, c := range it.Claims {
+		e := indexEntry{bItemsClaimer, idx(c.UserID, it.No)}
+		if !slices.ContainsFunc(out, e.equal) {
+			out = append(out, e)
+		}
+	}
+	if !it.State.Terminal() {
+		out = append(out, indexEntry{bItemsOpen, be64(uint64(it.No))})
+	}
+	return out
+}
+
+// ListItems intersects the indexes the filter names, walking them from the newest number
+// down and leapfrogging (each index seeks to the largest number not above the others'), so
+// only matching items are decoded and a Limit stops the walk early. A filter that names
+// nothing walks the items themselves.
+func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*community.Item, error) {
+	var out []*community.Item
+	err := s.view(ctx, "list items", func(tx *bbolt.Tx) error {
+		var iters []noIter
+		if len(f.Groups) > 0 {
+			iters = append(iters, anyOf(tx.Bucket(bItemsGroup), f.Groups))
+		}
+		if len(f.States) > 0 {
+			states := make([]string, len(f.States))
+			for i, st := range f.States {
+				states[i] = string(st)
+			}
+			iters = append(iters, anyOf(tx.Bucket(bItemsState), states))
+		}
+		if f.Requester != "" {
+			iters = append(iters, newRange(tx.Bucket(bItemsRequester), str(f.Requester)))
+		}
+		if f.Claimer != "" {
+			iters = append(iters, newRange(tx.Bucket(bItemsClaimer), str(f.Claimer)))
+		}
+		if f.Open {
+			iters = append(iters, newRange(tx.Bucket(bItemsOpen), nil))
+		}
+		if len(iters) == 0 {
+			iters = append(iters, newRange(tx.Bucket(bItems), nil))
+		}
+		return intersect(iters, func(no uint64) (bool, error) {
+			it, err := getItem(tx, int64(no))
+			if err != nil {
+				return false, err
+			}
+			if !matches(f, it) { // an index out of step with its item would be a bug; never show it
+				return true, nil
+			}
+			out = append(out, it)
+			return f.Limit <= 0 || len(out) < f.Limit, nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func matches(f store.ItemFilter, it *community.Item) bool {
+	return (len(f.Groups) == 0 || slices.Contains(f.Groups, it.GroupID)) &&
+		(len(f.States) == 0 || slices.Contains(f.States, it.State)) &&
+		(f.Requester == "" || it.RequesterID == f.Requester) &&
+		(f.Claimer == "" || it.ClaimedBy(f.Claimer)) &&
+		(!f.Open || !it.State.Terminal())
+}
+
+// noIter walks item numbers in one index, downwards.
+type noIter interface {
+	// seekLE returns the largest number ≤ n, or false if there is none.
+	seekLE(n uint64) (uint64, bool)
+}
+
+// intersect calls emit with every number all iters hold, highest first, until emit returns
+// false.
+func intersect(iters []noIter, emit func(no uint64) (bool, error)) error {
+	n := uint64(math.MaxUint64)
+	for n > 0 {
+		m, ok := iters[0].seekLE(n)
+		if !ok {
+			return nil
+		}
+		agreed := true
+		for _, it := range iters[1:] {
+			k, ok := it.seekLE(m)
+			if !ok {
+				return nil
+			}
+			if k != m { // nothing in (k, m] is in this index: start again from k
+				n, agreed = k, false
+				break
+			}
+		}
+		if !agreed {
+			continue
+		}
+		more, err := emit(m)
+		if err != nil || !more {
+			return err
+		}
+		n = m - 1
+	}
+	return nil
+}
+
+// rangeIter walks the keys prefix be64(no) of one bucket.
+type rangeIter struct {
+	c      *bbolt.Cursor
+	prefix []byte
+	at     bool   // the cursor is on a key of the range
+	cur    uint64 // that key's number
+}
+
+func newRange(b *bbolt.Bucket, prefix []byte) *rangeIter {
+	return &rangeIter{c: b.Cursor(), prefix: prefix}
+}
+
+func (r *rangeIter) decode(k []byte) (uint64, bool) {
+	if k == nil || len(k) != len(r.prefix)+8 || !bytes.HasPrefix(k, r.prefix) {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(k[len(r.prefix):]), true
+}
+
+func (r *rangeIter) seekLE(n uint64) (uint64, bool) {
+	if r.at && n == r.cur {
+		return n, true
+	}
+	if r.at && n < r.cur {
+		// Walking down one step at a time is the common case: try the previous key first.
+		no, ok := r.decode(prev(r.c))
+		r.at, r.cur = ok, no
+		if !ok || no <= n {
+			return no, ok
+		}
+	}
+	key := binary.BigEndian.AppendUint64(slices.Clip(r.prefix), n)
+	k, _ := r.c.Seek(key)
+	switch {
+	case k == nil:
+		k, _ = r.c.Last()
+	case !bytes.Equal(k, key):
+		k, _ = r.c.Prev()
+	}
+	no, ok := r.decode(k)
+	r.at, r.cur = ok, no
+	return no, ok
+}
+
+func prev(c *bbolt.Cursor) []byte {
+	k, _ := c.Prev()
+	return k
+}
+
+// unionIter walks the union of several ranges: "any of these groups".
+type unionIter []*rangeIter
+
+func anyOf(b *bbolt.Bucket, vals []string) noIter {
+	if len(vals) == 1 {
+		return newRange(b, str(vals[0]))
+	}
+	u := make(unionIter, 0, len(vals))
+	for _, v := range vals {
+		u = append(u, newRange(b, str(v)))
+	}
+	return u
+}
+
+func (u unionIter) seekLE(n uint64) (uint64, bool) {
+	var best uint64
+	found := false
+	for _, r := range u {
+		if no, ok := r.seekLE(n); ok && (!found || no > best) {
+			best, found = no, true
+		}
+	}
+	return best, found
+}
