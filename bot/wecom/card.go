@@ -146,8 +146,10 @@ func markdown(c *bot.Card, prefix string) string {
 	return bytesCut(strings.TrimRight(b.String(), "\n"), maxMarkdown)
 }
 
-// escapeMD keeps people's text from turning into markup.
-var mdEscaper = strings.NewReplacer("*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]", "<", "&lt;", ">", "&gt;")
+// escapeMD keeps people's text from turning into markup (bold, links, code, quotes, <font>,
+// <@mentions>): WeCom's markdown has no escapes, so the characters become their full-width
+// forms, which read naturally in Chinese text.
+var mdEscaper = strings.NewReplacer("*", "＊", "`", "｀", "[", "［", "]", "］", "<", "＜", ">", "＞")
 
 func escapeMD(s string) string { return mdEscaper.Replace(s) }
 

@@ -97,6 +97,7 @@ func TestCardGolden(t *testing.T) {
 	golden(t, "update_closed_card.golden", encode(t, p.updateRequest("nbtask", "rc-2", closedCard)))
 	golden(t, "robot_card.golden", encode(t, robotBody(bot.Outbound{ChatID: "wrchat", Card: openCard,
 		Mentions: []bot.Mention{{UserID: "wecom:chen", Name: "陈阿姨"}}})))
+	golden(t, "robot_done_card.golden", encode(t, robotBody(bot.Outbound{ChatID: "wrchat", Card: doneCard})))
 	golden(t, "robot_text.golden", encode(t, robotBody(bot.Outbound{ChatID: "wrchat", Text: "✅ 王师傅 认领了 #12。",
 		Mentions: []bot.Mention{{UserID: "wecom:chen", Name: "陈阿姨"}}})))
 }
