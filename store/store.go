@@ -129,12 +129,15 @@ type OutboxStats struct {
 }
 
 // Outbox is the durable queue of messages to send: retried, never lost by a restart, never
-// sent twice by two replicas (a lease gives one owner at a time).
+// sent twice by two replicas (a lease gives one owner at a time). CompleteOutbox,
+// ReleaseOutbox and FailOutbox act only for a pending entry's lease owner: anyone else (a
+// replica whose lease ran out and was taken over) gets an error with code
+// community.EConflict, and an unknown id community.ENotFound.
 type Outbox interface {
 	// Enqueue adds entries as pending; ids already present are left untouched.
 	Enqueue(ctx context.Context, entries ...OutboxEntry) error
 	// LeaseOutbox hands up to max due entries (pending, NotBefore ≤ now, lease free or expired)
-	// to owner until now+lease, oldest first.
+	// to owner until now+lease, oldest (by CreatedAt) first.
 	LeaseOutbox(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]OutboxEntry, error)
 	// CompleteOutbox marks an entry sent with the platform's result; only the lease owner may.
 	CompleteOutbox(ctx context.Context, id, owner, result string, now time.Time) error
@@ -163,7 +166,7 @@ type Docs interface {
 	// UpdateDoc is atomic; fn gets nil when the doc is absent and returns the new value (nil
 	// deletes). fn may be called more than once.
 	UpdateDoc(ctx context.Context, coll, id string, fn func(old []byte) ([]byte, error)) ([]byte, error)
-	DeleteDoc(ctx context.Context, coll, id string) error
+	DeleteDoc(ctx context.Context, coll, id string) error // an absent doc is not an error
 	// ListDocs returns the docs of coll whose id starts with prefix, ordered by id.
 	ListDocs(ctx context.Context, coll, prefix string) ([]Doc, error)
 }

@@ -132,8 +132,9 @@ func loadItems(s *Store, n int) error {
 
 func benchItem(no int64, base time.Time) *community.Item {
 	at := base.Add(time.Duration(no) * 15 * time.Minute)
-	requester := community.Actor{ID: fmt.Sprintf("local:r%d", no%1000), Name: "居民"}
-	member := community.Actor{ID: fmt.Sprintf("local:m%d", no%200), Name: "党员"}
+	h := mix(uint64(no)) // independent choices for state, requester and member
+	requester := community.Actor{ID: fmt.Sprintf("local:r%d", h%1000), Name: "居民"}
+	member := community.Actor{ID: fmt.Sprintf("local:m%d", h/1000%200), Name: "党员"}
 	it := &community.Item{
 		No: no, GroupID: fmt.Sprintf("local:g%d", no%20), Node: "grid", Origin: community.OriginResident,
 		Title:       fmt.Sprintf("%d栋%d单元楼道灯坏了，晚上出入很不方便，麻烦尽快派人维修", no%30, no%6),
@@ -148,7 +149,7 @@ func benchItem(no int64, base time.Time) *community.Item {
 		it.Claims = []community.Claim{{UserID: member.ID, Name: member.Name, At: at}}
 		it.History = append(it.History, community.Event{At: at, Action: community.ActClaim, Actor: member.ID, Name: "党员"})
 	}
-	switch r := no % 100; {
+	switch r := h / 200_000 % 100; {
 	case r < 2:
 		it.State = community.StateNeed
 	case r < 4:
@@ -167,4 +168,12 @@ func benchItem(no int64, base time.Time) *community.Item {
 		claim()
 	}
 	return it
+}
+
+// mix is splitmix64's finalizer: a cheap, well-spread hash.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }

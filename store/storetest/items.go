@@ -193,47 +193,45 @@ func testUpdateItem(t *testing.T, e *env) {
 
 func testContestedClaim(t *testing.T, e *env) {
 	for _, slots := range []int{1, 3} {
-		func() {
-			it := e.post(groupA, fmt.Sprintf("周六清理楼道 需要%d人", slots), slots)
-			const n = 100
-			won := make([]bool, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					_, err := e.apply(it.No, community.Change{Action: community.ActClaim, Actor: member(i)})
-					switch community.ErrorCode(err) {
-					case "":
-						won[i] = true
-					case community.EConflict:
-					default:
-						t.Errorf("claim by %s: %v, want success or conflict", member(i).ID, err)
-					}
-				})
-			}
-			wg.Wait()
-			var winners []string
-			for i, w := range won {
-				if w {
-					winners = append(winners, member(i).ID)
+		it := e.post(groupA, fmt.Sprintf("周六清理楼道 需要%d人", slots), slots)
+		const n = 100
+		won := make([]bool, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, err := e.apply(it.No, community.Change{Action: community.ActClaim, Actor: member(i)})
+				switch community.ErrorCode(err) {
+				case "":
+					won[i] = true
+				case community.EConflict:
+				default:
+					t.Errorf("claim by %s: %v, want success or conflict", member(i).ID, err)
 				}
+			})
+		}
+		wg.Wait()
+		var winners []string
+		for i, w := range won {
+			if w {
+				winners = append(winners, member(i).ID)
 			}
-			if len(winners) != slots {
-				t.Fatalf("%d winners for %d slots: %v", len(winners), slots, winners)
-			}
-			got := e.getItem(it.No)
-			var claimers []string
-			for _, c := range got.Claims {
-				claimers = append(claimers, c.UserID)
-			}
-			slices.Sort(winners)
-			slices.Sort(claimers)
-			if !slices.Equal(winners, claimers) {
-				t.Fatalf("saved claims %v, winners %v", claimers, winners)
-			}
-			if got.State != community.StateClaimed || got.Version != it.Version+int64(slots) {
-				t.Fatalf("saved item %s v%d, want claimed v%d", got.State, got.Version, it.Version+int64(slots))
-			}
-		}()
+		}
+		if len(winners) != slots {
+			t.Fatalf("%d winners for %d slots: %v", len(winners), slots, winners)
+		}
+		got := e.getItem(it.No)
+		var claimers []string
+		for _, c := range got.Claims {
+			claimers = append(claimers, c.UserID)
+		}
+		slices.Sort(winners)
+		slices.Sort(claimers)
+		if !slices.Equal(winners, claimers) {
+			t.Fatalf("saved claims %v, winners %v", claimers, winners)
+		}
+		if got.State != community.StateClaimed || got.Version != it.Version+int64(slots) {
+			t.Fatalf("saved item %s v%d, want claimed v%d", got.State, got.Version, it.Version+int64(slots))
+		}
 	}
 }
 

@@ -1,26 +1,25 @@
 // Package storetest is the conformance suite every store backend passes, so the bot behaves
 // the same on the embedded store as on a store shared by replicas.
 //
-// A backend's test calls Run with two functions:
+// A backend's test calls Run with a function that opens a new, empty store and one that
+// reopens a store's data (store/bolt's test, abridged):
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t,
 //			func(t *testing.T, now func() time.Time) store.Store {
-//				s, err := bolt.Open(filepath.Join(t.TempDir(), "neighborbot.db"), bolt.Options{Now: now})
-//				if err != nil {
-//					t.Fatal(err)
-//				}
-//				t.Cleanup(func() { s.Close() })
-//				return s
+//				return MustOpen(t, filepath.Join(t.TempDir(), "neighborbot.db"), now)
 //			},
 //			func(t *testing.T, s store.Store, now func() time.Time) store.Store {
 //				path := s.(*bolt.Store).Path()
 //				if err := s.Close(); err != nil {
 //					t.Fatal(err)
 //				}
-//				... open path again with now, register Close, return it
+//				return MustOpen(t, path, now) // opens with Options{Now: now}, closes in t.Cleanup
 //			})
 //	}
+//
+// Every subtest gets its own fresh store, so subtests neither see nor clean up each other's
+// data, and each can be run alone with -run.
 //
 // Time never passes by itself in the suite: each subtest makes a Clock and hands its Now to
 // the backend, which must read the time only through it (Once's ttl is the one place the
