@@ -31,12 +31,19 @@ func chromiumPath(t *testing.T) string {
 func TestPlaygroundInBrowser(t *testing.T) {
 	exe := chromiumPath(t)
 	s := startServer(t, map[string]string{"NEIGHBORBOT_DATA": t.TempDir()})
+	// Chromium's helper processes may still write to the profile after the browser is
+	// closed, so it is not a t.TempDir (whose cleanup fails on that); removed best-effort.
+	profile, err := os.MkdirTemp("", "neighborbot-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(profile)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
@@ -70,7 +77,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 
 	rate5 := `#messages .card-btn[data-action="rate"][data-item="1"]` // the first rating button is 5★
 	var shot []byte
-	err := chromedp.Run(ctx,
+	err = chromedp.Run(ctx,
 		chromedp.Navigate(s.URL+"/"),
 		chromedp.WaitVisible(`.group[data-group="local:xingfuli"]`, chromedp.ByQuery),
 		chromedp.Click(`.group[data-group="local:xingfuli"]`, chromedp.ByQuery),
