@@ -180,7 +180,7 @@ func (p *Platform) dispatcher(in bot.Receiver) *dispatcher.EventDispatcher {
 	// Verification and decryption happen before dispatching (serveEvent) or in the
 	// connection (ws), so the dispatcher gets neither token nor key.
 	d := dispatcher.NewEventDispatcher("", "")
-	d.InitConfig(larkevent.WithLogger(sdkLogger{p.log.With("part", "sdk")}))
+	d.InitConfig(larkevent.WithLogger(sdkLogger{p.log.With("via", "sdk")}))
 	d.OnP2MessageReceiveV1(func(ctx context.Context, ev *larkim.P2MessageReceiveV1) error {
 		m, ok := p.messageFrom(ev)
 		if !ok {
@@ -509,7 +509,7 @@ func (p *Platform) wsClient(in bot.Receiver) *larkws.Client {
 		larkws.WithEventHandler(p.dispatcher(in)),
 		larkws.WithDomain(p.opt.BaseURL),
 		larkws.WithHttpClient(p.opt.HTTPClient),
-		larkws.WithLogger(sdkLogger{p.log.With("part", "ws")}),
+		larkws.WithLogger(sdkLogger{p.log.With("via", "ws")}),
 		larkws.WithLogLevel(larkcore.LogLevelInfo),
 	)
 }

@@ -206,7 +206,7 @@ func New(o Options) (*Platform, error) {
 		AppType:      larkcore.AppTypeSelfBuilt,
 		ReqTimeout:   o.HTTPClient.Timeout,
 		HttpClient:   statusClient{o.HTTPClient},
-		Logger:       sdkLogger{p.log.With("part", "sdk")},
+		Logger:       sdkLogger{p.log.With("via", "sdk")},
 		Serializable: &larkcore.DefaultSerialization{},
 	}
 	p.im = larkim.New(p.conf)
