@@ -312,7 +312,7 @@ func (s *Scheduler) answer(ctx context.Context, r *bot.Request, occID, ref, stat
 		}
 	}
 	if status == StatusSignup {
-		r.Replyf("✅ %s 已报名%s（%s%s），目前已报名%d人。到场后请发送“签到”。", r.Sender.Name, t.sc.Title, when, placeSuffix(t.sc.Place), signed)
+		r.Replyf("✅ %s 已报名%s（%s%s），目前已报名%d人。到场后请发送“签到”。", r.Sender.Name, t.sc.Title, when, placeComma(t.sc.Place), signed)
 		return nil
 	}
 	if reason == "" {
@@ -836,8 +836,12 @@ func (s *Scheduler) tellAnnounced(ctx context.Context, r *bot.Request, old, next
 			card = &c
 			text = fmt.Sprintf("📢 %s（%s）信息有更新%s。", next.Title, when, placeSuffix(next.Place))
 		case next != nil:
+			c := CancelledCard(old, occ, r.Now, "已改期")
+			card = &c
 			text = fmt.Sprintf("⚠️ 时间调整：%s原定%s，已改期，新的通知稍后发布。", old.Title, when)
 		default:
+			c := CancelledCard(old, occ, r.Now, "已取消")
+			card = &c
 			text = fmt.Sprintf("❌ %s（%s）取消，请相互转告。", old.Title, when)
 		}
 		if !kept {

@@ -289,6 +289,14 @@ func lastReminder(sc *Schedule, r Rule) time.Duration {
 	return last
 }
 
+// placeComma continues a parenthesis with the place: "（今天14:00，小区广场）".
+func placeComma(place string) string {
+	if place == "" {
+		return ""
+	}
+	return "，" + place
+}
+
 func placeSuffix(place string) string {
 	if place == "" {
 		return ""
@@ -335,10 +343,21 @@ func OccurrenceCard(sc *Schedule, occ *Occurrence, now time.Time) bot.Card {
 		c.Fields = append(c.Fields, bot.Field{Label: "地点", Value: sc.Place})
 	}
 	if sc.Kind == config.ScheduleMeeting {
+		c.Buttons[0].Label = "参会"
 		c.Color = "orange"
 		c.Text = "各单位请在会前发送“议题 内容”提交议题，议程在会前一天发布。"
 	}
 	return c
+}
+
+// CancelledCard replaces the announcement of an occurrence that was cancelled or moved.
+func CancelledCard(sc *Schedule, occ *Occurrence, now time.Time, why string) bot.Card {
+	return bot.Card{
+		Key:    CardKey(occ.ID),
+		Title:  kindIcon(sc.Kind) + " " + sc.Title + " · " + why,
+		Color:  "grey",
+		Fields: []bot.Field{{Label: "原定时间", Value: community.FormatDate(occ.Start, now)}},
+	}
 }
 
 func reminderText(sc *Schedule, occ *Occurrence, before time.Duration, now time.Time) string {
@@ -352,20 +371,29 @@ func reminderText(sc *Schedule, occ *Occurrence, before time.Duration, now time.
 		}
 	}
 	if before <= 3*time.Hour {
-		return fmt.Sprintf("⏰ %s %s后开始（%s）%s，到场后请发送“签到”。",
-			sc.Title, durationZh(before), community.FormatTime(occ.Start, now), placeSuffix(sc.Place))
+		return fmt.Sprintf("⏰ %s %s后开始（%s%s），到场后请发送“签到”。",
+			sc.Title, durationZh(before), community.FormatTime(occ.Start, now), placeComma(sc.Place))
 	}
-	text := fmt.Sprintf("⏰ 提醒：%s将于%s举行%s，已报名%d人", sc.Title, community.FormatDate(occ.Start, now), placeSuffix(sc.Place), signed)
-	if leave > 0 {
-		text += fmt.Sprintf("、请假%d人", leave)
+	text := fmt.Sprintf("⏰ 提醒：%s将于%s举行%s。", sc.Title, community.FormatDate(occ.Start, now), placeSuffix(sc.Place))
+	switch {
+	case signed > 0 && leave > 0:
+		text += fmt.Sprintf("已报名%d人、请假%d人。", signed, leave)
+	case signed > 0:
+		text += fmt.Sprintf("已报名%d人。", signed)
 	}
-	return text + "。还没报名的请点通知卡片上的“报名”或发送“报名”，不能参加请发送“请假 原因”。"
+	if sc.Kind == config.ScheduleMeeting {
+		return text + "请各单位准时参会，不能参加请发送“请假 原因”。"
+	}
+	return text + "还没报名的请点通知卡片上的“报名”或发送“报名”，不能参加请发送“请假 原因”。"
 }
 
 // AgendaText is the agenda posted the day before a meeting.
 func AgendaText(sc *Schedule, occ *Occurrence, now time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "📋 %s议程（%s%s）", sc.Title, community.FormatDate(occ.Start, now), placeSuffix(sc.Place))
+	fmt.Fprintf(&b, "📋 %s议程\n时间：%s", sc.Title, community.FormatDate(occ.Start, now))
+	if sc.Place != "" {
+		fmt.Fprintf(&b, "\n地点：%s", sc.Place)
+	}
 	if len(occ.Agenda) == 0 {
 		b.WriteString("\n暂无提交的议题，临时议题请在会上提出。")
 		return b.String()
