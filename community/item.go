@@ -62,7 +62,10 @@ type Event struct {
 // Item is a need (点单) and, once dispatched, the service item (下单) it became. One number
 // follows it through its whole life: need #12 becomes item #12.
 type Item struct {
-	No      int64  `json:"no"`
+	No int64 `json:"no"`
+	// Source is the key of the inbound event that created the item; a store creates one
+	// item per source, so handling that event again after a crash files nothing twice.
+	Source  string `json:"source,omitempty"`
 	GroupID string `json:"group_id"` // where it was filed and where its card lives
 	Node    string `json:"node,omitempty"`
 	Origin  Origin `json:"origin"`

@@ -189,7 +189,7 @@ func (h *Handlers) fileNeed(ctx context.Context, r *bot.Request, cmd Command) er
 	}
 	me := h.actor(r)
 	it, err := h.Store.CreateItem(ctx, func(no int64) (*community.Item, error) {
-		return community.NewNeed(no, r.Group, me, me, cmd.Text, r.Now)
+		return withSource(r, community.NewNeed(no, r.Group, me, me, cmd.Text, r.Now))
 	})
 	if err != nil {
 		return err
@@ -214,6 +214,15 @@ func (h *Handlers) fileNeed(ctx context.Context, r *bot.Request, cmd Command) er
 	return nil
 }
 
+// withSource marks a new item with the event that created it, so the store creates it once
+// even if the event is handled again after a crash.
+func withSource(r *bot.Request, it *community.Item, err error) (*community.Item, error) {
+	if err == nil && r.Msg.EventID != "" {
+		it.Source = r.Msg.Key()
+	}
+	return it, err
+}
+
 func (h *Handlers) post(ctx context.Context, r *bot.Request, cmd Command) error {
 	if r.Msg.Private || r.Group.ID == "" {
 		r.Reply("请在要发布事项的小区群里发送“发布 …”。")
@@ -221,7 +230,7 @@ func (h *Handlers) post(ctx context.Context, r *bot.Request, cmd Command) error 
 	}
 	me := h.actor(r)
 	it, err := h.Store.CreateItem(ctx, func(no int64) (*community.Item, error) {
-		return community.NewPost(no, r.Group, me, cmd.Text, cmd.Slots, cmd.Deadline, r.Now)
+		return withSource(r, community.NewPost(no, r.Group, me, cmd.Text, cmd.Slots, cmd.Deadline, r.Now))
 	})
 	if err != nil {
 		return err

@@ -369,3 +369,20 @@ func asUnavailable(err error, target **store.UnavailableError) bool {
 	}
 	return false
 }
+
+// TestEventHandledTwiceFilesOnce: the pipeline may hand an event out again after a crash
+// mid-handling; the need is filed once and the replies are the same messages (same ids).
+func TestEventHandledTwiceFilesOnce(t *testing.T) {
+	h := bottest.New(t)
+	m := h.Message(g1, chen, needText)
+	first := h.Handle(m)
+	again := h.Handle(m)
+	if len(again) != 0 {
+		t.Errorf("re-handling sent more: %s", texts(again))
+	}
+	mustContain(t, first, "#1")
+	if _, err := h.Store.GetItem(context.Background(), 2); community.ErrorCode(err) != community.ENotFound {
+		t.Fatalf("a second item exists: %v", err)
+	}
+	mustContain(t, h.Say(g1, chen, "@邻里帮 另一件事"), "#2")
+}

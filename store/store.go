@@ -36,7 +36,9 @@ type ItemFilter struct {
 // Items keeps service items. Numbers are global, start at 1 and have neither gaps nor repeats.
 type Items interface {
 	// CreateItem takes the next number, calls build with it and saves the result, atomically:
-	// if build fails the number is not used.
+	// if build fails the number is not used. If the built item's Source is not empty and an
+	// item with that Source exists, nothing is saved, no number is used, and the existing
+	// item is returned.
 	CreateItem(ctx context.Context, build func(no int64) (*community.Item, error)) (*community.Item, error)
 	// GetItem returns item no, or an error with code community.ENotFound.
 	GetItem(ctx context.Context, no int64) (*community.Item, error)

@@ -38,6 +38,16 @@ func (s *Store) CreateItem(ctx context.Context, build func(no int64) (*community
 		if it.No != no {
 			return fmt.Errorf("build returned item %d for number %d", it.No, no)
 		}
+		if it.Source != "" {
+			if v := tx.Bucket(bItemsSource).Get([]byte(it.Source)); v != nil {
+				// Created before by the same event: hand that item back and roll this
+				// transaction (and so the number it took) back.
+				if out, err = getItem(tx, int64(binary.BigEndian.Uint64(v))); err != nil {
+					return err
+				}
+				return errExistingItem
+			}
+		}
 		it.Version = 1
 		if err := putItem(tx, nil, it); err != nil {
 			return err
@@ -45,11 +55,16 @@ func (s *Store) CreateItem(ctx context.Context, build func(no int64) (*community
 		out = it
 		return nil
 	})
+	if errors.Is(err, errExistingItem) {
+		return out, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
+
+var errExistingItem = errors.New("item already created by this source")
 
 func (s *Store) GetItem(ctx context.Context, no int64) (*community.Item, error) {
 	var it *community.Item
@@ -113,6 +128,11 @@ func putItem(tx *bbolt.Tx, old, it *community.Item) error {
 	}
 	if err := tx.Bucket(bItems).Put(be64(uint64(it.No)), v); err != nil {
 		return err
+	}
+	if it.Source != "" && (old == nil || old.Source != it.Source) {
+		if err := tx.Bucket(bItemsSource).Put([]byte(it.Source), be64(uint64(it.No))); err != nil {
+			return err
+		}
 	}
 	var was []indexEntry
 	if old != nil {

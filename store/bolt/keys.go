@@ -18,6 +18,7 @@ var (
 	bItemsClaimer   = []byte("items.claimer")   // str(claimer) be64(no) → ""
 	bItemsState     = []byte("items.state")     // str(state) be64(no) → ""
 	bItemsOpen      = []byte("items.open")      // be64(no) → "", items not closed or cancelled
+	bItemsSource    = []byte("items.source")    // source event key → be64(no): creation is idempotent
 
 	bPersons = []byte("persons") // id → Person JSON
 	bGroups  = []byte("groups")  // id → Group JSON
@@ -37,7 +38,7 @@ var (
 	bDocs = []byte("docs") // coll → bucket of id → value
 
 	allBuckets = [][]byte{
-		bMeta, bItems, bItemsGroup, bItemsRequester, bItemsClaimer, bItemsState, bItemsOpen,
+		bMeta, bItems, bItemsGroup, bItemsRequester, bItemsClaimer, bItemsState, bItemsOpen, bItemsSource,
 		bPersons, bGroups, bOnce, bOnceExp, bInbox, bInboxDue, bInboxExp,
 		bOutbox, bOutboxWait, bOutboxReady, bOutboxStats, bDocs,
 	}

@@ -448,3 +448,59 @@ func testListItemsMaintained(t *testing.T, e *env) {
 		e.checkList(31, listFilters)
 	}
 }
+
+// testCreateItemSource: an event handled again (after a crash mid-handling, on any replica)
+// finds the item it created the first time; no second item, no number used.
+func testCreateItemSource(t *testing.T, e *env) {
+	mk := func(source, text string) *community.Item {
+		t.Helper()
+		it, err := e.s.CreateItem(e.ctx, func(no int64) (*community.Item, error) {
+			it, err := community.NewNeed(no, groupA, resident(1), resident(1), text, e.clock.Now())
+			if it != nil {
+				it.Source = source
+			}
+			return it, err
+		})
+		must(t, err, "CreateItem")
+		return it
+	}
+	first := mk("local:ev1", "楼道灯坏了")
+	again := mk("local:ev1", "楼道灯坏了")
+	if again.No != first.No || again.Title != first.Title {
+		t.Fatalf("same source created item %d, then %d", first.No, again.No)
+	}
+	if next := mk("local:ev2", "垃圾桶满了"); next.No != first.No+1 {
+		t.Fatalf("a deduplicated create used a number: next is %d, want %d", next.No, first.No+1)
+	}
+	// Without a source, every create is new.
+	if a, b := e.need(groupA, resident(1), "x"), e.need(groupA, resident(1), "x"); a.No == b.No {
+		t.Fatal("two creates without a source share a number")
+	}
+	// Concurrent re-deliveries of one event: one item.
+	var wg sync.WaitGroup
+	nos := make([]int64, 20)
+	for i := range nos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			it, err := e.s.CreateItem(e.ctx, func(no int64) (*community.Item, error) {
+				it, err := community.NewNeed(no, groupA, resident(2), resident(2), "并发", e.clock.Now())
+				if it != nil {
+					it.Source = "local:ev-burst"
+				}
+				return it, err
+			})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			nos[i] = it.No
+		}()
+	}
+	wg.Wait()
+	for _, n := range nos {
+		if n != nos[0] {
+			t.Fatalf("concurrent creates from one source made items %v", nos)
+		}
+	}
+}

@@ -60,6 +60,7 @@ func Run(t *testing.T, open OpenFunc, reopen ReopenFunc) {
 		{"Items", []test{
 			{"Numbers", testCreateItemNumbers},
 			{"ConcurrentCreate", testCreateItemConcurrent},
+			{"Source", testCreateItemSource},
 			{"Update", testUpdateItem},
 			{"ContestedClaim", testContestedClaim},
 			{"List", testListItems},
