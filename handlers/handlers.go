@@ -189,7 +189,8 @@ func (h *Handlers) fileNeed(ctx context.Context, r *bot.Request, cmd Command) er
 	}
 	me := h.actor(r)
 	it, err := h.Store.CreateItem(ctx, func(no int64) (*community.Item, error) {
-		return withSource(r, community.NewNeed(no, r.Group, me, me, cmd.Text, r.Now))
+		it, err := community.NewNeed(no, r.Group, me, me, cmd.Text, r.Now)
+		return withSource(r, it), err
 	})
 	if err != nil {
 		return err
@@ -216,11 +217,11 @@ func (h *Handlers) fileNeed(ctx context.Context, r *bot.Request, cmd Command) er
 
 // withSource marks a new item with the event that created it, so the store creates it once
 // even if the event is handled again after a crash.
-func withSource(r *bot.Request, it *community.Item, err error) (*community.Item, error) {
-	if err == nil && r.Msg.EventID != "" {
+func withSource(r *bot.Request, it *community.Item) *community.Item {
+	if it != nil && r.Msg.EventID != "" {
 		it.Source = r.Msg.Key()
 	}
-	return it, err
+	return it
 }
 
 func (h *Handlers) post(ctx context.Context, r *bot.Request, cmd Command) error {
@@ -230,7 +231,8 @@ func (h *Handlers) post(ctx context.Context, r *bot.Request, cmd Command) error 
 	}
 	me := h.actor(r)
 	it, err := h.Store.CreateItem(ctx, func(no int64) (*community.Item, error) {
-		return withSource(r, community.NewPost(no, r.Group, me, cmd.Text, cmd.Slots, cmd.Deadline, r.Now))
+		it, err := community.NewPost(no, r.Group, me, cmd.Text, cmd.Slots, cmd.Deadline, r.Now)
+		return withSource(r, it), err
 	})
 	if err != nil {
 		return err
