@@ -133,6 +133,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.addScheduler(ctx, owner); err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
+	if err := a.addNotices(ctx); err != nil {
+		return nil, fmt.Errorf("notices: %w", err)
+	}
 	if cfg.LocalEnabled() {
 		a.Local = local.New(local.Options{
 			BotName: cfg.BotName, Groups: localGroups(cfg), Personas: localPersonas(cfg),
