@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -61,28 +62,32 @@ func (s *Store) GetItem(ctx context.Context, no int64) (*community.Item, error) 
 }
 
 // getItem returns the item and its version as stored.
-func (s *Store) getItem(ctx context.Context, no int64) (*community.Item, string, error) {
+func (s *Store) getItem(ctx context.Context, no int64) (*community.Item, int64, error) {
 	data, version, err := s.getItemData(ctx, no)
 	if err != nil {
-		return nil, "", err
+		return nil, 0, err
 	}
 	it, err := decodeItem(no, data)
 	return it, version, err
 }
 
 // getItemData returns the item's JSON and its version as stored.
-func (s *Store) getItemData(ctx context.Context, no int64) ([]byte, string, error) {
+func (s *Store) getItemData(ctx context.Context, no int64) ([]byte, int64, error) {
 	if no <= 0 {
-		return nil, "", itemNotFound(no)
+		return nil, 0, itemNotFound(no)
 	}
 	v, err := s.rdb.HMGet(ctx, s.k.item(no), "j", "v").Result()
 	if err != nil {
-		return nil, "", s.fail(ctx, "get item", err)
+		return nil, 0, s.fail(ctx, "get item", err)
 	}
 	data, _ := v[0].(string)
-	version, _ := v[1].(string)
+	vs, _ := v[1].(string)
 	if data == "" {
-		return nil, "", itemNotFound(no)
+		return nil, 0, itemNotFound(no)
+	}
+	version, err := strconv.ParseInt(vs, 10, 64)
+	if err != nil {
+		return nil, 0, fmt.Errorf("redis: item %d has version %q", no, vs)
 	}
 	return []byte(data), version, nil
 }
@@ -98,16 +103,26 @@ func decodeItem(no int64, data []byte) (*community.Item, error) {
 // UpdateItem reads the item, runs fn on a copy and saves the result only if the stored
 // version is still the one read (updateItem), moving its index entries in the same script.
 // On a conflict it reads again and calls fn again.
+//
+// The first read and call take no lock, so requests fn refuses (the late claims of a rush)
+// answer after one round trip, in parallel. A change to save then takes this process's lock
+// for the item, so local writers queue instead of colliding in Redis. One that queued starts
+// again from what the writers ahead of it saved, when that is newer than what it read: that
+// state held after its own read, so deciding on it is as good as reading it, without the
+// round trip. Another replica's writes are still caught by the compare-and-set.
 func (s *Store) UpdateItem(ctx context.Context, no int64, fn func(*community.Item) error) (*community.Item, error) {
-	defer s.lock(s.k.item(no))()
+	key := s.k.item(no)
+	var st *stripe
+	defer func() {
+		if st != nil {
+			st.Unlock()
+		}
+	}()
+	data, version, err := s.getItemData(ctx, no)
+	if err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
-		if err := contended(ctx, attempt); err != nil {
-			return nil, err
-		}
-		data, version, err := s.getItemData(ctx, no)
-		if err != nil {
-			return nil, err
-		}
 		old, err := decodeItem(no, data)
 		if err != nil {
 			return nil, err
@@ -119,23 +134,41 @@ func (s *Store) UpdateItem(ctx context.Context, no int64, fn func(*community.Ite
 		if err := fn(it); err != nil {
 			return nil, err
 		}
+		if st == nil {
+			st = s.stripe(key)
+			if !st.TryLock() {
+				st.Lock()
+				if st.key == key && st.version > version {
+					data, version = st.data, st.version
+					continue
+				}
+			}
+		}
 		it.No = no
 		it.Version = old.Version + 1
-		data, err = json.Marshal(it)
+		enc, err := json.Marshal(it)
 		if err != nil {
 			return nil, fmt.Errorf("redis: encode item %d: %w", no, err)
 		}
 		leave, join := diff(s.itemIndex(old), s.itemIndex(it))
-		keys := append(append([]string{s.k.item(no)}, leave...), join...)
-		ok, err := s.runInt(ctx, "update item", updateItem, keys, version, it.Version, data, no, len(leave))
+		keys := append(append([]string{key}, leave...), join...)
+		ok, err := s.runInt(ctx, "update item", updateItem, keys, version, it.Version, enc, no, len(leave))
 		if err != nil {
 			return nil, err
 		}
 		switch ok {
 		case 1:
+			st.key, st.version, st.data = key, it.Version, enc
 			return it, nil
 		case -1:
 			return nil, itemNotFound(no)
+		}
+		// Another replica saved first.
+		if err := contended(ctx, attempt); err != nil {
+			return nil, err
+		}
+		if data, version, err = s.getItemData(ctx, no); err != nil {
+			return nil, err
 		}
 	}
 }
@@ -244,6 +277,11 @@ func (s *Store) restoreItem(ctx context.Context, it *community.Item) error {
 	}
 	leave, join := diff(was, s.itemIndex(it))
 	keys := append(append([]string{s.k.itemSeq(), s.k.item(it.No)}, leave...), join...)
+	// A restored version may be lower than one this process saved: forget that one.
+	st := s.stripe(s.k.item(it.No))
+	st.Lock()
+	defer st.Unlock()
+	st.key, st.data = "", nil
 	_, err = s.runInt(ctx, "restore item", restoreItem, keys, it.No, data, it.Version, len(leave))
 	return err
 }

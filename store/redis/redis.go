@@ -12,6 +12,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -47,7 +48,7 @@ type Store struct {
 	limiter *Limiter
 	// stripes serialize this process's own compare-and-set loops on one key, so its
 	// goroutines queue instead of colliding; only other replicas make a CAS fail.
-	stripes [64]sync.Mutex
+	stripes [64]stripe
 
 	closeOnce sync.Once
 	closeErr  error
@@ -72,14 +73,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if strings.ContainsAny(opts.Prefix, "{}") {
 		return nil, fmt.Errorf("redis: prefix %q contains a brace", opts.Prefix)
 	}
-	uo, err := clientOptions(url)
+	rdb, err := newClient(url, opts.PoolSize)
 	if err != nil {
 		return nil, err
 	}
-	if opts.PoolSize > 0 {
-		uo.PoolSize = opts.PoolSize
-	}
-	s := &Store{rdb: redis.NewUniversalClient(uo), k: keyspace{opts.Prefix}, now: opts.Now}
+	s := &Store{rdb: rdb, k: keyspace{opts.Prefix}, now: opts.Now}
 	s.limiter = &Limiter{s: s}
 	if err := s.checkSchema(ctx); err != nil {
 		s.rdb.Close()
@@ -88,41 +86,50 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// clientOptions turns the configured URL into go-redis options.
+// newClient connects to what the configured URL names: one server, or Cluster nodes.
 //
-// Automatic retries are off (MaxRetries -1): go-redis retries a command whose reply was
-// lost, and a compare-and-set script run twice could apply one change twice. A failed
-// command is returned as unavailable instead; the pool dials fresh connections by itself.
-func clientOptions(raw string) (*redis.UniversalOptions, error) {
-	uo := &redis.UniversalOptions{
-		MaxRetries:   -1,
-		DialTimeout:  2 * time.Second,
-		ReadTimeout:  3 * time.Second,
-		WriteTimeout: 3 * time.Second,
-	}
+// Automatic command retries are off (MaxRetries -1): go-redis retries a command whose reply
+// was lost, and a compare-and-set script run twice could apply one change twice. A failed
+// command is returned as unavailable instead, fast (one dial retry), and the pool dials
+// fresh connections by itself when Redis is back.
+func newClient(raw string, poolSize int) (redis.UniversalClient, error) {
 	if strings.Contains(raw, "://") {
 		o, err := redis.ParseURL(raw)
 		if err != nil {
 			return nil, fmt.Errorf("redis: parse url %s: %w", redact(raw), err)
 		}
-		uo.Addrs = []string{o.Addr}
-		uo.Username, uo.Password, uo.DB = o.Username, o.Password, o.DB
-		uo.TLSConfig = o.TLSConfig
+		o.MaxRetries = -1
+		o.DialTimeout = cmp.Or(o.DialTimeout, 2*time.Second)
+		o.ReadTimeout = cmp.Or(o.ReadTimeout, 3*time.Second)
+		o.WriteTimeout = cmp.Or(o.WriteTimeout, 3*time.Second)
+		o.DialerRetries = cmp.Or(o.DialerRetries, 2)
+		o.DialerRetryTimeout = cmp.Or(o.DialerRetryTimeout, 20*time.Millisecond)
+		o.PoolSize = cmp.Or(poolSize, o.PoolSize)
 		if o.TLSConfig != nil && o.TLSConfig.MinVersion == 0 {
-			uo.TLSConfig.MinVersion = tls.VersionTLS12
+			o.TLSConfig.MinVersion = tls.VersionTLS12
 		}
-		return uo, nil
+		return redis.NewClient(o), nil
 	}
+	var addrs []string
 	for _, a := range strings.Split(raw, ",") {
 		if a = strings.TrimSpace(a); a != "" {
-			uo.Addrs = append(uo.Addrs, a)
+			addrs = append(addrs, a)
 		}
 	}
-	if len(uo.Addrs) == 0 {
+	if len(addrs) == 0 {
 		return nil, errors.New("redis: no address")
 	}
-	uo.IsClusterMode = true // host:port lists name Cluster nodes, even a list of one
-	return uo, nil
+	// A host:port list names Cluster nodes, even a list of one.
+	return redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs:              addrs,
+		MaxRetries:         -1,
+		DialTimeout:        2 * time.Second,
+		ReadTimeout:        3 * time.Second,
+		WriteTimeout:       3 * time.Second,
+		DialerRetries:      2,
+		DialerRetryTimeout: 20 * time.Millisecond,
+		PoolSize:           poolSize,
+	}), nil
 }
 
 // redact hides a password in a URL for error messages.
@@ -222,13 +229,27 @@ func (s *Store) runInt(ctx context.Context, op string, sc *redis.Script, keys []
 	return n, nil
 }
 
+// stripe is one of a process's locks, with the last value this process saved under it.
+type stripe struct {
+	sync.Mutex
+	// key, version and data are what the last holder saved (UpdateItem): a writer that
+	// queued behind it can start from them instead of reading again.
+	key     string
+	version int64
+	data    []byte
+}
+
 // lock takes the stripe of key and returns its unlock.
 func (s *Store) lock(key string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	m := &s.stripes[h.Sum32()%uint32(len(s.stripes))]
+	m := s.stripe(key)
 	m.Lock()
 	return m.Unlock
+}
+
+func (s *Store) stripe(key string) *stripe {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return &s.stripes[h.Sum32()%uint32(len(s.stripes))]
 }
 
 // contended waits a little before the attempt-th retry of a compare-and-set, with jitter,

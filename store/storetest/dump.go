@@ -75,6 +75,13 @@ func RunDump(t *testing.T, open OpenFunc) {
 	}())
 }
 
+// Fill puts every kind of data a store keeps into s, reading and advancing clock: a fixture
+// for tests that move data between stores (store/transfer).
+func Fill(t *testing.T, s store.Store, clock *Clock) {
+	e := &env{t: t, ctx: t.Context(), s: s, clock: clock}
+	e.fill()
+}
+
 // fill puts every kind of data in the store, with the fields a restore must keep: versions,
 // history, claims, leases, attempts, handled events, live and expired Once keys.
 func (e *env) fill() {
