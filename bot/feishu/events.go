@@ -25,6 +25,7 @@ import (
 
 // Request headers of a signed event.
 const (
+	maxUnsignedBody = 1 << 10
 	headerTimestamp = "X-Lark-Request-Timestamp"
 	headerNonce     = "X-Lark-Request-Nonce"
 	headerSignature = "X-Lark-Signature"
@@ -70,6 +71,11 @@ func (p *Platform) serveEvent(w http.ResponseWriter, r *http.Request, d *dispatc
 	}
 	sig := r.Header.Get(headerSignature)
 	signed := sig != ""
+	if !signed && len(body) > maxUnsignedBody {
+		// Only the URL verification comes unsigned, and it is small.
+		p.refuse(w, r, http.StatusUnauthorized, "event not signed")
+		return
+	}
 	if signed {
 		ts := r.Header.Get(headerTimestamp)
 		if reason := p.checkTime(ts); reason != "" {

@@ -131,7 +131,14 @@ func (p *Platform) call(ctx context.Context, op string, do func(larkcore.Request
 	for attempt := 0; ; attempt++ {
 		tok, err := p.tokens.token(ctx)
 		if err != nil {
-			return classify(op, err)
+			// Without a token nothing can be sent, but a later try may have one (a wrong secret
+			// gets fixed, Feishu's auth recovers): keep the message.
+			var se *bot.SendError
+			if errors.As(classify(op, err), &se) {
+				se.Retryable, se.Code = true, "token_"+se.Code
+				return se
+			}
+			return bot.Temporary("token", 0, err)
 		}
 		res, err := do(larkcore.WithTenantAccessToken(tok))
 		if err != nil {

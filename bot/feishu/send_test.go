@@ -147,7 +147,7 @@ func TestSendErrors(t *testing.T) {
 }
 
 func TestSendTimeout(t *testing.T) {
-	f := newFixture(t, func(o *feishu.Options) { o.HTTPClient = &http.Client{Timeout: 200 * time.Millisecond} })
+	f := newFixture(t, func(o *feishu.Options) { o.HTTPClient = &http.Client{Timeout: time.Second} })
 	ctx := ctxTimeout(t)
 	if _, err := f.p.Send(ctx, bot.Outbound{ID: "warm", ChatID: groupChat, Text: "hi"}); err != nil {
 		t.Fatal(err) // fetches the token first, so the hang below hits the send
@@ -271,4 +271,22 @@ func TestWSMode(t *testing.T) {
 func httptestRequest(method, path string) *http.Request {
 	r, _ := http.NewRequest(method, "http://bot.test"+path, strings.NewReader("{}"))
 	return r
+}
+
+func TestTokenFailureKeepsTheMessage(t *testing.T) {
+	f := newFixture(t)
+	ctx := ctxTimeout(t)
+	f.fake.Fail(feishutest.RouteToken, feishutest.Fault{Status: 503})
+	_, err := f.p.Send(ctx, bot.Outbound{ID: "t1", ChatID: groupChat, Text: "hi"})
+	if se := sendErr(t, err); !se.Retryable || se.Code != "token_http_503" {
+		t.Errorf("token endpoint down: %+v, want a retryable error", se)
+	}
+	wrong := newFixture(t, func(o *feishu.Options) { o.AppSecret = "not-the-secret" })
+	_, err = wrong.p.Send(ctx, bot.Outbound{ID: "t2", ChatID: groupChat, Text: "hi"})
+	if se := sendErr(t, err); !se.Retryable || se.Code != "token_10014" {
+		t.Errorf("wrong secret: %+v, want a retryable error (the operator can fix the secret)", se)
+	}
+	if n := f.fake.Count(feishutest.Route(feishutest.RouteCreate)); n != 0 {
+		t.Errorf("%d sends without a token", n)
+	}
 }
