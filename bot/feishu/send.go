@@ -283,12 +283,11 @@ func renderOutbound(o bot.Outbound) (msgType, content string, err error) {
 	return "text", string(b), nil
 }
 
-// sdkLogger is the SDK's logger interface over slog.
+// sdkLogger is the SDK's logger interface over slog. The SDK's debug lines are dropped: some
+// carry whole event payloads (the long connection logs each one), which hold personal data.
 type sdkLogger struct{ l *slog.Logger }
 
-func (s sdkLogger) Debug(ctx context.Context, args ...any) {
-	s.l.DebugContext(ctx, fmt.Sprint(args...))
-}
+func (s sdkLogger) Debug(context.Context, ...any) {}
 func (s sdkLogger) Info(ctx context.Context, args ...any) { s.l.InfoContext(ctx, fmt.Sprint(args...)) }
 func (s sdkLogger) Warn(ctx context.Context, args ...any) { s.l.WarnContext(ctx, fmt.Sprint(args...)) }
 func (s sdkLogger) Error(ctx context.Context, args ...any) {
