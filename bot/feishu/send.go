@@ -287,7 +287,7 @@ func renderOutbound(o bot.Outbound) (msgType, content string, err error) {
 // carry whole event payloads (the long connection logs each one), which hold personal data.
 type sdkLogger struct{ l *slog.Logger }
 
-func (s sdkLogger) Debug(context.Context, ...any) {}
+func (s sdkLogger) Debug(context.Context, ...any)         {}
 func (s sdkLogger) Info(ctx context.Context, args ...any) { s.l.InfoContext(ctx, fmt.Sprint(args...)) }
 func (s sdkLogger) Warn(ctx context.Context, args ...any) { s.l.WarnContext(ctx, fmt.Sprint(args...)) }
 func (s sdkLogger) Error(ctx context.Context, args ...any) {
