@@ -139,8 +139,10 @@ func retryAfter(v string) time.Duration {
 	return 0
 }
 
+// commonErr is an API answer: its errcode and errmsg, plus whatever else the API returns.
 type commonErr interface{ common() util.CommonError }
 
+// plainAnswer is an answer with nothing but errcode and errmsg.
 type plainAnswer struct {
 	util.CommonError
 }
