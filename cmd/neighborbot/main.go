@@ -3,6 +3,11 @@
 //
 //	neighborbot [-config FILE]        serve (config also from $NEIGHBORBOT_CONFIG)
 //	neighborbot check [-config FILE]  validate the config and exit
+//	neighborbot export [-config FILE] OUT   write all data of the configured store to OUT ("-": stdout)
+//	neighborbot import [-config FILE] IN    load an export into the configured (empty) store
+//
+// export and import move a community between bbolt and Redis (docs/REDIS.md); stop the bots
+// first.
 package main
 
 import (
@@ -15,10 +20,13 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/internal/app"
+	"github.com/neighborbot/neighborbot/store/transfer"
 )
 
 func main() {
@@ -54,8 +62,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "serve":
 		return serve(ctx, cfg, log, stdout)
+	case "export", "import":
+		return moveData(ctx, cmd, fs.Args(), cfg, log, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, check)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, check, export, import)", cmd)
 	}
 }
 
@@ -79,6 +89,54 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		err = nil
 	}
 	return err
+}
+
+// moveData runs export or import against the configured store (store/transfer).
+func moveData(ctx context.Context, cmd string, files []string, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
+	if len(files) != 1 {
+		return fmt.Errorf("%s needs one file: neighborbot %s [-config FILE] FILE", cmd, cmd)
+	}
+	file := files[0]
+	st, err := app.OpenStore(ctx, cfg, time.Now, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cmd == "import" {
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		stats, err := transfer.Import(ctx, st, f)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "neighborbot: imported %v from %s\n", stats, file)
+		return nil
+	}
+	if file == "-" {
+		_, err := transfer.Export(ctx, st, stdout)
+		return err
+	}
+	// Write beside the target and rename, so a failed export leaves no half file.
+	tmp, err := os.CreateTemp(filepath.Dir(file), filepath.Base(file)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	stats, err := transfer.Export(ctx, st, tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "neighborbot: exported %v to %s\n", stats, file)
+	return nil
 }
 
 // displayAddr turns ":8080" into "localhost:8080" for the message people click.

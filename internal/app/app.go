@@ -25,6 +25,7 @@ import (
 	"github.com/neighborbot/neighborbot/internal/setup"
 	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
+	redisstore "github.com/neighborbot/neighborbot/store/redis"
 )
 
 // Zone is the one time zone neighborbot lives in.
@@ -109,7 +110,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 
 	a.Handlers = &handlers.Handlers{Store: a.Store, Tree: a.Tree, BotName: cfg.BotName, Log: a.Log}
 	a.Dispatcher = &bot.Dispatcher{
-		Outbox: a.Store, Refs: a.Store, Platforms: a.Platforms, Limiter: &bot.LocalLimiter{},
+		Outbox: a.Store, Refs: a.Store, Platforms: a.Platforms, Limiter: Limiter(a.Store),
 		Owner: owner, Now: a.Now, Log: a.Log.With("part", "outbox"),
 		Refresh: a.Handlers.RefreshCard(a.Now), MaxAttempts: cfg.Limits.OutboxMaxAttempts,
 	}
@@ -173,8 +174,17 @@ func (a *App) AddPlatform(p bot.Platform) {
 // AddRunner adds a background part (the scheduler) started and stopped with the app.
 func (a *App) AddRunner(run func(ctx context.Context) error) { a.runners = append(a.runners, run) }
 
-// OpenStore opens the configured backend: the embedded bbolt file under DataDir.
+// OpenStore opens the configured backend: Redis when RedisURL is set (replicas share it),
+// else the embedded bbolt file under DataDir.
 func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, log *slog.Logger) (store.Store, error) {
+	if cfg.RedisURL != "" {
+		st, err := redisstore.Open(ctx, cfg.RedisURL, redisstore.Options{Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		log.Info("store opened", "backend", "redis", "server", st.String())
+		return st, nil
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
 	}
@@ -185,6 +195,15 @@ func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, lo
 	}
 	log.Info("store opened", "backend", "bbolt", "path", path)
 	return st, nil
+}
+
+// Limiter is the dispatcher's rate limiter: the store's own when replicas share the store
+// (Redis), so the platforms' limits hold for the whole fleet; else one for this process.
+func Limiter(st store.Store) bot.RateLimiter {
+	if s, ok := st.(interface{ Limiter() bot.RateLimiter }); ok {
+		return s.Limiter()
+	}
+	return &bot.LocalLimiter{}
 }
 
 // Run serves HTTP on ln and runs every part until ctx ends, then stops them in order: stop

@@ -280,3 +280,19 @@ func strs(v any) []string {
 	}
 	return out
 }
+
+// String names the server for logs, without credentials: "redis://host:port/db" or
+// "cluster host:port,host:port".
+func (s *Store) String() string {
+	switch o := s.rdb.(type) {
+	case *redis.Client:
+		scheme := "redis"
+		if o.Options().TLSConfig != nil {
+			scheme = "rediss"
+		}
+		return fmt.Sprintf("%s://%s/%d", scheme, o.Options().Addr, o.Options().DB)
+	case *redis.ClusterClient:
+		return "cluster " + strings.Join(o.Options().Addrs, ",")
+	}
+	return "redis"
+}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/store"
 )
 
@@ -67,11 +68,22 @@ func Export(ctx context.Context, from store.Store, w io.Writer) (Stats, error) {
 	return st, nil
 }
 
-// Import restores every record of r into to, which should be empty.
+// Import restores every record of r into to. It refuses a store that already holds items:
+// their numbers would collide with the imported ones.
 func Import(ctx context.Context, to store.Store, r io.Reader) (Stats, error) {
 	d, ok := to.(store.Dumper)
 	if !ok {
 		return Stats{}, fmt.Errorf("import: %T cannot restore data", to)
+	}
+	switch _, err := to.GetItem(ctx, 1); community.ErrorCode(err) {
+	case community.ENotFound:
+	case "":
+		if err == nil {
+			return Stats{}, errors.New("import: the store already holds items; import into an empty store")
+		}
+		return Stats{}, fmt.Errorf("import: %w", err)
+	default:
+		return Stats{}, fmt.Errorf("import: %w", err)
 	}
 	dec := json.NewDecoder(bufio.NewReader(r))
 	var h Header

@@ -69,6 +69,10 @@ func TestRoundTripBoltRedisBolt(t *testing.T) {
 		t.Fatalf("Redis → bbolt changed the data:\nfirst:\n%s\nafter the round trip:\n%s", first, third)
 	}
 
+	if _, err := transfer.Import(ctx, back, bytes.NewReader(first)); err == nil {
+		t.Fatal("a second import into a store holding items succeeded")
+	}
+
 	for _, s := range []store.Store{src, rs, back} {
 		items, err := s.ListItems(ctx, store.ItemFilter{Open: true})
 		if err != nil {
