@@ -803,60 +803,86 @@ func (s *Scheduler) cancel(ctx context.Context, r *bot.Request, ref string) erro
 	return nil
 }
 
-// tellAnnounced tells the groups about announced, upcoming occurrences of old that a change
-// (next; nil for a cancel) affects: a moved or cancelled one is cancelled with a notice (the
-// new date is announced in its own time), one that stays gets its card updated.
+// tellAnnounced deals with the upcoming occurrences of old that a change (next; nil for a
+// cancel) affects. One whose date stays gets its card updated. One that moves or is cancelled
+// is cancelled, with a notice in its groups if it was announced; when it moves, its sign-ups
+// and 议题 go with it to the new rule's matching occurrence (announced in its own time).
 func (s *Scheduler) tellAnnounced(ctx context.Context, r *bot.Request, old, next *Schedule) {
 	oldRule, err := s.rule(old.Rule)
 	if err != nil {
 		return
 	}
 	var newRule Rule
+	var newAt time.Time
 	if next != nil {
 		if newRule, err = s.rule(next.Rule); err != nil {
 			return
 		}
+		newAt = Next(newRule, r.Now, s.cal)
 	}
-	for at, i := Next(oldRule, r.Now, s.cal), 0; !at.IsZero() && i < 16; at, i = Next(oldRule, at, s.cal), i+1 {
-		if plan(old, oldRule, at)[0].Due.After(r.Now) {
-			break
+	for at, i := Next(oldRule, r.Now, s.cal), 0; !at.IsZero() && i < 3; at, i = Next(oldRule, at, s.cal), i+1 {
+		if i > 0 && next != nil {
+			newAt = Next(newRule, newAt, s.cal)
 		}
 		id := OccurrenceID(old.ID, at)
 		occ, err := s.getOccurrence(ctx, id)
-		if err != nil || occ == nil || occ.Cancelled || !occ.Steps[StepAnnounce].Done() {
+		if err != nil || occ == nil || occ.Cancelled {
 			continue
 		}
-		kept := next != nil && Next(newRule, at.Add(-time.Second), s.cal).Equal(at)
+		announced := occ.Steps[StepAnnounce].Done()
+		kept := next != nil && newAt.Equal(at)
 		when := community.FormatDate(at, r.Now)
 		var text string
-		var card *bot.Card
+		var card bot.Card
 		switch {
 		case kept:
-			c := OccurrenceCard(next, occ, r.Now)
-			card = &c
+			card = OccurrenceCard(next, occ, r.Now)
 			text = fmt.Sprintf("📢 %s（%s）信息有更新%s。", next.Title, when, placeSuffix(next.Place))
 		case next != nil:
-			c := CancelledCard(old, occ, r.Now, "已改期")
-			card = &c
-			text = fmt.Sprintf("⚠️ 时间调整：%s原定%s，已改期，新的通知稍后发布。", old.Title, when)
+			card = CancelledCard(old, occ, r.Now, "已改期")
+			text = fmt.Sprintf("⚠️ 时间调整：%s原定%s", old.Title, when)
+			if !newAt.IsZero() {
+				text += "，改为" + community.FormatDate(newAt, r.Now)
+			}
+			text += "。已报名的无需重新报名，新的通知稍后发布。"
 		default:
-			c := CancelledCard(old, occ, r.Now, "已取消")
-			card = &c
+			card = CancelledCard(old, occ, r.Now, "已取消")
 			text = fmt.Sprintf("❌ %s（%s）取消，请相互转告。", old.Title, when)
 		}
 		if !kept {
-			_, err := s.updateOccurrence(ctx, id, func(o *Occurrence) error { o.Cancelled = true; return nil })
-			if err != nil {
+			if _, err := s.updateOccurrence(ctx, id, func(o *Occurrence) error { o.Cancelled = true; return nil }); err != nil {
 				s.log.Warn("occurrence not cancelled", "occurrence", id, "err", err)
 				continue
 			}
+			if next != nil && !newAt.IsZero() && (len(occ.People) > 0 || len(occ.Agenda) > 0) {
+				s.carry(ctx, occ, OccurrenceID(next.ID, newAt))
+			}
+		}
+		if !announced {
+			continue
 		}
 		for _, g := range occ.Groups {
 			plat, chat := community.SplitID(g)
-			if card != nil {
-				r.Send(bot.Outbound{Platform: plat, ChatID: chat, Card: card, Update: true})
-			}
+			r.Send(bot.Outbound{Platform: plat, ChatID: chat, Card: &card, Update: true})
 			r.Send(bot.Outbound{Platform: plat, ChatID: chat, Text: text})
 		}
+	}
+}
+
+// carry moves the sign-ups, leaves and 议题 of a moved occurrence to its new date.
+func (s *Scheduler) carry(ctx context.Context, from *Occurrence, to string) {
+	_, err := s.updateOccurrence(ctx, to, func(o *Occurrence) error {
+		for uid, a := range from.People {
+			if _, ok := o.People[uid]; !ok {
+				c := *a
+				c.SignedIn = time.Time{}
+				o.People[uid] = &c
+			}
+		}
+		o.Agenda = append(o.Agenda, from.Agenda...)
+		return nil
+	})
+	if err != nil {
+		s.log.Warn("sign-ups not carried to the new date", "from", from.ID, "to", to, "err", err)
 	}
 }

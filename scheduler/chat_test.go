@@ -193,8 +193,9 @@ func TestChatActivityAndMeeting(t *testing.T) {
 	c.say(xf, "local:chen", "请假 家里有事")
 	c.say(xf, "local:li", "签到")
 	c.say(xf, "local:liu", "活动室的灯坏了")
-
-	c.until(at(2026, 11, 30, 13, 40))
+	// The drill moves an hour later; sign-ups go with it and the new date is announced.
+	c.say(xf, "local:wang", "修改活动 1 11月30日 15:00")
+	c.until(at(2026, 11, 30, 14, 40))
 	c.say(xf, "local:li", "签到")
 	c.say(xf, "local:li", "签到")
 	c.say(xf, "local:wang", "出席")

@@ -169,9 +169,8 @@ func (s *Scheduler) Sync(ctx context.Context) error {
 			if old != nil && sc.Written == c.Rule {
 				want.Rule = sc.Rule // a one-off keeps the year it was resolved to
 			} else {
-				if want.Rule, err = resolveOnce(r, now); err != nil {
-					want.Rule = r.String() // in the past: kept, never fires
-				}
+				// A one-off already past is kept with its year and never fires.
+				want.Rule, _ = resolveOnce(r, now)
 			}
 			if old != nil && sameSchedule(&sc, &want) {
 				return old, nil
@@ -230,7 +229,8 @@ func slicesEqual(a, b []string) bool {
 }
 
 // resolveOnce gives a one-off without a year the year of its next date (this year's if it is
-// still ahead) and returns the rule to store; recurring rules are returned as they are.
+// still ahead) and returns the rule to store, with an error when that time has passed;
+// recurring rules are returned as they are.
 func resolveOnce(r Rule, now time.Time) (string, error) {
 	if r.Freq != Once {
 		return r.String(), nil
@@ -244,7 +244,7 @@ func resolveOnce(r Rule, now time.Time) (string, error) {
 	}
 	at := time.Date(r.Year, time.Month(r.Month), r.Day, r.Hour, r.Minute, 0, 0, now.Location())
 	if !at.After(now) {
-		return "", community.Errorf(community.EInvalid, "时间 %s 已经过去了，请换一个时间。", community.FormatDate(at, now))
+		return r.String(), community.Errorf(community.EInvalid, "时间 %s 已经过去了，请换一个时间。", community.FormatDate(at, now))
 	}
 	return r.String(), nil
 }
