@@ -18,7 +18,8 @@ func itemNotFound(no int64) error { return store.ErrNotFound(fmt.Sprintf("事项
 
 // CreateItem reads the counter n, builds item n+1 and saves it only if the counter still
 // holds n (createItem); otherwise another replica took n+1 first, and it starts again with
-// the new counter. A failed build saves nothing, so numbers have no gaps.
+// the new counter. A failed build saves nothing, so numbers have no gaps. An item whose
+// Source event created an item before is not saved: that item comes back instead.
 func (s *Store) CreateItem(ctx context.Context, build func(no int64) (*community.Item, error)) (*community.Item, error) {
 	defer s.lock(s.k.itemSeq())()
 	for attempt := 0; ; attempt++ {
@@ -45,13 +46,16 @@ func (s *Store) CreateItem(ctx context.Context, build func(no int64) (*community
 		if err != nil {
 			return nil, fmt.Errorf("redis: encode item %d: %w", no, err)
 		}
-		keys := append([]string{s.k.itemSeq(), s.k.item(no)}, s.itemIndex(it)...)
-		ok, err := s.runInt(ctx, "create item", createItem, keys, cur, no, data, it.Version)
+		keys := append([]string{s.k.itemSeq(), s.k.item(no), s.k.itemSource()}, s.itemIndex(it)...)
+		ok, err := s.runInt(ctx, "create item", createItem, keys, cur, no, data, it.Version, it.Source)
 		if err != nil {
 			return nil, err
 		}
-		if ok == 1 {
+		switch {
+		case ok == 1:
 			return it, nil
+		case ok < 0: // created before by the same event: hand that item back
+			return s.GetItem(ctx, -ok)
 		}
 	}
 }
@@ -276,13 +280,13 @@ func (s *Store) restoreItem(ctx context.Context, it *community.Item) error {
 		return fmt.Errorf("redis: encode item %d: %w", it.No, err)
 	}
 	leave, join := diff(was, s.itemIndex(it))
-	keys := append(append([]string{s.k.itemSeq(), s.k.item(it.No)}, leave...), join...)
+	keys := append(append([]string{s.k.itemSeq(), s.k.itemSource(), s.k.item(it.No)}, leave...), join...)
 	// A restored version may be lower than one this process saved: forget that one.
 	st := s.stripe(s.k.item(it.No))
 	st.Lock()
 	defer st.Unlock()
 	st.key, st.data = "", nil
-	_, err = s.runInt(ctx, "restore item", restoreItem, keys, it.No, data, it.Version, len(leave))
+	_, err = s.runInt(ctx, "restore item", restoreItem, keys, it.No, data, it.Version, len(leave), it.Source)
 	return err
 }
 

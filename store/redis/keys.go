@@ -16,6 +16,7 @@ import (
 //
 //	{P:items}:seq            string  the last item number handed out
 //	{P:items}:i:<no>         hash    j → Item JSON, v → Version (compare-and-set by version)
+//	{P:items}:src            hash    source event → no: one item per event
 //	{P:items}:all            zset    every item, score and member = no
 //	{P:items}:open           zset    items not closed or cancelled
 //	{P:items}:g:<group>      zset    items of a group
@@ -63,6 +64,7 @@ type keyspace struct{ p string }
 func (k keyspace) items() string        { return "{" + k.p + ":items}" }
 func (k keyspace) itemSeq() string      { return k.items() + ":seq" }
 func (k keyspace) itemPrefix() string   { return k.items() + ":i:" }
+func (k keyspace) itemSource() string   { return k.items() + ":src" }
 func (k keyspace) item(no int64) string { return k.itemPrefix() + strconv.FormatInt(no, 10) }
 func (k keyspace) idxAll() string       { return k.items() + ":all" }
 func (k keyspace) idxOpen() string      { return k.items() + ":open" }

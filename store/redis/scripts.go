@@ -10,16 +10,25 @@ import "github.com/redis/go-redis/v9"
 //
 // Results are small integers unless noted: 1 done, 0 conflict (try again), -1 not found.
 
-// createItem saves a new item if the number counter still holds what the caller read.
+// createItem saves a new item if the number counter still holds what the caller read,
+// unless an item was created from the same source event before.
 //
 //	KEYS[1]    {P:items}:seq
 //	KEYS[2]    {P:items}:i:<no>
-//	KEYS[3..]  index zsets the item belongs to
+//	KEYS[3]    {P:items}:src
+//	KEYS[4..]  index zsets the item belongs to
 //	ARGV[1]    the counter as read ("0" when absent)
 //	ARGV[2]    no (= ARGV[1]+1)
 //	ARGV[3]    the item's JSON
 //	ARGV[4]    its version
+//	ARGV[5]    its source event ("" for none)
+//
+// Result: 1 saved, 0 conflict, or minus the number of the item the source created before.
 var createItem = redis.NewScript(`
+if ARGV[5] ~= '' then
+  local no = redis.call('HGET', KEYS[3], ARGV[5])
+  if no then return -tonumber(no) end
+end
 local cur = redis.call('GET', KEYS[1]) or '0'
 if cur ~= ARGV[1] then return 0 end
 if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -27,7 +36,8 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[2], 'j', ARGV[3], 'v', ARGV[4])
-for i = 3, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[2]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[5], ARGV[2]) end
+for i = 4, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[2]) end
 return 1
 `)
 
@@ -56,18 +66,21 @@ return 1
 // raises the counter to at least its number.
 //
 //	KEYS[1]    {P:items}:seq
-//	KEYS[2..]  like updateItem's KEYS (item, then ARGV[4] zsets to leave, then zsets to join)
+//	KEYS[2]    {P:items}:src
+//	KEYS[3..]  like updateItem's KEYS (item, then ARGV[4] zsets to leave, then zsets to join)
 //	ARGV[1]    no
 //	ARGV[2]    JSON
 //	ARGV[3]    version
 //	ARGV[4]    how many zsets to leave
+//	ARGV[5]    its source event ("" for none)
 var restoreItem = redis.NewScript(`
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
-redis.call('HSET', KEYS[2], 'j', ARGV[2], 'v', ARGV[3])
+redis.call('HSET', KEYS[3], 'j', ARGV[2], 'v', ARGV[3])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], ARGV[1]) end
 local leave = tonumber(ARGV[4])
-for i = 3, 2 + leave do redis.call('ZREM', KEYS[i], ARGV[1]) end
-for i = 3 + leave, #KEYS do redis.call('ZADD', KEYS[i], ARGV[1], ARGV[1]) end
+for i = 4, 3 + leave do redis.call('ZREM', KEYS[i], ARGV[1]) end
+for i = 4 + leave, #KEYS do redis.call('ZADD', KEYS[i], ARGV[1], ARGV[1]) end
 return 1
 `)
 
