@@ -25,6 +25,8 @@ const (
 // Handle is the hook for handlers.Handlers.Extra: it answers the scheduler's chat commands
 // and card buttons and reports handled=false for everything else.
 func (s *Scheduler) Handle(ctx context.Context, r *bot.Request) (bool, error) {
+	// Occurrence ids and dates are read in the community's zone whatever clock the engine has.
+	r.Now = r.Now.In(s.loc)
 	if a := r.Msg.Action; a != nil {
 		switch a.Name {
 		case ActionSignup:
