@@ -108,6 +108,17 @@ func (h *Handlers) Run(ctx context.Context, r *bot.Request, cmd Command) error {
 	case VerbBind:
 		return h.bind(ctx, r, cmd)
 	default:
+		if r.Msg.Private && len([]rune(strings.TrimSpace(r.Msg.Text))) >= 4 && r.Sender.Node != "" {
+			// In a private chat (a WeCom app, a Feishu p2p chat) a resident's free text is a
+			// need for their home compound's group.
+			if g, ok, err := h.homeGroup(ctx, r.Sender.Node); err != nil {
+				return err
+			} else if ok {
+				r.Group = g
+				cmd.Text = strings.TrimSpace(r.Msg.Text)
+				return h.fileNeed(ctx, r, cmd)
+			}
+		}
 		if r.Msg.Mentioned || r.Msg.Private {
 			r.Reply(fmt.Sprintf("没太看懂您的意思。有需要帮助的事，直接 @%s 说明情况即可；发送“帮助”查看可以用的命令。", h.botName()))
 		}
@@ -182,8 +193,30 @@ func (h *Handlers) handleAction(ctx context.Context, r *bot.Request, a *bot.Acti
 
 func (h *Handlers) actor(r *bot.Request) community.Actor { return community.ActorOf(r.Sender) }
 
+// homeGroup is the group bound to node, or to its nearest ancestor that has one.
+func (h *Handlers) homeGroup(ctx context.Context, node string) (community.Group, bool, error) {
+	groups, err := h.Store.ListGroups(ctx)
+	if err != nil {
+		return community.Group{}, false, store.ErrUnavailable(err)
+	}
+	path := []string{node}
+	if h.Tree != nil {
+		for _, a := range h.Tree.Ancestors(node) {
+			path = append(path, a.ID)
+		}
+	}
+	for _, n := range path {
+		for _, g := range groups {
+			if g.Node == n {
+				return g, true, nil
+			}
+		}
+	}
+	return community.Group{}, false, nil
+}
+
 func (h *Handlers) fileNeed(ctx context.Context, r *bot.Request, cmd Command) error {
-	if r.Msg.Private || r.Group.ID == "" {
+	if r.Group.ID == "" {
 		r.Reply("请在小区群里 @我 说明需要帮助的事，方便党员就近认领。")
 		return nil
 	}
@@ -207,7 +240,11 @@ func (h *Handlers) fileNeed(ctx context.Context, r *bot.Request, cmd Command) er
 	if len(names) > 0 {
 		notified = "已通知" + strings.Join(names, "、")
 	}
-	r.Replyf("📝 已收到您的需求 #%d：%s\n%s，派单后党员会来认领。进度可发送“我的”查看。", it.No, community.Mask(it.Title), notified)
+	if r.Msg.Private {
+		r.Replyf("📝 已收到您的需求 #%d：%s\n已登记到%s，%s，派单后党员会来认领。进度可发送“我的”查看。", it.No, it.Title, h.groupName(r.Group), notified)
+	} else {
+		r.Replyf("📝 已收到您的需求 #%d：%s\n%s，派单后党员会来认领。进度可发送“我的”查看。", it.No, community.Mask(it.Title), notified)
+	}
 	for _, s := range secs {
 		r.Send(h.private(r, s.ID, fmt.Sprintf("📮 新需求 #%d（%s）\n%s：%s\n派单请发送：派单 %d 截止 明天 需要1人",
 			it.No, h.groupName(r.Group), it.RequesterName, it.Title, it.No)))

@@ -30,6 +30,8 @@ var helpLines = []helpLine{
 	{community.RoleSecretary, "重办 12 / 办结 12 —— 回访后重新办理或销号"},
 	{community.RoleSecretary, "待办 —— 辖区内未办结、超期的事项"},
 	{community.RoleSecretary, "同意 张三 —— 确认党员报到；绑定 1网格 —— 把本群绑定到网格"},
+	{community.RoleSecretary, "通知 全体 内容 —— 一键通知到各群；进度 N、回执 N 查看送达和回执；投票 议题 同意/反对 截止 周日"},
+	{community.RoleResident, "收到 —— 回复通知表示已读；活动帮助 —— 主题党日、联席会议的报名、请假、签到和议题"},
 }
 
 // HelpText lists the commands role may use, in Chinese.

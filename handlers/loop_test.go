@@ -386,3 +386,16 @@ func TestEventHandledTwiceFilesOnce(t *testing.T) {
 	}
 	mustContain(t, h.Say(g1, chen, "@邻里帮 另一件事"), "#2")
 }
+
+// TestPrivateNeed: a resident writing to the bot privately (a WeCom app chat) files the need
+// for their home compound's group.
+func TestPrivateNeed(t *testing.T) {
+	h := bottest.New(t)
+	sent := h.Private(chen, "家里水管漏水了，电话13812345678")
+	mustContain(t, sent, "#1", "已登记到幸福里小区群", "[私信 local:wang]")
+	if it := h.Item(1); it.GroupID != g1 || it.RequesterID != chen {
+		t.Fatalf("private need: %+v", it)
+	}
+	// A stranger with no home compound is asked to write in the group.
+	mustContain(t, h.Private("local:stranger", "家里水管漏水了"), "没太看懂")
+}
