@@ -121,3 +121,64 @@ func BenchmarkContestedClaim(b *testing.B) {
 		})
 	}
 }
+
+// One platform event delivered to two replicas, and retried four times on each, is recorded
+// once and handed to one worker once.
+func TestInboundDedupeAcrossReplicas(t *testing.T) {
+	url := "redis://" + redistest.Start(t)
+	clock := storetest.NewClock(storetest.Epoch)
+	replicas := []store.Store{MustOpen(t, url, "nb", clock.Now), MustOpen(t, url, "nb", clock.Now)}
+	const events = 50
+	var fresh atomic.Int32
+	var wg sync.WaitGroup
+	for ev := range events {
+		for try := range 10 { // 5 deliveries to each replica
+			wg.Go(func() {
+				ok, err := replicas[try%2].PutInbound(t.Context(), "feishu:ev"+itoa(ev), []byte("payload"), clock.Now())
+				if err != nil {
+					t.Errorf("PutInbound: %v", err)
+				}
+				if ok {
+					fresh.Add(1)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if got := fresh.Load(); got != events {
+		t.Fatalf("%d of %d events were recorded as new after 10 deliveries each", got, events)
+	}
+	var mu sync.Mutex
+	handed := map[string]int{}
+	for w := range 4 {
+		wg.Go(func() {
+			for {
+				got, err := replicas[w%2].LeaseInbound(t.Context(), "worker-"+itoa(w), 3, clock.Now(), time.Minute)
+				if err != nil {
+					t.Errorf("LeaseInbound: %v", err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				for _, e := range got {
+					mu.Lock()
+					handed[e.ID]++
+					mu.Unlock()
+					if err := replicas[w%2].AckInbound(t.Context(), e.ID, clock.Now()); err != nil {
+						t.Errorf("AckInbound: %v", err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(handed) != events {
+		t.Fatalf("%d of %d events handed out", len(handed), events)
+	}
+	for id, n := range handed {
+		if n != 1 {
+			t.Errorf("%s handed out %d times", id, n)
+		}
+	}
+}
