@@ -67,9 +67,13 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("bolt: create data directory: %w", err)
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout:        opts.Timeout,
-		NoSync:         opts.NoSync,
-		NoFreelistSync: true, // rebuilt on open; saves a write per commit
+		Timeout: opts.Timeout,
+		NoSync:  opts.NoSync,
+		// The freelist is written with every commit. Without it bbolt rebuilds the list at
+		// open by walking every page of the file: with 100,000 items that read 250 MB into
+		// the process (RSS over 250 MB before the first message) and grew start-up with the
+		// data (docs/BENCHMARKS.md, "Scale").
+		NoFreelistSync: false,
 		FreelistType:   bbolt.FreelistMapType,
 	})
 	if err != nil {

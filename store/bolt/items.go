@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -324,27 +325,64 @@ func prev(c *bbolt.Cursor) []byte {
 	return k
 }
 
-// unionIter walks the union of several ranges: "any of these groups".
-type unionIter []*rangeIter
+// unionIter walks the union of several ranges: "any of these groups". intersect asks for
+// ever smaller numbers, so the ranges sit in a max-heap by their current number and only the
+// ones above the number asked for move (mostly one cursor step each): a secretary's 待办 over
+// 200 groups costs a few steps per item instead of 200 seeks.
+type unionIter struct {
+	all     []*rangeIter
+	heap    rangeHeap // the ranges not yet exhausted, highest current number first
+	last    uint64    // the previous query
+	started bool
+}
 
 func anyOf(b *bbolt.Bucket, vals []string) noIter {
 	if len(vals) == 1 {
 		return newRange(b, str(vals[0]))
 	}
-	u := make(unionIter, 0, len(vals))
-	for _, v := range vals {
-		u = append(u, newRange(b, str(v)))
+	u := &unionIter{all: make([]*rangeIter, 0, len(vals))}
+	for _, v := range slices.Compact(slices.Sorted(slices.Values(vals))) {
+		u.all = append(u.all, newRange(b, str(v)))
 	}
 	return u
 }
 
-func (u unionIter) seekLE(n uint64) (uint64, bool) {
-	var best uint64
-	found := false
-	for _, r := range u {
-		if no, ok := r.seekLE(n); ok && (!found || no > best) {
-			best, found = no, true
+func (u *unionIter) seekLE(n uint64) (uint64, bool) {
+	if !u.started || n > u.last {
+		// First call, or a query above the last one: position every range afresh.
+		u.heap = u.heap[:0]
+		for _, r := range u.all {
+			if _, ok := r.seekLE(n); ok {
+				u.heap = append(u.heap, r)
+			}
+		}
+		heap.Init(&u.heap)
+		u.started = true
+	}
+	u.last = n
+	for len(u.heap) > 0 && u.heap[0].cur > n {
+		if _, ok := u.heap[0].seekLE(n); ok {
+			heap.Fix(&u.heap, 0)
+		} else {
+			heap.Pop(&u.heap)
 		}
 	}
-	return best, found
+	if len(u.heap) == 0 {
+		return 0, false
+	}
+	return u.heap[0].cur, true
+}
+
+// rangeHeap is a max-heap of positioned ranges by their current number.
+type rangeHeap []*rangeIter
+
+func (h rangeHeap) Len() int           { return len(h) }
+func (h rangeHeap) Less(i, j int) bool { return h[i].cur > h[j].cur }
+func (h rangeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *rangeHeap) Push(x any)        { *h = append(*h, x.(*rangeIter)) }
+func (h *rangeHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return r
 }

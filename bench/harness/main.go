@@ -1,0 +1,258 @@
+// Command harness measures neighborbot on this machine and writes the numbers into
+// docs/BENCHMARKS.md, each scenario between its own markers (<!-- harness:NAME -->), leaving
+// every other section of the file alone.
+//
+//	go run ./bench/harness -scenario all -out docs/BENCHMARKS.md
+//	go run ./bench/harness -scenario scale,claims -quick -out -
+//
+// Scenarios: scale (100,000 items and 20,000 members: start-up, RSS, "待办" p99), claims
+// (contested claims), inbound (signed, encrypted Feishu events and WeCom callbacks against
+// the running binary, next to the Feishu SDK's bare dispatcher), faults (fake platforms
+// failing; every event handled once, every message delivered once). Broadcast has its own
+// harness in bench/broadcast.
+//
+// Every load is bounded in count and time, goes to 127.0.0.1 only, and stops by itself. The
+// neighborbot binary is built from this checkout and run as a separate process; Redis
+// scenarios start their own redis-server on a free port when one is installed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+}
+
+// Env is what every scenario gets.
+type Env struct {
+	Root    string // module root
+	Work    string // scratch directory, removed at the end unless -keep
+	Quick   bool
+	Items   int
+	Members int
+	Redis   bool // run the Redis variants
+	// ClaimRounds overrides the number of claim rushes.
+	ClaimRounds int
+	Log         *slog.Logger
+	Command     string // how this run was invoked, for the tables
+	Machine     string
+
+	bins       map[string]string
+	boltDS     string
+	boltStats  datasetStats
+	redisDS    *redisServer
+	redisStats datasetStats
+	cleanups   []func()
+}
+
+// Section is one scenario's part of BENCHMARKS.md.
+type Section struct {
+	Name string
+	Body string
+}
+
+type scenario struct {
+	name string
+	run  func(ctx context.Context, e *Env) ([]Section, error)
+}
+
+var scenarios = []scenario{
+	{"scale", runScale},
+	{"claims", runClaims},
+	{"inbound", runInbound},
+	{"faults", runFaults},
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("harness", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	which := fs.String("scenario", "all", "comma-separated: scale, claims, inbound, faults, or all")
+	out := fs.String("out", "docs/BENCHMARKS.md", `markdown file whose harness sections are rewritten ("-": print only)`)
+	quick := fs.Bool("quick", false, "short runs (5 s per rate, fewer samples) for a local check; numbers are noisier")
+	items := fs.Int("items", 100_000, "items in the scale dataset")
+	members := fs.Int("members", 20_000, "members in the scale dataset")
+	redisFlag := fs.String("redis", "auto", "run Redis variants: auto (if redis-server is installed), on, off")
+	rounds := fs.Int("claim-rounds", 0, "claim rushes per backend (default 50, 10 with -quick)")
+	keep := fs.Bool("keep", false, "keep the scratch directory (data, logs, profiles)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "neighborbot-bench-")
+	if err != nil {
+		return err
+	}
+	if *keep {
+		log.Info("scratch directory kept", "dir", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	e := &Env{
+		Root: root, Work: work, Quick: *quick, Items: *items, Members: *members, Log: log,
+		Command: commandLine(args), Machine: machine(), bins: map[string]string{}, ClaimRounds: *rounds,
+	}
+	defer func() {
+		for _, f := range e.cleanups {
+			f()
+		}
+	}()
+	switch *redisFlag {
+	case "on":
+		e.Redis = true
+	case "off":
+	default:
+		_, err := exec.LookPath("redis-server")
+		e.Redis = err == nil
+		if !e.Redis {
+			log.Warn("redis-server not installed: Redis variants skipped (apt-get install redis-server)")
+		}
+	}
+
+	names := strings.Split(*which, ",")
+	if *which == "all" {
+		names = nil
+		for _, s := range scenarios {
+			names = append(names, s.name)
+		}
+	}
+	var sections []Section
+	var errs []error
+	for _, name := range names {
+		i := slices.IndexFunc(scenarios, func(s scenario) bool { return s.name == strings.TrimSpace(name) })
+		if i < 0 {
+			return fmt.Errorf("unknown scenario %q", name)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		log.Info("scenario", "name", scenarios[i].name, "quick", e.Quick)
+		t0 := time.Now()
+		secs, err := scenarios[i].run(ctx, e)
+		if err != nil {
+			log.Error("scenario failed", "name", scenarios[i].name, "err", err)
+			errs = append(errs, fmt.Errorf("%s: %w", scenarios[i].name, err))
+		}
+		log.Info("scenario done", "name", scenarios[i].name, "took", time.Since(t0).Round(time.Second))
+		sections = append(sections, secs...)
+	}
+	for _, s := range sections {
+		fmt.Fprintf(stdout, "\n%s\n", s.Body)
+	}
+	if *out != "-" && len(sections) > 0 {
+		path := *out
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(root, path)
+		}
+		if err := writeSections(path, sections); err != nil {
+			errs = append(errs, err)
+		} else {
+			log.Info("written", "file", path, "sections", len(sections))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// writeSections rewrites the named sections of the markdown file at path, creating it with
+// a title when it does not exist.
+func writeSections(path string, secs []Section) error {
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	doc := string(b)
+	if doc == "" {
+		doc = "# Benchmarks\n"
+	}
+	for _, s := range secs {
+		doc = ReplaceSection(doc, s.Name, s.Body)
+	}
+	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// header is the first lines of every section: machine, date, command.
+func (e *Env) header(title string) string {
+	mode := ""
+	if e.Quick {
+		mode = " (quick mode: short runs, noisier numbers)"
+	}
+	return fmt.Sprintf("### %s\n\nMachine: %s. Date: %s. Command: `%s`%s.\n",
+		title, e.Machine, time.Now().Format("2006-01-02 15:04 MST"), e.Command, mode)
+}
+
+// binary builds (once per run) the package at pkg and returns its path.
+func (e *Env) binary(ctx context.Context, pkg, name string) (string, error) {
+	if p, ok := e.bins[pkg]; ok {
+		return p, nil
+	}
+	t0 := time.Now()
+	p, err := build(ctx, e.Root, e.Work, pkg, name)
+	if err != nil {
+		return "", err
+	}
+	e.Log.Info("built", "pkg", pkg, "took", time.Since(t0).Round(time.Millisecond))
+	e.bins[pkg] = p
+	return p, nil
+}
+
+// moduleRoot finds the directory holding go.mod, from the working directory up.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory: run from the repository")
+		}
+		dir = parent
+	}
+}
+
+func commandLine(args []string) string {
+	if len(args) == 0 {
+		return "go run ./bench/harness"
+	}
+	return "go run ./bench/harness " + strings.Join(args, " ")
+}
+
+// machine describes this machine: cores and CPU model.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores (`nproc`), %s, %s/%s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
