@@ -113,7 +113,9 @@ func decodeItem(no int64, data []byte) (*community.Item, error) {
 // for the item, so local writers queue instead of colliding in Redis. One that queued starts
 // again from what the writers ahead of it saved, when that is newer than what it read: that
 // state held after its own read, so deciding on it is as good as reading it, without the
-// round trip. Another replica's writes are still caught by the compare-and-set.
+// round trip. (Versions only grow, so a version above the one it read was saved after its
+// read began.) Another replica's writes are caught by the compare-and-set, and what is read
+// after one is shared with the queue the same way.
 func (s *Store) UpdateItem(ctx context.Context, no int64, fn func(*community.Item) error) (*community.Item, error) {
 	key := s.k.item(no)
 	var st *stripe
@@ -167,13 +169,15 @@ func (s *Store) UpdateItem(ctx context.Context, no int64, fn func(*community.Ite
 		case -1:
 			return nil, itemNotFound(no)
 		}
-		// Another replica saved first.
+		// Another replica saved first. What is read now is newer than anything the writers
+		// queued behind this one have: they start from it too.
 		if err := contended(ctx, attempt); err != nil {
 			return nil, err
 		}
 		if data, version, err = s.getItemData(ctx, no); err != nil {
 			return nil, err
 		}
+		st.key, st.version, st.data = key, version, data
 	}
 }
 
