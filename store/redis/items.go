@@ -47,7 +47,7 @@ func (s *Store) CreateItem(ctx context.Context, build func(no int64) (*community
 			return nil, fmt.Errorf("redis: encode item %d: %w", no, err)
 		}
 		keys := append([]string{s.k.itemSeq(), s.k.item(no), s.k.itemSource()}, s.itemIndex(it)...)
-		ok, err := s.runInt(ctx, "create item", createItem, keys, cur, no, data, it.Version, it.Source)
+		ok, err := s.runInt(ctx, "create item", createItem, keys, cur, no, data, it.Version, it.Source, it.GroupID, string(it.State))
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +158,7 @@ func (s *Store) UpdateItem(ctx context.Context, no int64, fn func(*community.Ite
 		}
 		leave, join := diff(s.itemIndex(old), s.itemIndex(it))
 		keys := append(append([]string{key}, leave...), join...)
-		ok, err := s.runInt(ctx, "update item", updateItem, keys, version, it.Version, enc, no, len(leave))
+		ok, err := s.runInt(ctx, "update item", updateItem, keys, version, it.Version, enc, no, len(leave), it.GroupID, string(it.State))
 		if err != nil {
 			return nil, err
 		}
@@ -215,42 +215,51 @@ func diff(was, now []string) (leave, join []string) {
 	return leave, join
 }
 
-// ListItems runs listItems over the indexes the filter names (each "any of" condition one
-// group of zsets), which walks the most selective one and returns the items in one snapshot.
+// ListItems runs listItems over the indexes the filter names, which walks the most
+// selective one and returns the items in one snapshot.
 func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*community.Item, error) {
 	var keys []string
-	var sizes []any
-	group := func(ks ...string) {
-		keys = append(keys, ks...)
-		sizes = append(sizes, len(ks))
+	args := []any{max(f.Limit, 0), s.k.itemPrefix()}
+	// cond adds a condition: any of the zsets; field and values say which item field the
+	// zsets stand for, so it can be checked on the item instead.
+	cond := func(field string, values []string, zsets ...string) {
+		keys = append(keys, zsets...)
+		args = append(args, len(zsets), field)
+		for _, v := range values {
+			args = append(args, v)
+		}
 	}
 	if len(f.Groups) > 0 {
-		var ks []string
-		for _, g := range f.Groups {
-			ks = append(ks, s.k.idxGroup(g))
+		groups := slices.Compact(slices.Sorted(slices.Values(f.Groups)))
+		var zs []string
+		for _, g := range groups {
+			zs = append(zs, s.k.idxGroup(g))
 		}
-		group(ks...)
+		cond("g", groups, zs...)
 	}
 	if len(f.States) > 0 {
-		var ks []string
+		var states, zs []string
 		for _, st := range f.States {
-			ks = append(ks, s.k.idxState(string(st)))
+			states = append(states, string(st))
 		}
-		group(ks...)
+		states = slices.Compact(slices.Sorted(slices.Values(states)))
+		for _, st := range states {
+			zs = append(zs, s.k.idxState(st))
+		}
+		cond("s", states, zs...)
 	}
 	if f.Requester != "" {
-		group(s.k.idxRequester(f.Requester))
+		cond("-", nil, s.k.idxRequester(f.Requester))
 	}
 	if f.Claimer != "" {
-		group(s.k.idxClaimer(f.Claimer))
+		cond("-", nil, s.k.idxClaimer(f.Claimer))
 	}
 	if f.Open {
-		group(s.k.idxOpen())
+		cond("-", nil, s.k.idxOpen())
 	}
 	if len(keys) == 0 {
-		group(s.k.idxAll())
+		cond("-", nil, s.k.idxAll())
 	}
-	args := append([]any{max(f.Limit, 0), s.k.itemPrefix()}, sizes...)
 	v, err := s.run(ctx, "list items", listItems, keys, args...)
 	if err != nil {
 		return nil, err
@@ -290,7 +299,7 @@ func (s *Store) restoreItem(ctx context.Context, it *community.Item) error {
 	st.Lock()
 	defer st.Unlock()
 	st.key, st.data = "", nil
-	_, err = s.runInt(ctx, "restore item", restoreItem, keys, it.No, data, it.Version, len(leave), it.Source)
+	_, err = s.runInt(ctx, "restore item", restoreItem, keys, it.No, data, it.Version, len(leave), it.Source, it.GroupID, string(it.State))
 	return err
 }
 

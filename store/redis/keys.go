@@ -15,7 +15,8 @@ import (
 // together shares a tag:
 //
 //	{P:items}:seq            string  the last item number handed out
-//	{P:items}:i:<no>         hash    j → Item JSON, v → Version (compare-and-set by version)
+//	{P:items}:i:<no>         hash    j → Item JSON, v → Version (compare-and-set by version),
+//	                                 g → group, s → state (filters check them without decoding)
 //	{P:items}:src            hash    source event → no: one item per event
 //	{P:items}:all            zset    every item, score and member = no
 //	{P:items}:open           zset    items not closed or cancelled

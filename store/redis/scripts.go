@@ -22,6 +22,7 @@ import "github.com/redis/go-redis/v9"
 //	ARGV[3]    the item's JSON
 //	ARGV[4]    its version
 //	ARGV[5]    its source event ("" for none)
+//	ARGV[6]    its group, ARGV[7] its state (kept beside the JSON for listItems)
 //
 // Result: 1 saved, 0 conflict, or minus the number of the item the source created before.
 var createItem = redis.NewScript(`
@@ -35,7 +36,7 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
   return redis.error_reply('item ' .. ARGV[2] .. ' exists but the counter is ' .. cur)
 end
 redis.call('SET', KEYS[1], ARGV[2])
-redis.call('HSET', KEYS[2], 'j', ARGV[3], 'v', ARGV[4])
+redis.call('HSET', KEYS[2], 'j', ARGV[3], 'v', ARGV[4], 'g', ARGV[6], 's', ARGV[7])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[5], ARGV[2]) end
 for i = 4, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[2]) end
 return 1
@@ -51,11 +52,12 @@ return 1
 //	ARGV[3]    new JSON
 //	ARGV[4]    no (index member and score)
 //	ARGV[5]    how many of KEYS[2..] to leave
+//	ARGV[6]    group, ARGV[7] state
 var updateItem = redis.NewScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return -1 end
 if v ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'j', ARGV[3], 'v', ARGV[2])
+redis.call('HSET', KEYS[1], 'j', ARGV[3], 'v', ARGV[2], 'g', ARGV[6], 's', ARGV[7])
 local leave = tonumber(ARGV[5])
 for i = 2, 1 + leave do redis.call('ZREM', KEYS[i], ARGV[4]) end
 for i = 2 + leave, #KEYS do redis.call('ZADD', KEYS[i], ARGV[4], ARGV[4]) end
@@ -73,10 +75,11 @@ return 1
 //	ARGV[3]    version
 //	ARGV[4]    how many zsets to leave
 //	ARGV[5]    its source event ("" for none)
+//	ARGV[6]    group, ARGV[7] state
 var restoreItem = redis.NewScript(`
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
-redis.call('HSET', KEYS[3], 'j', ARGV[2], 'v', ARGV[3])
+redis.call('HSET', KEYS[3], 'j', ARGV[2], 'v', ARGV[3], 'g', ARGV[6], 's', ARGV[7])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], ARGV[1]) end
 local leave = tonumber(ARGV[4])
 for i = 4, 3 + leave do redis.call('ZREM', KEYS[i], ARGV[1]) end
@@ -93,54 +96,70 @@ if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1
 `)
 
-// listItems returns the JSON of the items in every group of index zsets (an item must be in
-// at least one zset of each group), highest number first, at most ARGV[1] of them (0: all).
-// It walks the group with the fewest members and checks the others by ZSCORE, so the cost
-// follows the most selective condition; all under one snapshot.
+// listItems returns the JSON of the items that meet every condition, highest number first,
+// at most ARGV[1] of them (0: all), all under one snapshot. A condition is "in any of these
+// index zsets". It walks the condition with the fewest members (a union: all its members,
+// sorted) and checks the others per item: a one-zset condition by ZSCORE, a condition on
+// the group or the state by the item's own g or s field, so "any of 200 groups" costs one
+// lookup, not 200.
 //
-//	KEYS       the groups' zsets, group after group
+//	KEYS       the conditions' zsets, condition after condition
 //	ARGV[1]    limit
 //	ARGV[2]    item key prefix, {P:items}:i:
-//	ARGV[3..]  how many zsets each group has
+//	ARGV[3..]  per condition: n (its zsets), then the field ("g", "s" or "-" for none) its
+//	           zsets stand for, then, with a field, the n values they stand for
 //
 // Result: array of JSON strings.
 var listItems = redis.NewScript(`
-local limit = tonumber(ARGV[1])
-local groups, k = {}, 1
-for i = 3, #ARGV do
-  local g = {keys = {}, card = 0}
-  for j = 1, tonumber(ARGV[i]) do
-    g.keys[j] = KEYS[k]
-    g.card = g.card + redis.call('ZCARD', KEYS[k])
+local limit, pre = tonumber(ARGV[1]), ARGV[2]
+local conds, k, a = {}, 1, 3
+while a <= #ARGV do
+  local n, field = tonumber(ARGV[a]), ARGV[a + 1]
+  a = a + 2
+  local c = {keys = {}, card = 0}
+  for j = 1, n do
+    c.keys[j] = KEYS[k]
+    c.card = c.card + redis.call('ZCARD', KEYS[k])
     k = k + 1
   end
-  groups[#groups + 1] = g
+  if field ~= '-' then
+    c.field, c.values = field, {}
+    for j = 1, n do c.values[ARGV[a + j - 1]] = true end
+    a = a + n
+  end
+  conds[#conds + 1] = c
 end
 local d = 1
-for i = 2, #groups do
-  if groups[i].card < groups[d].card then d = i end
+for i = 2, #conds do
+  if conds[i].card < conds[d].card then d = i end
 end
-local function member(n)
-  for i, g in ipairs(groups) do
+local function meets(n)
+  local key = pre .. n
+  for i, c in ipairs(conds) do
     if i ~= d then
-      local found = false
-      for _, key in ipairs(g.keys) do
-        if redis.call('ZSCORE', key, n) then found = true break end
+      if c.field then
+        local v = redis.call('HGET', key, c.field)
+        if not v or not c.values[v] then return false end
+      else
+        local found = false
+        for _, z in ipairs(c.keys) do
+          if redis.call('ZSCORE', z, n) then found = true break end
+        end
+        if not found then return false end
       end
-      if not found then return false end
     end
   end
   return true
 end
 local out = {}
 local function emit(n)
-  if member(n) then
-    local j = redis.call('HGET', ARGV[2] .. n, 'j')
+  if meets(n) then
+    local j = redis.call('HGET', pre .. n, 'j')
     if j then out[#out + 1] = j end
   end
   return limit == 0 or #out < limit
 end
-local dk = groups[d].keys
+local dk = conds[d].keys
 if #dk == 1 then
   local from, page = 0, 256
   while true do
@@ -158,7 +177,7 @@ for _, key in ipairs(dk) do
     if not seen[n] then seen[n] = true all[#all + 1] = tonumber(n) end
   end
 end
-table.sort(all, function(a, b) return a > b end)
+table.sort(all, function(x, y) return x > y end)
 for _, n in ipairs(all) do
   if not emit(string.format('%d', n)) then return out end
 end
