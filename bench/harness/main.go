@@ -53,9 +53,11 @@ type Env struct {
 	Redis   bool // run the Redis variants
 	// ClaimRounds overrides the number of claim rushes.
 	ClaimRounds int
-	Log         *slog.Logger
-	Command     string // how this run was invoked, for the tables
-	Machine     string
+	// Profile runs the inbound scenario on bench/nbprof and profiles it.
+	Profile bool
+	Log     *slog.Logger
+	Command string // how this run was invoked, for the tables
+	Machine string
 
 	bins       map[string]string
 	boltDS     string
@@ -92,6 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	items := fs.Int("items", 100_000, "items in the scale dataset")
 	members := fs.Int("members", 20_000, "members in the scale dataset")
 	redisFlag := fs.String("redis", "auto", "run Redis variants: auto (if redis-server is installed), on, off")
+	prof := fs.Bool("pprof", false, "inbound: run bench/nbprof (neighborbot with /debug/pprof) and profile it at the top rate")
 	rounds := fs.Int("claim-rounds", 0, "claim rushes per backend (default 50, 10 with -quick)")
 	keep := fs.Bool("keep", false, "keep the scratch directory (data, logs, profiles)")
 	if err := fs.Parse(args); err != nil {
@@ -113,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	e := &Env{
 		Root: root, Work: work, Quick: *quick, Items: *items, Members: *members, Log: log,
-		Command: commandLine(args), Machine: machine(), bins: map[string]string{}, ClaimRounds: *rounds,
+		Command: commandLine(args), Machine: machine(), bins: map[string]string{}, ClaimRounds: *rounds, Profile: *prof,
 	}
 	defer func() {
 		for _, f := range e.cleanups {

@@ -252,15 +252,12 @@ func (e *Env) queryInProcess(ctx context.Context, st store.Store, name string) (
 	}
 	pprof.StopCPUProfile()
 	f.Close()
-	return rec.Summary(), pprofTop(ctx, prof, 12), nil
+	exe, _ := os.Executable()
+	return rec.Summary(), pprofTop(ctx, exe, prof, 12), nil
 }
 
-// pprofTop renders the top of a CPU profile of this process with `go tool pprof`.
-func pprofTop(ctx context.Context, profile string, n int) string {
-	exe, err := os.Executable()
-	if err != nil {
-		return ""
-	}
+// pprofTop renders the top of a CPU profile of binary exe with `go tool pprof`.
+func pprofTop(ctx context.Context, exe, profile string, n int) string {
 	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", fmt.Sprintf("-nodecount=%d", n), exe, profile).Output()
 	if err != nil {
 		return ""
@@ -322,4 +319,3 @@ func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
 }
-

@@ -51,6 +51,9 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// ackBatchDelay is how long an inbox ack waits for others to share its commit.
+const ackBatchDelay = 2 * time.Millisecond
+
 // schemaVersion is written on creation and checked on open, so a future layout change is
 // noticed instead of misread.
 const schemaVersion = "1"
@@ -101,6 +104,7 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
+	db.MaxBatchDelay = ackBatchDelay
 	return &Store{db: db, now: opts.Now, path: path}, nil
 }
 

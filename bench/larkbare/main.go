@@ -1,0 +1,52 @@
+// Command larkbare is the Feishu SDK's own event endpoint and nothing else: the bare
+// dispatcher (dispatcher.NewEventDispatcher with httpserverext.NewEventHandlerFunc) with a
+// handler that does nothing. bench/harness sends it the same signed, encrypted events as
+// neighborbot, so the cost of neighborbot's own work per event (authentication, a durable
+// record before the ack, handling) can be read against the SDK's floor.
+//
+//	larkbare -addr 127.0.0.1:9001 -token VERIFICATION_TOKEN -key ENCRYPT_KEY
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	larkcore "github.com/larksuite/oapi-sdk-go/v3/core"
+	"github.com/larksuite/oapi-sdk-go/v3/core/httpserverext"
+	larkevent "github.com/larksuite/oapi-sdk-go/v3/event"
+	"github.com/larksuite/oapi-sdk-go/v3/event/dispatcher"
+	larkim "github.com/larksuite/oapi-sdk-go/v3/service/im/v1"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
+	token := flag.String("token", "", "verification token")
+	key := flag.String("key", "", "encrypt key")
+	flag.Parse()
+
+	d := dispatcher.NewEventDispatcher(*token, *key).
+		OnP2MessageReceiveV1(func(ctx context.Context, e *larkim.P2MessageReceiveV1) error { return nil })
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /feishu/events", httpserverext.NewEventHandlerFunc(d, larkevent.WithLogLevel(larkcore.LogLevelError)))
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ready\n")) })
+	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		fmt.Fprintln(os.Stderr, "larkbare:", err)
+		os.Exit(1)
+	}
+}
