@@ -131,7 +131,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// 2. A resident writes to the app: exactly one reply, to her.
 	residentMsg := func() *http.Request {
-		return appCB.App(base+"/wecom/callback", wecomtest.Text(corpID, "chen", "楼道灯坏了", "7001", clk.Now()))
+		return appCB.App(base+"/wecom/callback", wecomtest.Text(corpID, "chen", "帮助", "7001", clk.Now()))
 	}
 	ok(residentMsg())
 	first := fake.Await(t, wecomtest.PathSend, 1, wait)[0].JSON()
