@@ -49,7 +49,7 @@ func TestTwoReplicasContestedClaims(t *testing.T) {
 	a := startBot(t, bin, cfg, url, "a")
 	b := startBot(t, bin, cfg, url, "b")
 
-	if _, err := a.post("local:sec", "@邻里帮 发布 周六清理楼道 需要3人"); err != nil {
+	if _, err := a.post("local:sec", "@邻里帮 发布 周六清理楼道 需要3人", ""); err != nil {
 		t.Fatalf("post the item: %v", err)
 	}
 	st, err := redis.Open(t.Context(), url, redis.Options{})
@@ -75,17 +75,28 @@ func TestTwoReplicasContestedClaims(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			user := fmt.Sprintf("local:m%03d", i%members)
-			target := []*botProc{a, b}[i%2]
+			target, other := a, b
+			if i%2 == 1 {
+				target, other = b, a
+			}
 			if kill && sentCount.Add(1) == claims/2 {
 				b.kill()
 			}
-			key, err := target.post(user, "接单 1")
+			// Every event is delivered twice, once to each replica, as a platform retry
+			// behind a load balancer would.
+			event := fmt.Sprintf("claim-%04d", i)
+			key, err := target.post(user, "接单 1", event)
 			if err != nil && target == b && kill {
-				key, err = a.post(user, "接单 1")
+				key, err = a.post(user, "接单 1", event)
 			}
 			if err != nil {
 				t.Errorf("claim by %s: %v", user, err)
 				return
+			}
+			if again, err := other.post(user, "接单 1", event); err == nil && again != key {
+				t.Errorf("the replay of %s was recorded as %s", key, again)
+			} else if err != nil && !(kill && other == b) {
+				t.Errorf("replay of %s: %v", key, err)
 			}
 			mu.Lock()
 			accepted = append(accepted, key)
@@ -103,6 +114,7 @@ func TestTwoReplicasContestedClaims(t *testing.T) {
 		limit = 4 * time.Minute // the dead replica's inbox (1 min) and outbox (2 min) leases
 	}
 	replies := map[string]string{} // event → the texts of its replies
+	entries := map[string]int{}    // event → how many outbox entries it made
 	waitFor(t, limit, "every claim answered", func() bool {
 		for _, key := range accepted {
 			if _, ok := replies[key]; ok {
@@ -124,6 +136,7 @@ func TestTwoReplicasContestedClaims(t *testing.T) {
 				texts = append(texts, o.Text)
 			}
 			replies[key] = strings.Join(texts, "\n")
+			entries[key] = len(texts)
 		}
 		return true
 	})
@@ -133,6 +146,15 @@ func TestTwoReplicasContestedClaims(t *testing.T) {
 	}
 	if stats.Failed != 0 {
 		t.Errorf("%d messages failed", stats.Failed)
+	}
+	// Each event's replies are in the outbox once: nothing else was enqueued (the post of
+	// the item enqueued one card).
+	total := 1
+	for _, n := range entries {
+		total += n
+	}
+	if got := stats.Pending + stats.Sent + stats.Failed; got != total {
+		t.Errorf("outbox holds %d messages, the %d events account for %d", got, len(replies), total)
 	}
 
 	it, err := st.GetItem(t.Context(), 1)
@@ -271,8 +293,8 @@ func startBot(t *testing.T, bin, cfg, url, name string) *botProc {
 
 // post says text in the group as user and returns the event's key once the bot has
 // recorded it.
-func (p *botProc) post(user, text string) (string, error) {
-	body, _ := json.Marshal(map[string]string{"group": "local:g1", "user": user, "text": text})
+func (p *botProc) post(user, text, event string) (string, error) {
+	body, _ := json.Marshal(map[string]string{"group": "local:g1", "user": user, "text": text, "event_id": event})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/local/messages", bytes.NewReader(body))

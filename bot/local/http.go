@@ -275,6 +275,9 @@ type messageRequest struct {
 	User    string `json:"user"`
 	Text    string `json:"text"`
 	ReplyTo flexID `json:"reply_to"`
+	// EventID, optional, replays a platform event: posting the same event id again is what a
+	// platform's retry (or a second replica getting it) looks like, and must change nothing.
+	EventID string `json:"event_id"`
 }
 
 type actionRequest struct {
@@ -360,6 +363,13 @@ func (p *Platform) postMessage(w http.ResponseWriter, r *http.Request, in bot.Re
 	}
 	now := p.now()
 	eventID := newEventID()
+	if req.EventID != "" {
+		if !validEventID(req.EventID) {
+			writeError(w, http.StatusBadRequest, "event_id 只能包含字母、数字、-、_，最长64个字符。")
+			return
+		}
+		eventID = req.EventID
+	}
 	rec := &record{From: "user", User: person.ID, Name: person.Name, Text: req.Text, ReplyTo: string(req.ReplyTo), At: now, EventID: eventID}
 	if private {
 		rec.To = person.ID
@@ -372,10 +382,15 @@ func (p *Platform) postMessage(w http.ResponseWriter, r *http.Request, in bot.Re
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("要回复的消息不存在：%s。", rec.ReplyTo))
 		return
 	}
-	p.appendLocked(rec)
-	p.mu.Unlock()
-	// A lost write loses history, not this conversation: go on.
-	_ = p.persist(r.Context(), rec)
+	if id, seen := p.userByEvent[eventID]; seen {
+		rec = p.msgs[id] // a replayed event: the people in the chat saw it once
+		p.mu.Unlock()
+	} else {
+		p.appendLocked(rec)
+		p.mu.Unlock()
+		// A lost write loses history, not this conversation: go on.
+		_ = p.persist(r.Context(), rec)
+	}
 
 	text, mentioned := StripMention(req.Text, p.botName)
 	m := bot.Message{
@@ -532,6 +547,18 @@ func StripMention(text, botName string) (string, bool) {
 		}
 	}
 	return strings.TrimLeft(strings.TrimSpace(text), ":：,，"), mentioned
+}
+
+func validEventID(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func newEventID() string {

@@ -62,11 +62,13 @@ type Platform struct {
 	inboxes map[string][]int64 // person id → their private chat, ascending
 	byOut   map[string]int64   // outbound id → message id, so Send is idempotent
 	byEvent map[string][]int64 // "local:"+event id → bot messages the event produced
-	changes []change           // every append and update, ascending rev
-	next    int64              // last message id handed out
-	rev     int64              // last revision handed out
-	changed chan struct{}      // closed (and replaced) on every change: a broadcast
-	servers map[*http.Server]chan struct{}
+	// userByEvent maps an event id to the user message that carried it (replays find it).
+	userByEvent map[string]int64
+	changes     []change      // every append and update, ascending rev
+	next        int64         // last message id handed out
+	rev         int64         // last revision handed out
+	changed     chan struct{} // closed (and replaced) on every change: a broadcast
+	servers     map[*http.Server]chan struct{}
 
 	stop     chan struct{} // closed when Run ends: live streams close
 	stopOnce sync.Once
@@ -237,6 +239,12 @@ func (p *Platform) indexLocked(rec *record) {
 		p.chats[rec.Group] = append(p.chats[rec.Group], rec.ID)
 	case rec.To != "":
 		p.inboxes[rec.To] = append(p.inboxes[rec.To], rec.ID)
+	}
+	if rec.From == "user" && rec.EventID != "" {
+		if p.userByEvent == nil {
+			p.userByEvent = map[string]int64{}
+		}
+		p.userByEvent[rec.EventID] = rec.ID
 	}
 	if rec.OutID != "" {
 		p.byOut[rec.OutID] = rec.ID

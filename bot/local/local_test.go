@@ -893,3 +893,38 @@ func TestServerShutdownEndsStreams(t *testing.T) {
 		t.Fatalf("Shutdown waited for the open stream: %v", err)
 	}
 }
+
+// TestReplayedEventID: posting the same event_id again is a platform retry. The bot is given
+// the same event (it dedupes), the chat shows the message once, and a wait returns the replies
+// the first delivery produced.
+func TestReplayedEventID(t *testing.T) {
+	e := start(t, nil)
+	e.bot.reply = func(m bot.Message) {
+		key := "local:" + m.EventID
+		e.p.Send(context.Background(), bot.Outbound{ID: key + "/0", ChatID: m.ChatID, Text: "已收到 #1"})
+	}
+	body := map[string]string{"group": "local:xingfuli", "user": "local:chen", "text": "@邻里帮 楼道灯坏了", "event_id": "retry-1"}
+	first := e.post(t, "/local/messages?wait=2s", body)
+	e.bot.mu.Lock()
+	e.bot.reply = nil // a deduping bot does nothing the second time
+	e.bot.mu.Unlock()
+	again := e.post(t, "/local/messages?wait=2s", body)
+	if first.EventID != "retry-1" || again.EventID != "retry-1" || again.ID != first.ID {
+		t.Fatalf("first %s, again %s", first.Raw, again.Raw)
+	}
+	if len(again.Replies) != 1 || again.Replies[0].Text != "已收到 #1" {
+		t.Errorf("replay's replies: %s", again.Raw)
+	}
+	users := 0
+	for _, m := range e.messages(t, "group=local:xingfuli&after=0") {
+		if m.From == "user" {
+			users++
+		}
+	}
+	if users != 1 {
+		t.Errorf("the chat shows the message %d times", users)
+	}
+	if a := e.post(t, "/local/messages", map[string]string{"group": "local:xingfuli", "user": "local:chen", "text": "x", "event_id": "bad id!"}); a.Status != http.StatusBadRequest {
+		t.Errorf("bad event id: %d %s", a.Status, a.Raw)
+	}
+}
