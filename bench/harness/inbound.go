@@ -98,7 +98,7 @@ type inboundRun struct {
 func runInbound(ctx context.Context, e *Env) ([]Section, error) {
 	var runs []inboundRun
 	var errs []error
-	for _, src := range []source{newFeishuSource()} {
+	for _, src := range []source{newFeishuSource(), newWeComSource()} {
 		backends := []string{"bbolt"}
 		if e.Redis {
 			backends = append(backends, "Redis")
@@ -401,8 +401,9 @@ func (e *Env) inboundReport(runs []inboundRun) string {
 	fmt.Fprintf(&b, "\nThe harness builds real platform requests (Feishu: schema 2.0 events encrypted with the Encrypt Key and "+
 		"signed, as `bot/feishu/feishutest` builds them) and sends them open-loop, each rate for %v, to the neighborbot "+
 		"binary on 127.0.0.1 with its platform API pointed at a fake the harness runs. One event in %d is a probe "+
-		"(`@邻里帮 帮助` in one of %d chats) that the bot answers; the rest are replies between neighbours, which the bot "+
-		"records durably, handles and ignores. Ack is the platform's wait for the HTTP answer; first send is from the "+
+		"(Feishu: `@邻里帮 帮助` in one of %d chats) that the bot answers; on Feishu the rest are replies between neighbours, "+
+		"which the bot records durably, handles and ignores. WeCom app callbacks are people writing to the app privately "+
+		"(XML, AES-256-CBC, msg_signature, as `bot/wecom/wecomtest` builds them), so the bot answers every one of them. Ack is the platform's wait for the HTTP answer; first send is from the "+
 		"event's send to the bot's first call of the fake's send API for it (probes only). CPU per event is the process's "+
 		"utime+stime (/proc/<pid>/stat) over the run and until it goes quiet, divided by the events; the SDK's bare "+
 		"dispatcher (bench/larkbare: `httpserverext.NewEventHandlerFunc` with a no-op handler) gets the same events.\n",

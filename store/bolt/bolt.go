@@ -51,7 +51,7 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// ackBatchDelay is how long an inbox ack waits for others to share its commit.
+// ackBatchDelay is how long a batched write waits for others to share its commit.
 const ackBatchDelay = 2 * time.Millisecond
 
 // schemaVersion is written on creation and checked on open, so a future layout change is
@@ -145,6 +145,17 @@ func (s *Store) update(ctx context.Context, op string, fn func(*bbolt.Tx) error)
 		return err
 	}
 	return unwrap(op, s.db.Update(fn))
+}
+
+// batch is update for small writes that concurrent workers make one each (inbox acks,
+// outbox enqueues and results): bbolt's Batch gives those arriving within ackBatchDelay one
+// commit and one fsync. fn may run more than once (a batch that fails is retried without
+// the failing function), so it must only write through tx.
+func (s *Store) batch(ctx context.Context, op string, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return unwrap(op, s.db.Batch(fn))
 }
 
 func (s *Store) view(ctx context.Context, op string, fn func(*bbolt.Tx) error) error {

@@ -141,15 +141,11 @@ func (s *Store) LeaseInbound(ctx context.Context, owner string, max int, now tim
 // AckInbound drops the payload and the lease and keeps the id until InboxRetention has
 // passed. Acknowledging twice does nothing more.
 //
-// Acks from the pipeline's concurrent workers share one commit (bbolt's Batch, within
-// ackBatchDelay): one fsync per event capped inbound at the disk's fsync rate, and made
-// fsync the bulk of the bot's CPU per event (docs/BENCHMARKS.md, "Inbound"). The function
-// may run twice when a batch fails, which acknowledging allows.
+// Acks from the pipeline's concurrent workers share one commit (see batch): one fsync per
+// event capped inbound at the disk's fsync rate and made fsync the bulk of the bot's CPU per
+// event (docs/BENCHMARKS.md, "Inbound").
 func (s *Store) AckInbound(ctx context.Context, id string, now time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return unwrap("ack inbound", s.db.Batch(func(tx *bbolt.Tx) error {
+	return s.batch(ctx, "ack inbound", func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bInbox)
 		r, err := getInbound(b, id)
 		if err != nil {
@@ -170,5 +166,5 @@ func (s *Store) AckInbound(ctx context.Context, id string, now time.Time) error 
 			return err
 		}
 		return tx.Bucket(bInboxExp).Put(r.expKey(), nil)
-	}))
+	})
 }

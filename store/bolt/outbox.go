@@ -62,7 +62,8 @@ func (s *Store) Enqueue(ctx context.Context, entries ...store.OutboxEntry) error
 		return nil
 	}
 	now := s.now()
-	return s.update(ctx, "enqueue", func(tx *bbolt.Tx) error {
+	// Batched: the pipeline's workers enqueue their replies concurrently.
+	return s.batch(ctx, "enqueue", func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bOutbox)
 		for _, e := range entries {
 			if b.Get([]byte(e.ID)) != nil {
@@ -159,7 +160,8 @@ func (s *Store) LeaseOutbox(ctx context.Context, owner string, max int, now time
 // finish loads a pending entry leased to owner, lets change modify it and saves it, queued
 // again if it is still pending.
 func (s *Store) finish(ctx context.Context, op, id, owner string, change func(r *outboxRecord)) error {
-	return s.update(ctx, op, func(tx *bbolt.Tx) error {
+	// Batched: the dispatcher's workers finish their sends concurrently.
+	return s.batch(ctx, op, func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bOutbox)
 		r, err := getOutbox(b, id)
 		if err != nil {
