@@ -165,6 +165,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, s := range sections {
 		fmt.Fprintf(stdout, "\n%s\n", s.Body)
 	}
+	if len(sections) > 0 {
+		sections = append([]Section{{Name: "intro", Body: intro}}, sections...)
+	}
 	if *out != "-" && len(sections) > 0 {
 		path := *out
 		if !filepath.IsAbs(path) {
@@ -178,6 +181,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	return errors.Join(errs...)
 }
+
+// intro opens BENCHMARKS.md: how to rerun everything.
+const intro = `Numbers measured on one machine by the harness in bench/harness, which writes the sections
+between ` + "`<!-- harness:NAME -->`" + ` markers itself. Rerun everything with one command (about 25 minutes on
+2 cores; ` + "`-quick`" + ` takes a few minutes and is noisier):
+
+` + "```sh\n./bench/run.sh                       # = go run ./bench/harness -scenario all -out docs/BENCHMARKS.md\n" +
+	"go run ./bench/harness -scenario scale,claims -quick -out -   # some scenarios, print only\n```" + `
+
+Every load goes to 127.0.0.1 only, is bounded in count and time and stops by itself. The neighborbot
+binary is built from the checkout (` + "`go build ./cmd/neighborbot`" + `) and run as its own process; Redis
+variants start their own redis-server on a free port (skipped, with a warning, where none is installed:
+` + "`apt-get install redis-server`" + `). Broadcast has its own harness (bench/broadcast) and section below.`
 
 // writeSections rewrites the named sections of the markdown file at path, creating it with
 // a title when it does not exist.
