@@ -58,16 +58,21 @@ func (n *Notices) enqueue(ctx context.Context, nt *Notice) error {
 	}
 	now := n.Now()
 	card := NoticeCard(nt, now, counts{})
+	outs := make([]bot.Outbound, 0, len(gs)-min(nt.Enqueued, len(gs)))
+	for _, gid := range gs[min(nt.Enqueued, len(gs)):] {
+		outs = append(outs, toGroup(byID, gid, bot.Outbound{ID: EntryID(nt.ID, gid), Card: &card, Batch: BatchID(nt.ID)}))
+	}
+	due := n.schedule(outs, now)
 	for i := nt.Enqueued; i < len(gs); i += n.Chunk {
 		end := min(i+n.Chunk, len(gs))
 		entries := make([]store.OutboxEntry, 0, end-i)
-		for _, gid := range gs[i:end] {
-			o := toGroup(byID, gid, bot.Outbound{ID: EntryID(nt.ID, gid), Card: &card, Batch: BatchID(nt.ID)})
-			e, err := bot.Entry(o, now)
+		for j := i; j < end; j++ {
+			k := j - nt.Enqueued
+			e, err := bot.Entry(outs[k], now)
 			if err != nil {
 				return err
 			}
-			e.NotBefore = n.pace(o, now)
+			e.NotBefore = due[k]
 			entries = append(entries, e)
 		}
 		if err := n.Store.Enqueue(ctx, entries...); err != nil {
@@ -110,6 +115,34 @@ func toGroup(byID map[string]community.Group, gid string, o bot.Outbound) bot.Ou
 	return o
 }
 
+// schedule says when each of a broadcast's messages should be due. Each platform's messages
+// are paced by its limits (pace), then spread evenly over the time the slowest platform
+// needs: otherwise the faster platform's thousands of messages are all due at once and, with
+// a few of them hanging until the send timeout, hold every dispatcher worker while the
+// slower platform's messages, each due in its turn, wait. Spreading delays nothing past the
+// broadcast's end.
+func (n *Notices) schedule(outs []bot.Outbound, now time.Time) []time.Time {
+	at := make([]time.Time, len(outs))
+	byPlatform := map[string][]int{}
+	end := now
+	for i, o := range outs {
+		at[i] = n.pace(o, now)
+		byPlatform[o.Platform] = append(byPlatform[o.Platform], i)
+		if at[i].After(end) {
+			end = at[i]
+		}
+	}
+	span := end.Sub(now)
+	for _, idx := range byPlatform {
+		for j, i := range idx {
+			if even := now.Add(span * time.Duration(j) / time.Duration(len(idx))); even.After(at[i]) {
+				at[i] = even
+			}
+		}
+	}
+	return at
+}
+
 // pace returns when o should be sent so that a broadcast keeps to its platform's limits:
 // GCRA over every limit of o, with the state kept across broadcasts of this process. The
 // dispatcher's limiter still decides; pacing only spares it deferring thousands of due
@@ -119,6 +152,9 @@ func (n *Notices) pace(o bot.Outbound, now time.Time) time.Time {
 		return now
 	}
 	lims := n.Limits(o)
+	for i := range lims {
+		lims[i].Every = time.Duration(float64(lims[i].Every) / (1 - n.Headroom))
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if len(n.plan) > 50_000 {

@@ -117,13 +117,17 @@ func TestBroadcastThousandGroupsExactlyOnce(t *testing.T) {
 	took := e.drain(50 * time.Millisecond)
 	e.exactlyOnce(id, groups)
 
+	// The Feishu half is paced at 90% of 50/s (Headroom), every failed attempt costing a
+	// token: 95% of it is out well within 1.25 times the floor. The last few wait out their
+	// retries' backoff (the dispatcher's 1 s, doubling), which a test cannot bound.
 	fs := e.fakes["feishu"]
 	floor := time.Duration(groups/2-feishuApp.Burst) * feishuApp.Every
-	attemptFloor := time.Duration(fs.attempts-feishuApp.Burst) * feishuApp.Every
-	t.Logf("%d groups in %v simulated: floor %v (ratio %.3f), floor counting the %d failed attempts %v (ratio %.3f)",
-		groups, took, floor, float64(took)/float64(floor), fs.failures, attemptFloor, float64(took)/float64(attemptFloor))
-	if float64(took) > 1.1*float64(attemptFloor)+float64(3*time.Second) {
-		t.Errorf("took %v, floor %v", took, attemptFloor)
+	start := e.clock.Now().Add(-took)
+	p95 := fs.shownAt[len(fs.shownAt)*95/100].Sub(start)
+	t.Logf("%d groups in %v simulated, 95%% of Feishu's by %v: floor %v (ratio %.3f, p95 %.3f); %d attempts, %d failed",
+		groups, took, p95, floor, float64(took)/float64(floor), float64(p95)/float64(floor), fs.attempts, fs.failures)
+	if float64(p95) > 1.25*float64(floor) {
+		t.Errorf("95%% of Feishu's groups took %v, floor %v", p95, floor)
 	}
 }
 

@@ -60,6 +60,7 @@ type fakePlatform struct {
 	permanent  map[string]bool // chats that refuse everything
 	seen       map[string]string
 	byChat     map[string][]bot.Outbound // distinct messages shown in each chat (and private chats as user:<id>)
+	shownAt    []time.Time               // when each was shown
 	updates    []bot.Outbound
 	attempts   int
 	failures   int
@@ -134,6 +135,7 @@ func (p *fakePlatform) deliver(o bot.Outbound) string {
 	id := p.name + "_m" + strconv.Itoa(p.seq)
 	p.seen[o.ID] = id
 	p.byChat[o.Target()] = append(p.byChat[o.Target()], o)
+	p.shownAt = append(p.shownAt, p.now())
 	return id
 }
 

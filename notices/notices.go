@@ -53,11 +53,17 @@ type Notices struct {
 	// "https://bot.example.org". Empty: links are relative paths.
 	PublicURL string
 
-	AckWindow    time.Duration // a bare 收到 (or an option) counts for what was sent this recently; default 3 days
-	DraftTTL     time.Duration // how long a draft waits for 确认发送; default 24 h
-	RemindAfter  time.Duration // the automatic receipt reminder, this long after sending; default 24 h; < 0 disables
-	PollDefault  time.Duration // a poll without 截止 closes this many days later at 18:00; default 3 days
-	Chunk        int           // outbox entries per enqueue (one store write); default 200
+	AckWindow   time.Duration // a bare 收到 (or an option) counts for what was sent this recently; default 3 days
+	DraftTTL    time.Duration // how long a draft waits for 确认发送; default 24 h
+	RemindAfter time.Duration // the automatic receipt reminder, this long after sending; default 24 h; < 0 disables
+	PollDefault time.Duration // a poll without 截止 closes this many days later at 18:00; default 3 days
+	Chunk       int           // outbox entries per enqueue (one store write); default 200
+	// Headroom is the share of each rate limit a broadcast leaves free, for retries of its
+	// failed sends and for the bot's replies meanwhile; default 0.1, negative for none.
+	// Without it a platform whose broadcast falls behind (every failed send costs a token)
+	// piles up due messages at the head of the outbox, and the dispatcher, which leases the
+	// oldest first, serves nothing else until the pile is gone.
+	Headroom     float64
 	PublishLease time.Duration // how long one replica may take to publish before another does; default 10 min
 
 	initOnce sync.Once
@@ -89,6 +95,12 @@ func (n *Notices) init() {
 		}
 		if n.Chunk <= 0 {
 			n.Chunk = 200
+		}
+		switch {
+		case n.Headroom == 0:
+			n.Headroom = 0.1
+		case n.Headroom < 0 || n.Headroom >= 1:
+			n.Headroom = 0
 		}
 		if n.PublishLease <= 0 {
 			n.PublishLease = 10 * time.Minute
@@ -634,6 +646,10 @@ func (n *Notices) Run(ctx context.Context, every time.Duration, now func() time.
 	n.init()
 	t := time.NewTicker(every)
 	defer t.Stop()
+	// A restart resumes what a crash interrupted now, not at the first tick.
+	if err := n.Tick(ctx, now()); err != nil && ctx.Err() == nil {
+		n.Log.Warn("notices", "err", err)
+	}
 	for {
 		var err error
 		select {

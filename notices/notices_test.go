@@ -255,7 +255,7 @@ func TestPollVotesResultsAndPublishOnce(t *testing.T) {
 	e.clock.Advance(time.Minute)
 	e.tap(pa, g1, notices.ActVote, "1", "反对") // the last vote counts
 	e.replyTo(pb, g1, notices.CardKey(1), "弃权")
-	e.say(pd, g2, "同意")                                              // the one open poll in the group
+	e.say(pd, g2, "同意")                                                // the one open poll in the group
 	mustContain(t, texts(e.say(pc, g1, "投票 1 1")), "已记录您在投票 #1的投票：同意") // by number
 	mustContain(t, texts(e.say(pe, g3, "投票 1 同意")), "不在 投票 #1 的投票范围内")
 	mustContain(t, texts(e.say(pc, g1, "投票 1 随便")), "没有“随便”这个选项")

@@ -22,9 +22,12 @@ func (n *Notices) bareVote(ctx context.Context, r *bot.Request) (bool, error) {
 	if r.Group.ID == "" || text == "" || utf8.RuneCountInString(text) > MaxOptionRunes {
 		return false, nil
 	}
-	id, err := n.replyRef(ctx, r)
+	id, card, err := n.replyRef(ctx, r)
 	if err != nil {
 		return true, err
+	}
+	if card && id == 0 {
+		return false, nil // a reply to an item's card: "1" there is a claim
 	}
 	if id > 0 {
 		nt, err := n.get(ctx, id)

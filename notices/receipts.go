@@ -27,11 +27,16 @@ func (n *Notices) ackText(ctx context.Context, r *bot.Request, cmd Command) (boo
 	}
 	id, via := cmd.ID, "text"
 	if id == 0 {
-		ref, err := n.replyRef(ctx, r)
+		ref, card, err := n.replyRef(ctx, r)
 		if err != nil {
 			return true, err
 		}
-		id, via = ref, "reply"
+		if card && ref == 0 {
+			return false, nil // 收到 to an item's card: not about a notice
+		}
+		if ref > 0 {
+			id, via = ref, "reply"
+		}
 	}
 	if id == 0 {
 		ids, err := n.recent(ctx, KindNotice, r.Group.ID, r.Now)
@@ -62,19 +67,20 @@ func (n *Notices) ackText(ctx context.Context, r *bot.Request, cmd Command) (boo
 	return true, n.ack(ctx, r, nt, via, cmd.ID > 0)
 }
 
-// replyRef is the notice whose card r replies to, or 0.
-func (n *Notices) replyRef(ctx context.Context, r *bot.Request) (int64, error) {
+// replyRef is the notice whose card r replies to, or 0; card reports whether r replies to
+// any card (a notice's or another's).
+func (n *Notices) replyRef(ctx context.Context, r *bot.Request) (id int64, card bool, err error) {
 	if r.Msg.ReplyTo == "" {
-		return 0, nil
+		return 0, false, nil
 	}
 	raw, err := n.Store.GetDoc(ctx, bot.CollMsgRef, bot.MsgRefID(r.Msg.Platform, r.Msg.ReplyTo))
 	if err != nil {
 		if community.ErrorCode(err) == community.ENotFound {
-			return 0, nil
+			return 0, false, nil
 		}
-		return 0, store.ErrUnavailable(err)
+		return 0, false, store.ErrUnavailable(err)
 	}
-	return IDFromCardKey(string(raw)), nil
+	return IDFromCardKey(string(raw)), true, nil
 }
 
 // ack records r's sender's receipt of nt in r's group; the first one counts.
