@@ -332,3 +332,14 @@ func TestPollInAGroupGoesToThatGroup(t *testing.T) {
 	}
 	mustContain(t, texts(e.say(sec, g2, "确认发送")), "开始发送到 1 个群")
 }
+
+func TestReplyToAnItemCardIsNotAReceipt(t *testing.T) {
+	e := smallEnv(t)
+	e.send(sec, "通知 1网格 周六停水")
+	e.say(sec, g1, "发布 周六上午清理楼道 需要2人")
+	e.drain(100 * time.Millisecond)
+	e.replyTo(pa, g1, "item:1", "收到")
+	mustContain(t, texts(e.say(sec, "", "回执 1")), "已回执 0 人")
+	e.say(pa, g1, "收到")
+	mustContain(t, texts(e.say(sec, "", "回执 1")), "已回执 1 人")
+}
