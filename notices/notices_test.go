@@ -343,3 +343,12 @@ func TestReplyToAnItemCardIsNotAReceipt(t *testing.T) {
 	e.say(pa, g1, "收到")
 	mustContain(t, texts(e.say(sec, "", "回执 1")), "已回执 1 人")
 }
+
+func TestReceiptInAnotherGroupCounts(t *testing.T) {
+	e := smallEnv(t)
+	e.send(sec, "通知 全体 测试")
+	e.say(pa, g2, "收到") // 张三 is registered under 1网格 but answered in 阳光花园群
+	rep := texts(e.say(sec, "", "回执 1"))
+	mustContain(t, rep, "已回执 1 人；登记在册 4 人中 1 人已回执（25%）", "阳光花园群：0/1（0%）已送达，另有 1 位不在本群网格登记名单上的人在本群回执",
+		"幸福里小区群：1/3（33%）已送达\n   未回执：王五、李四")
+}

@@ -195,8 +195,19 @@ type groupReport struct {
 	Queued   bool              // an outbox entry exists
 	Known    []community.Person
 	Acks     []Receipt
-	Missing  []community.Person // known, not acknowledged
-	KnownAck int                // known and acknowledged
+	Missing  []community.Person // known, not acknowledged in any group
+	KnownAck int                // known and acknowledged (in any group)
+}
+
+// outsiders counts the receipts in this group from people not on its node's list.
+func (g *groupReport) outsiders() int {
+	n := 0
+	for _, a := range g.Acks {
+		if !slices.ContainsFunc(g.Known, func(p community.Person) bool { return p.ID == a.Person }) {
+			n++
+		}
+	}
+	return n
 }
 
 // rate is the share of known members who acknowledged; with none known, 1 when anyone did.
@@ -252,10 +263,12 @@ func (n *Notices) report(ctx context.Context, nt *Notice) ([]*groupReport, error
 		return nil, store.ErrUnavailable(err)
 	}
 	ackBy := map[string][]Receipt{}
+	acked := map[string]bool{} // in any group: whoever has read the notice has read it
 	for _, d := range acks {
 		var rc Receipt
 		if json.Unmarshal(d.Value, &rc) == nil {
 			ackBy[rc.Group] = append(ackBy[rc.Group], rc)
+			acked[rc.Person] = true
 		}
 	}
 	out := make([]*groupReport, 0, len(gids))
@@ -286,10 +299,6 @@ func (n *Notices) report(ctx context.Context, nt *Notice) ([]*groupReport, error
 			for _, node := range nodes {
 				gr.Known = append(gr.Known, byNode[node]...)
 			}
-		}
-		acked := map[string]bool{}
-		for _, a := range gr.Acks {
-			acked[a.Person] = true
 		}
 		for _, p := range gr.Known {
 			if acked[p.ID] {
@@ -327,11 +336,23 @@ func (n *Notices) receipts(ctx context.Context, r *bot.Request, id int64) error 
 	if err != nil {
 		return err
 	}
-	acks, known, knownAck, sent, failed := 0, 0, 0, 0, 0
+	// Totals count people, once however many of the groups they are in.
+	ackers, known, knownAcked := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	sent, failed := 0, 0
 	for _, g := range rs {
-		acks += len(g.Acks)
-		known += len(g.Known)
-		knownAck += g.KnownAck
+		for _, a := range g.Acks {
+			ackers[a.Person] = true
+		}
+		for _, p := range g.Known {
+			known[p.ID] = true
+		}
+	}
+	for id := range known {
+		if ackers[id] {
+			knownAcked[id] = true
+		}
+	}
+	for _, g := range rs {
 		switch g.status() {
 		case "已送达":
 			sent++
@@ -341,7 +362,7 @@ func (n *Notices) receipts(ctx context.Context, r *bot.Request, id int64) error 
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "📋 %s（%s）回执\n已回执 %d 人；登记在册 %d 人中 %d 人已回执（%s）\n送达 %d/%d 个群，失败 %d",
-		nt.Label(), nt.Subject(), acks, known, knownAck, percent(knownAck, known), sent, len(rs), failed)
+		nt.Label(), nt.Subject(), len(ackers), len(known), len(knownAcked), percent(len(knownAcked), len(known)), sent, len(rs), failed)
 	const maxGroups, maxNames = 20, 10
 	b.WriteString("\n回执最少的群：")
 	for i, g := range fewestFirst(rs) {
@@ -350,8 +371,8 @@ func (n *Notices) receipts(ctx context.Context, r *bot.Request, id int64) error 
 			break
 		}
 		fmt.Fprintf(&b, "\n%d. %s：%d/%d（%s）%s", i+1, groupName(g.Group), g.KnownAck, len(g.Known), percent(g.KnownAck, len(g.Known)), g.status())
-		if extra := len(g.Acks) - g.KnownAck; extra > 0 {
-			fmt.Fprintf(&b, "，另有未登记 %d 人回执", extra)
+		if extra := g.outsiders(); extra > 0 {
+			fmt.Fprintf(&b, "，另有 %d 位不在本群网格登记名单上的人在本群回执", extra)
 		}
 		if len(g.Missing) > 0 {
 			names := make([]string, 0, maxNames)
