@@ -168,7 +168,7 @@ func (n *Notices) WriteNoticeCSV(ctx context.Context, w io.Writer, nt *Notice) e
 	}
 	c.row()
 	c.row("送达与回执（按群）")
-	c.row("群名", "群ID", "组织节点", "平台", "送达状态", "送达时间", "尝试次数", "失败原因", "登记人数", "登记人员已回执", "回执人数")
+	c.row("群名", "群ID", "组织节点", "平台", "送达状态", "送达时间", "失败重试次数", "失败原因", "登记人数", "登记人员已回执", "回执人数")
 	for _, g := range rs {
 		reason := ""
 		if g.Entry.Status != store.OutboxSent {
