@@ -492,8 +492,26 @@ func (n *Notices) draft(ctx context.Context, r *bot.Request, cmd Command) error 
 		return store.ErrUnavailable(err)
 	}
 	c := confirmCard(nt, r.Now, n.DraftTTL)
+	if wecom := countPlatform(rc.groups, "wecom"); wecom > 0 && len(nt.Text) > wecomRobotMax {
+		c.Fields = append(c.Fields, bot.Field{Label: "注意", Value: fmt.Sprintf(
+			"企业微信群（%d 个）的机器人消息最长 4096 字节（约1300字），超出部分会被截断；长通知建议附全文链接。", wecom)})
+	}
 	r.Send(replyCard(r, &c))
 	return nil
+}
+
+// wecomRobotMax is about what of a notice's text fits in a WeCom robot's 4096-byte markdown
+// message next to the card's title, fields and footer.
+const wecomRobotMax = 3500
+
+func countPlatform(groups []string, platform string) int {
+	n := 0
+	for _, g := range groups {
+		if p, _ := community.SplitID(g); p == platform {
+			n++
+		}
+	}
+	return n
 }
 
 // replyCard is a card sent where r came from.

@@ -352,3 +352,12 @@ func TestReceiptInAnotherGroupCounts(t *testing.T) {
 	mustContain(t, rep, "已回执 1 人；登记在册 4 人中 1 人已回执（25%）", "阳光花园群：0/1（0%）已送达，另有 1 位不在本群网格登记名单上的人在本群回执",
 		"幸福里小区群：1/3（33%）已送达\n   未回执：王五、李四")
 }
+
+func TestLongNoticeWarnsAboutWeComRobots(t *testing.T) {
+	e := smallEnv(t)
+	long := strings.Repeat("请大家注意安全。", 200)
+	mustContain(t, texts(e.say(st, "", "通知 全体 "+long)), "企业微信群（1 个）的机器人消息最长 4096 字节")
+	if strings.Contains(texts(e.say(sec, "", "通知 全体 "+long)), "企业微信") {
+		t.Error("warned about WeCom for Feishu groups only")
+	}
+}
