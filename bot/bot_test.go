@@ -354,3 +354,30 @@ func TestDedupeMiddleware(t *testing.T) {
 		t.Fatalf("handled %d times", n.Load())
 	}
 }
+
+// slowPlatform never answers within the send timeout.
+type slowPlatform struct{ flaky }
+
+func (s *slowPlatform) Send(ctx context.Context, o bot.Outbound) (bot.Sent, error) {
+	<-ctx.Done()
+	return bot.Sent{}, ctx.Err()
+}
+
+// TestDispatcherTimedOutSendIsReleased: a send that uses its whole timeout is released for a
+// retry at once, not left leased until the lease runs out.
+func TestDispatcherTimedOutSendIsReleased(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	d := &bot.Dispatcher{Outbox: st, Platforms: map[string]bot.Platform{"local": &slowPlatform{}}, Owner: "d",
+		Now: clock.Now, Log: discard, SendTimeout: 20 * time.Millisecond, Lease: time.Hour}
+	enqueue(t, st, clock.Now(), bot.Outbound{ID: "slow", Platform: "local", ChatID: "g", Text: "x"})
+	d.Flush(context.Background())
+	e, err := st.GetOutbox(context.Background(), "slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Attempts != 1 || e.LeaseOwner != "" || !e.NotBefore.Before(clock.Now().Add(time.Minute)) {
+		t.Fatalf("timed-out send not released for retry: %+v", e)
+	}
+}

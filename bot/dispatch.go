@@ -55,9 +55,9 @@ type Dispatcher struct {
 
 	Workers     int           // concurrent sends; default 16
 	Lease       time.Duration // default 2 min
-	Poll        time.Duration // default 500 ms
+	Poll        time.Duration // default 200 ms (new entries wake it at once; this paces retries)
 	MaxAttempts int           // default 12
-	BaseBackoff time.Duration // default 1 s
+	BaseBackoff time.Duration // default 250 ms, doubling, with jitter; a platform's Retry-After wins
 	MaxBackoff  time.Duration // default 10 min
 	SendTimeout time.Duration // default 15 s
 
@@ -74,13 +74,13 @@ func (d *Dispatcher) init() {
 			d.Lease = 2 * time.Minute
 		}
 		if d.Poll <= 0 {
-			d.Poll = 500 * time.Millisecond
+			d.Poll = 200 * time.Millisecond
 		}
 		if d.MaxAttempts <= 0 {
 			d.MaxAttempts = 12
 		}
 		if d.BaseBackoff <= 0 {
-			d.BaseBackoff = time.Second
+			d.BaseBackoff = 250 * time.Millisecond
 		}
 		if d.MaxBackoff <= 0 {
 			d.MaxBackoff = 10 * time.Minute
@@ -162,7 +162,9 @@ func (d *Dispatcher) Flush(ctx context.Context) error {
 }
 
 func (d *Dispatcher) deliver(e store.OutboxEntry) {
-	ctx, cancel := context.WithTimeout(context.Background(), d.SendTimeout)
+	// The store's bookkeeping gets its own deadline: a send that used up its whole timeout
+	// must still be released for retry, not left to wait out its lease.
+	ctx, cancel := context.WithTimeout(context.Background(), d.SendTimeout+storeTimeout)
 	defer cancel()
 	log := d.Log.With("outbox", e.ID, "platform", e.Platform, "chat", e.Chat, "attempt", e.Attempts+1)
 	var o Outbound
@@ -189,7 +191,9 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 			return
 		}
 	}
-	sent, err := d.send(ctx, p, o)
+	sendCtx, cancelSend := context.WithTimeout(ctx, d.SendTimeout)
+	sent, err := d.send(sendCtx, p, o)
+	cancelSend()
 	now := d.Now()
 	if err == nil {
 		if cerr := d.Outbox.CompleteOutbox(ctx, e.ID, d.Owner, sent.MessageID, now); cerr != nil {
@@ -213,6 +217,9 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 }
 
 var errNoCardYet = errors.New("the card to update has not been sent yet")
+
+// storeTimeout bounds the outbox bookkeeping around one send.
+const storeTimeout = 5 * time.Second
 
 func (d *Dispatcher) send(ctx context.Context, p Platform, o Outbound) (Sent, error) {
 	if o.Update && o.Card != nil {
