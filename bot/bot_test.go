@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -379,5 +380,104 @@ func TestDispatcherTimedOutSendIsReleased(t *testing.T) {
 	}
 	if e.Attempts != 1 || e.LeaseOwner != "" || !e.NotBefore.Before(clock.Now().Add(time.Minute)) {
 		t.Fatalf("timed-out send not released for retry: %+v", e)
+	}
+}
+
+// limitedPlatform records when each message went.
+type limitedPlatform struct {
+	name   string
+	limit  bool
+	clock  *bottest.Clock
+	mu     sync.Mutex
+	sent   []time.Time
+	onSend func(n int)
+}
+
+func (p *limitedPlatform) Name() string                                  { return p.name }
+func (p *limitedPlatform) Run(ctx context.Context, _ bot.Receiver) error { <-ctx.Done(); return nil }
+func (p *limitedPlatform) Send(_ context.Context, o bot.Outbound) (bot.Sent, error) {
+	p.mu.Lock()
+	p.sent = append(p.sent, p.clock.Now())
+	n := len(p.sent)
+	p.mu.Unlock()
+	if p.onSend != nil {
+		p.onSend(n)
+	}
+	return bot.Sent{}, nil
+}
+
+func (p *limitedPlatform) times() []time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.sent)
+}
+
+// slowLimited is limitedPlatform with a platform-wide limit of one message a second.
+type slowLimited struct{ limitedPlatform }
+
+func (p *slowLimited) Limits(bot.Outbound) []bot.Limit {
+	return []bot.Limit{{Key: p.name + ":app", Every: time.Second, Burst: 1}}
+}
+
+// leaseTakesTime is an outbox whose every lease takes a second of the fake clock, as a round
+// of leasing, sending and deferring takes real time under load.
+type leaseTakesTime struct {
+	store.Outbox
+	clock *bottest.Clock
+	stop  func()
+	until time.Time
+}
+
+func (o *leaseTakesTime) LeaseOutbox(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]store.OutboxEntry, error) {
+	es, err := o.Outbox.LeaseOutbox(ctx, owner, max, now, lease)
+	o.clock.Advance(time.Second)
+	if o.clock.Now().After(o.until) {
+		o.stop()
+	}
+	return es, err
+}
+
+// TestDispatcherDeferredBacklogDoesNotStarveOthers: one platform's backlog, held back by its
+// rate limit, must not keep winning the oldest-first lease once it comes due again: another
+// platform's messages, enqueued after it, go out within a few rounds.
+func TestDispatcherDeferredBacklogDoesNotStarveOthers(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slow := &slowLimited{limitedPlatform{name: "slow", clock: clock}}
+	free := &limitedPlatform{name: "free", clock: clock, onSend: func(n int) {
+		if n == 3 {
+			cancel()
+		}
+	}}
+	out := &leaseTakesTime{Outbox: st, clock: clock, stop: cancel, until: bottest.Start.Add(5 * time.Minute)}
+	d := &bot.Dispatcher{Outbox: out, Platforms: map[string]bot.Platform{"slow": slow, "free": free},
+		Limiter: &bot.LocalLimiter{}, Owner: "d", Now: clock.Now, Log: discard}
+	for i := range 200 {
+		enqueue(t, st, clock.Now(), bot.Outbound{ID: fmt.Sprintf("s%03d", i), Platform: "slow", ChatID: "g", Text: "x"})
+	}
+	clock.Advance(time.Millisecond)
+	for i := range 3 {
+		enqueue(t, st, clock.Now(), bot.Outbound{ID: fmt.Sprintf("f%d", i), Platform: "free", ChatID: "g", Text: "x"})
+	}
+	_ = d.Flush(ctx)
+
+	got := free.times()
+	if len(got) != 3 {
+		t.Fatalf("free platform sent %d of 3 by %v (slow one sent %d)", len(got), clock.Now().Sub(bottest.Start), len(slow.times()))
+	}
+	for _, at := range got {
+		if w := at.Sub(bottest.Start); w > 10*time.Second {
+			t.Errorf("free platform's message went after %v, want within 10s", w)
+		}
+	}
+	// The slow platform kept to its limit meanwhile.
+	sent := slow.times()
+	for i := 1; i < len(sent); i++ {
+		if sent[i].Sub(sent[i-1]) < time.Second {
+			t.Fatalf("slow platform sent twice within a second: %v, %v", sent[i-1], sent[i])
+		}
 	}
 }

@@ -63,6 +63,9 @@ type Dispatcher struct {
 
 	initOnce sync.Once
 	wake     chan struct{}
+
+	slotMu sync.Mutex
+	slots  map[string]time.Time // limit key → the next free slot for an entry deferred by it
 }
 
 func (d *Dispatcher) init() {
@@ -180,13 +183,14 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 		return
 	}
 	if lp, ok := p.(Limited); ok && d.Limiter != nil {
-		wait, err := d.Limiter.Take(ctx, lp.Limits(o), d.Now())
+		lims := lp.Limits(o)
+		wait, err := d.Limiter.Take(ctx, lims, d.Now())
 		if err != nil {
 			log.Warn("rate limiter unavailable", "err", err)
 			wait = time.Second
 		}
 		if wait > 0 {
-			_ = d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, d.Now().Add(wait), "", false)
+			_ = d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, d.deferSlot(lims, d.Now(), wait), "", false)
 			d.Wake()
 			return
 		}
@@ -215,6 +219,47 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 	log.Warn("send failed, will retry", "in", delay.Round(time.Millisecond), "err", err)
 	_ = d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, now.Add(delay), err.Error(), true)
 }
+
+// deferSlot is when an entry the limiter refused (wait) comes due again. Entries deferred by
+// one limit key get successive slots, one Every apart, rather than all now+wait: the outbox
+// leases the oldest due entries first, so a backlog that all came due again at once would
+// win every lease and starve other platforms' and chats' messages, and would be leased and
+// deferred again and again. Spaced, a backlog comes due at its own rate and the lease reaches
+// everything else in between.
+//
+// The slot is the latest of now+wait and each limit's next free slot; only the limits that
+// set it (the binding ones) move on by their Every, so one chat's backlog does not push the
+// app-wide limit it shares with other chats into the future. The slots are hints: the
+// limiter decides again when the entry comes due, and a slot in the past starts afresh.
+func (d *Dispatcher) deferSlot(limits []Limit, now time.Time, wait time.Duration) time.Time {
+	t := now.Add(wait)
+	d.slotMu.Lock()
+	defer d.slotMu.Unlock()
+	if d.slots == nil {
+		d.slots = map[string]time.Time{}
+	}
+	for _, l := range limits {
+		if s := d.slots[l.Key]; s.After(t) {
+			t = s
+		}
+	}
+	for _, l := range limits {
+		if s, ok := d.slots[l.Key]; l.Every > 0 && (!ok || !s.After(now.Add(wait)) || s.Equal(t)) {
+			d.slots[l.Key] = t.Add(l.Every)
+		}
+	}
+	if len(d.slots) > maxSlotKeys {
+		for k, s := range d.slots {
+			if !s.After(now) {
+				delete(d.slots, k)
+			}
+		}
+	}
+	return t
+}
+
+// maxSlotKeys bounds deferSlot's memory: past it, keys whose slot has passed are forgotten.
+const maxSlotKeys = 1024
 
 var errNoCardYet = errors.New("the card to update has not been sent yet")
 
