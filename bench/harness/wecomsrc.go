@@ -56,7 +56,8 @@ func (s *wecomSource) startFake(f Faults) (fake, error) { return startFakeWeCom(
 
 // fakeWeCom is the WeCom API as the bot uses it: access tokens, app messages, card updates,
 // group robots. WeCom's message/send has no idempotency key: a message whose answer is lost
-// and which is sent again arrives twice, and the fake counts it so.
+// and which is sent again arrives twice, and the fake counts it so, unless the send asked for
+// WeCom's duplicate check (enable_duplicate_check), which the fake honours.
 type fakeWeCom struct {
 	srv *http.Server
 	url string
@@ -90,10 +91,20 @@ func (fw *fakeWeCom) send(w http.ResponseWriter, r *http.Request, kind string) {
 	at := time.Now()
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	var b struct {
-		ToUser string `json:"touser"`
+		ToUser  string `json:"touser"`
+		Dedupe  int    `json:"enable_duplicate_check"`
+		MsgType string `json:"msgtype"`
 	}
 	json.Unmarshal(body, &b)
 	key := kind + b.ToUser
+	// message/send with enable_duplicate_check: WeCom drops a message identical (recipients,
+	// type, content) to one sent within the interval; every run here is shorter than it.
+	idem := ""
+	if kind == "user:" && b.Dedupe == 1 {
+		var m map[string]json.RawMessage
+		json.Unmarshal(body, &m)
+		idem = "dup:" + b.ToUser + "\x00" + b.MsgType + "\x00" + string(m[b.MsgType])
+	}
 	if kind == "robot:" {
 		key = kind + r.URL.Query().Get("key")
 	}
@@ -116,10 +127,10 @@ func (fw *fakeWeCom) send(w http.ResponseWriter, r *http.Request, kind string) {
 		time.Sleep(fw.inj.f.SlowFor)
 	case "drop":
 		fw.sl.fault(k)
-		fw.sl.create(key, "")
+		fw.sl.create(key, idem)
 		dropConn(w)
 		return
 	}
-	id := fw.sl.create(key, "")
+	id := fw.sl.create(key, idem)
 	writeJSONResp(w, 200, map[string]any{"errcode": 0, "errmsg": "ok", "msgid": id, "invaliduser": ""})
 }

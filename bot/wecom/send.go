@@ -154,23 +154,71 @@ func (p *Platform) sendApp(ctx context.Context, users []string, o bot.Outbound) 
 func (p *Platform) appRequest(users []string, o bot.Outbound) (appRequest, string) {
 	req := appRequest{SendRequestCommon: &message.SendRequestCommon{
 		ToUser: strings.Join(users, "|"), AgentID: strconv.FormatInt(p.agentID, 10),
+		// message/send takes no idempotency key, so a send whose answer was lost (the bot
+		// cannot know it arrived) would arrive twice when retried. WeCom's duplicate check
+		// drops a message identical to one sent within the interval (same recipients and
+		// content); outboxTag makes the content of each outbox entry its own, so only a
+		// retry of the same entry is identical (docs/WECOM.md, "Sent once").
+		EnableDuplicateCheck: 1, DuplicateCheckInterval: duplicateCheckInterval,
 	}}
 	task := ""
+	tag := outboxTag(o.ID)
 	switch {
 	case o.Card != nil && len(o.Card.Buttons) > 0:
-		task = taskID(o.ID)
+		task = taskID(o.ID) // a card's task id is its outbox id's already
 		tc := buttonCard(o.Card, p.o.BotName, task)
 		req.MsgType, req.TemplateCard = "template_card", &tc
 	case o.Card != nil:
-		req.MsgType, req.Markdown = "markdown", &markdownField{Content: markdown(o.Card, "")}
+		req.MsgType, req.Markdown = "markdown", &markdownField{Content: bytesCut(markdown(o.Card, ""), maxMarkdown-len(tag)) + tag}
 	default:
 		text := o.Text
 		if o.ChatID != "" { // a group message delivered one by one: say who it is for
 			text = joinNonEmpty(atNames(o.Mentions), text)
 		}
-		req.MsgType, req.Text = "text", &message.TextField{Content: bytesCut(text, maxText)}
+		req.MsgType, req.Text = "text", &message.TextField{Content: bytesCut(text, maxText-len(tag)) + tag}
 	}
 	return req, task
+}
+
+// duplicateCheckInterval (seconds) covers the dispatcher's whole retry ladder (12 attempts,
+// backoff doubling from 250 ms: under 15 minutes with the send timeouts) and a lease that
+// runs out after a crash (2 minutes), with room to spare. It is WeCom's default, kept short
+// of the 4-hour maximum so that, should WeCom ever compare content without outboxTag's
+// invisible characters, a text legitimately repeated to the same people is held back for
+// at most half an hour.
+const duplicateCheckInterval = 1800
+
+// Zero-width characters outboxTag writes with: ZERO WIDTH SPACE is 0, ZERO WIDTH NON-JOINER
+// is 1. Neither shows, takes room, or joins with a Chinese character or an emoji next to it.
+const (
+	zw0 = "\u200b"
+	zw1 = "\u200c"
+)
+
+// tagBits is how many bits of the outbox id's hash outboxTag carries: two different entries
+// with the same text to the same people within the interval share a tag (and WeCom would
+// drop the second) once in 2^20.
+const tagBits = 20
+
+// outboxTag is an invisible suffix derived from the outbox id: a retried send carries the
+// same one (WeCom's duplicate check drops it), while another entry with the same text
+// carries another (it is delivered). People read the same words; the tag is 60 bytes.
+func outboxTag(outboundID string) string {
+	if outboundID == "" {
+		return ""
+	}
+	h := sha256.Sum256([]byte("wecom-dup:" + outboundID))
+	v := uint32(h[0])<<16 | uint32(h[1])<<8 | uint32(h[2])
+	var b strings.Builder
+	b.Grow(tagBits * len(zw0))
+	for i := range tagBits {
+		if v>>(tagBits-1-i)&1 == 0 {
+			b.WriteString(zw0)
+		} else {
+			b.WriteString(zw1)
+		}
+	}
+	return b.String()
 }
 
 // sendRobot posts through a group robot. Text keeps real mentions (mentioned_list); a card

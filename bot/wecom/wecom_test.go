@@ -3,6 +3,7 @@ package wecom_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -210,7 +211,7 @@ func TestSendTextSharesTokenAcrossReplicas(t *testing.T) {
 	}
 	body := sends[0].JSON()
 	if body["touser"] != "chen" || body["msgtype"] != "text" || body["agentid"] != "1000002" ||
-		body["text"].(map[string]any)["content"] != "您好" || sends[0].Query.Get("access_token") != "tok-1" {
+		wecomtest.Visible(body["text"].(map[string]any)["content"].(string)) != "您好" || sends[0].Query.Get("access_token") != "tok-1" {
 		t.Fatalf("send body %v query %v", body, sends[0].Query)
 	}
 	var found bool
@@ -496,5 +497,56 @@ func TestNoSDKRootNorLogrus(t *testing.T) {
 		if dep == "github.com/silenceper/wechat/v2" || strings.Contains(dep, "logrus") {
 			t.Errorf("bot/wecom links %s", dep)
 		}
+	}
+}
+
+// TestLostAnswerDeliveredOnce: a send whose answer is lost is retried; WeCom's duplicate check
+// drops the retry, while another message with the same words to the same person is delivered.
+func TestLostAnswerDeliveredOnce(t *testing.T) {
+	e := newEnv(t)
+	e.fake.Now = e.clock.Now
+	ctx := context.Background()
+	first := bot.Outbound{ID: "wecom:ev1/0", UserID: "wecom:chen", Text: "收到，已记下。"}
+	e.fake.Fail(wecomtest.PathSend, wecomtest.Fault{Lost: true})
+	if _, err := e.p.Send(ctx, first); err == nil {
+		t.Fatal("a lost answer reported as sent")
+	} else if se := sendError(t, err); !se.Retryable {
+		t.Fatalf("a lost answer is not retried: %v", err)
+	}
+	e.clock.Add(time.Minute)
+	if _, err := e.p.Send(ctx, first); err != nil { // the dispatcher's retry
+		t.Fatal(err)
+	}
+	if n := len(e.fake.Delivered()); n != 1 {
+		t.Fatalf("delivered %d times, want once", n)
+	}
+	// The same words as another message (another outbox id) are delivered, and read the same.
+	if _, err := e.p.Send(ctx, bot.Outbound{ID: "wecom:ev2/0", UserID: "wecom:chen", Text: first.Text}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.fake.Delivered()
+	if len(got) != 2 {
+		t.Fatalf("a repeated text from another message was dropped: %d delivered", len(got))
+	}
+	for _, r := range got {
+		b := r.JSON()
+		content := b["text"].(map[string]any)["content"].(string)
+		if wecomtest.Visible(content) != first.Text || b["enable_duplicate_check"] != 1.0 {
+			t.Fatalf("body %v", b)
+		}
+		if iv := b["duplicate_check_interval"].(float64); iv <= 0 || iv > wecomtest.MaxDuplicateInterval {
+			t.Fatalf("duplicate_check_interval %v", iv)
+		}
+	}
+	if a, b := got[0].JSON()["text"], got[1].JSON()["text"]; fmt.Sprint(a) == fmt.Sprint(b) {
+		t.Fatal("two messages' contents are identical: WeCom would drop the second")
+	}
+	// Past the interval the fake, like WeCom, forgets: a retry then would arrive again.
+	e.clock.Add(time.Duration(wecomtest.MaxDuplicateInterval) * time.Second)
+	if _, err := e.p.Send(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.fake.Delivered()); n != 3 {
+		t.Fatalf("delivered %d, want 3 after the interval", n)
 	}
 }

@@ -1,6 +1,7 @@
 // Package wecomtest is a fake WeCom for tests: an API server (gettoken, message/send,
 // update_template_card, group robot webhooks, the AI bot's response_url) that records every
-// request and can be told to fail or be slow, and builders of real encrypted, signed callbacks.
+// request and can be told to fail, be slow or lose its answer, and builders of real encrypted,
+// signed callbacks. Like WeCom, its message/send honours enable_duplicate_check.
 package wecomtest
 
 import (
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,7 +59,10 @@ type Fault struct {
 	ErrCode int           // errcode in the answer
 	ErrMsg  string        //
 	Delay   time.Duration // answer after this long, or when the client gives up
-	Times   int           // requests it applies to; 0 means 1
+	// Lost handles the request (a message is delivered) and then drops the connection without
+	// an answer, so the client cannot know it went through.
+	Lost  bool
+	Times int // requests it applies to; 0 means 1
 }
 
 // Server is the fake. Its zero value is not usable: call New.
@@ -67,6 +72,8 @@ type Server struct {
 	Secret string
 	// RobotKeys, if set, are the only webhook keys accepted.
 	RobotKeys []string
+	// Now is the clock duplicate checks are timed by; nil means time.Now.
+	Now func() time.Time
 
 	srv *httptest.Server
 
@@ -78,7 +85,21 @@ type Server struct {
 	seq       int
 	codes     map[string]bool // update_template_card response codes → unused
 	responses map[string]bool // response_url codes → unused
+	delivered []Request       // message/send calls that delivered a message
+	recent    map[string]sent // duplicate-check key → the message delivered for it
 }
+
+// sent is a message/send that delivered a message, for the duplicate check.
+type sent struct {
+	msgid string
+	at    time.Time
+}
+
+// Duplicate check intervals (seconds): WeCom's default and its maximum.
+const (
+	DefaultDuplicateInterval = 1800
+	MaxDuplicateInterval     = 4 * 3600
+)
 
 // New starts a fake WeCom; it stops with the test.
 func New(tb testing.TB, corpID, secret string) *Server {
@@ -87,6 +108,7 @@ func New(tb testing.TB, corpID, secret string) *Server {
 		CorpID: corpID, Secret: secret,
 		changed: make(chan struct{}), faults: map[string][]Fault{},
 		tokens: map[string]bool{}, codes: map[string]bool{}, responses: map[string]bool{},
+		recent: map[string]sent{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -147,6 +169,25 @@ func (s *Server) Requests(path string) []Request {
 	return out
 }
 
+// Delivered returns the message/send requests that delivered a message: every one but those
+// the duplicate check dropped.
+func (s *Server) Delivered() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.delivered)
+}
+
+// Visible is a message's content as people read it: without zero-width characters.
+func Visible(content string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff':
+			return -1
+		}
+		return r
+	}, content)
+}
+
 // Await waits until at least n requests to path were recorded and returns them; it fails
 // the test after timeout.
 func (s *Server) Await(tb testing.TB, path string, n int, timeout time.Duration) []Request {
@@ -201,6 +242,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if fault.Lost {
+			s.handle(r, body)
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					conn.Close()
+					return
+				}
+			}
+			panic(http.ErrAbortHandler) // no hijacking (HTTP/2): abort the answer
+		}
 		if fault.Status != 0 {
 			http.Error(w, http.StatusText(fault.Status), fault.Status)
 			return
@@ -246,8 +297,19 @@ func (s *Server) handle(r *http.Request, body []byte) map[string]any {
 			s.codes[code] = false
 			return map[string]any{"errcode": 0, "errmsg": "ok"}
 		}
+		dupKey, interval := duplicateKey(req)
+		if dupKey != "" {
+			if prev, ok := s.recent[dupKey]; ok && s.now().Sub(prev.at) < interval {
+				// WeCom drops the repeat; the fake answers as for the message first sent.
+				return map[string]any{"errcode": 0, "errmsg": "ok", "msgid": prev.msgid}
+			}
+		}
 		s.seq++
 		ans := map[string]any{"errcode": 0, "errmsg": "ok", "msgid": "msg-" + strconv.Itoa(s.seq)}
+		s.delivered = append(s.delivered, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body})
+		if dupKey != "" {
+			s.recent[dupKey] = sent{msgid: ans["msgid"].(string), at: s.now()}
+		}
 		if req["msgtype"] == "template_card" {
 			code := "rc-send-" + strconv.Itoa(s.seq)
 			s.codes[code] = true
@@ -269,6 +331,31 @@ func (s *Server) handle(r *http.Request, body []byte) map[string]any {
 		return map[string]any{"errcode": 0, "errmsg": "ok"}
 	}
 	return errAnswer(404, fmt.Sprintf("no such api %s", r.URL.Path))
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// duplicateKey is what WeCom's duplicate check compares for a message/send body with
+// enable_duplicate_check 1 (recipients, app, message type and content), and its interval;
+// "" when the check is off.
+func duplicateKey(req map[string]any) (string, time.Duration) {
+	if on, _ := req["enable_duplicate_check"].(float64); on != 1 {
+		return "", 0
+	}
+	secs, _ := req["duplicate_check_interval"].(float64)
+	if secs <= 0 {
+		secs = DefaultDuplicateInterval
+	}
+	secs = min(secs, MaxDuplicateInterval)
+	msgtype, _ := req["msgtype"].(string)
+	content, _ := json.Marshal(req[msgtype]) // map keys sorted: canonical
+	key := fmt.Sprint(req["touser"], "\x00", req["toparty"], "\x00", req["totag"], "\x00", req["agentid"], "\x00", msgtype, "\x00", string(content))
+	return key, time.Duration(secs) * time.Second
 }
 
 func errAnswer(code int, msg string) map[string]any {
