@@ -57,15 +57,25 @@ func TestPipelineHandlesEachEventOnce(t *testing.T) {
 	st, _ := openStore(t, clock)
 	var handled sync.Map
 	var calls atomic.Int64
-	p := &bot.Pipeline{Inbox: st, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now, Log: discard, Poll: time.Millisecond}
+	// Two replicas on one store. b's workers take at most one event from its own group commits
+	// at a time: the rest b records unleased, and either replica leases them from the inbox.
+	a := &bot.Pipeline{Inbox: st, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now, Log: discard, Poll: time.Millisecond}
+	b := &bot.Pipeline{Inbox: st, Engine: countingEngine(st, clock, &handled, &calls), Owner: "b", Now: clock.Now, Log: discard, Poll: time.Millisecond, Queue: 1}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
+	go func() {
+		var wg sync.WaitGroup
+		wg.Go(func() { a.Run(ctx) })
+		wg.Go(func() { b.Run(ctx) })
+		wg.Wait()
+		close(done)
+	}()
 
-	// 200 events, each delivered 4 times concurrently (a platform retrying, two replicas).
+	// 200 events, each delivered 4 times concurrently (a platform retrying, to both replicas).
 	var wg sync.WaitGroup
 	for i := 0; i < 200; i++ {
 		for r := 0; r < 4; r++ {
+			p := []*bot.Pipeline{a, b}[r%2]
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -109,27 +119,48 @@ func TestPipelineHandlesEachEventOnce(t *testing.T) {
 	}
 }
 
-// TestPipelineCrashAfterAck: a replica records an event, acks the platform, and dies before
-// handling it. Another replica handles it when the lease runs out.
+// TestPipelineCrashAfterAck: a replica records an event (leasing it to itself), acks the
+// platform, and dies before handling it. No other replica handles it while that lease lasts;
+// another handles it when the lease runs out.
 func TestPipelineCrashAfterAck(t *testing.T) {
 	clock := &bottest.Clock{}
 	clock.Set(bottest.Start)
 	st, _ := openStore(t, clock)
 	ctx := context.Background()
-	if ok, err := st.PutInbound(ctx, "local:e1", mustJSON(t, msg("e1", "hello")), clock.Now()); err != nil || !ok {
-		t.Fatal(ok, err)
+
+	// Replica a receives the event; its worker takes it and never finishes (a's "crash").
+	started, release := make(chan struct{}), make(chan struct{})
+	a := &bot.Pipeline{Inbox: st, Owner: "a", Now: clock.Now, Log: discard, Poll: time.Millisecond, Lease: time.Minute,
+		Engine: &bot.Engine{Outbox: st, Now: clock.Now, Log: discard, Handler: func(ctx context.Context, r *bot.Request) error {
+			close(started)
+			<-release
+			return errors.New("crashed")
+		}}}
+	aCtx, aCancel := context.WithCancel(ctx)
+	aDone := make(chan struct{})
+	go func() { a.Run(aCtx); close(aDone) }()
+	defer func() { close(release); <-aDone }()
+	if err := a.Receive(ctx, msg("e1", "hello")); err != nil {
+		t.Fatal(err)
 	}
-	// The dead replica leased it.
-	if got, err := st.LeaseInbound(ctx, "dead", 10, clock.Now(), time.Minute); err != nil || len(got) != 1 {
-		t.Fatal(got, err)
+	<-started
+	aCancel() // a stops looking for work; its worker stays stuck until the test ends
+	// a handed the event to its worker without leasing it from the inbox: it is recorded leased.
+	if got, err := st.LeaseInbound(ctx, "probe", 10, clock.Now(), time.Minute); err != nil || len(got) != 0 {
+		t.Fatalf("leased %v (%v) while a's lease lasts", got, err)
 	}
+
 	var handled sync.Map
 	var calls atomic.Int64
-	p := &bot.Pipeline{Inbox: st, Engine: countingEngine(st, clock, &handled, &calls), Owner: "b", Now: clock.Now, Log: discard, Poll: time.Millisecond, Lease: time.Minute}
+	b := &bot.Pipeline{Inbox: st, Engine: countingEngine(st, clock, &handled, &calls), Owner: "b", Now: clock.Now, Log: discard, Poll: time.Millisecond, Lease: time.Minute}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { p.Run(runCtx); close(done) }()
-	clock.Advance(2 * time.Minute) // the dead replica's lease runs out
+	go func() { b.Run(runCtx); close(done) }()
+	time.Sleep(20 * time.Millisecond) // b polls the inbox about 20 times: a's lease still holds
+	if calls.Load() != 0 {
+		t.Fatalf("b handled the event while a's lease lasted")
+	}
+	clock.Advance(2 * time.Minute) // a's lease runs out
 	deadline := time.Now().Add(10 * time.Second)
 	for calls.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(2 * time.Millisecond)
@@ -142,15 +173,6 @@ func TestPipelineCrashAfterAck(t *testing.T) {
 	if ok, _ := st.PutInbound(ctx, "local:e1", nil, clock.Now()); ok {
 		t.Error("a handled event was accepted again")
 	}
-}
-
-func mustJSON(t *testing.T, m bot.Message) []byte {
-	t.Helper()
-	b, err := jsonMarshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 type flaky struct {

@@ -12,12 +12,15 @@ import (
 )
 
 // Pipeline is the durable inbound path: Receive records each event in the store's inbox
-// (deduping retries and replicas) and returns, so adapters ack fast; workers lease recorded
-// events, handle them through the Engine and ack them. A crash after the platform's ack loses
-// nothing: the lease runs out and another worker (on any replica) handles the event.
+// (deduping retries and replicas) and returns, so adapters ack fast; workers handle recorded
+// events through the Engine and ack them. A crash after the platform's ack loses nothing: the
+// event's lease runs out and a worker on any replica leases it from the inbox and handles it.
 //
 // Receive batches concurrent calls into one durable write (group commit), so a burst of events
-// costs one fsync, not one each.
+// costs one fsync, not one each. That write also leases the new events to this replica, which
+// hands them straight to its workers: an event costs the put and the ack, not a lease between.
+// Workers lease from the inbox only what is due there: events whose owner died, and events
+// recorded unleased because the workers' queue was full.
 type Pipeline struct {
 	Inbox   store.Inbox
 	Engine  *Engine
@@ -29,16 +32,29 @@ type Pipeline struct {
 	Poll    time.Duration // how often to look for events with expired leases; default 1 s
 	// MaxBatch bounds one group commit; default 256.
 	MaxBatch int
+	// Queue bounds the events recorded leased to this replica and waiting for a worker; default
+	// 16 per worker. Beyond it, events are recorded unleased and leased from the inbox as
+	// workers free up, so none waits in memory long enough for its lease to run out.
+	Queue int
 
 	once    sync.Once
 	reqs    chan *receiveReq
 	wake    chan struct{}
 	started chan struct{}
+	local   chan job // events leased to this replica as they were recorded
 }
 
 type receiveReq struct {
 	entry store.InboundEntry
+	msg   Message
 	done  chan error
+}
+
+// job is an event for a worker: m is set when it came from Receive on this replica, so it
+// needs no decoding.
+type job struct {
+	e store.InboundEntry
+	m *Message
 }
 
 func (p *Pipeline) init() {
@@ -55,9 +71,13 @@ func (p *Pipeline) init() {
 		if p.MaxBatch <= 0 {
 			p.MaxBatch = 256
 		}
+		if p.Queue <= 0 {
+			p.Queue = 16 * p.Workers
+		}
 		p.reqs = make(chan *receiveReq, 4096)
 		p.wake = make(chan struct{}, 1)
 		p.started = make(chan struct{})
+		p.local = make(chan job, p.Queue)
 	})
 }
 
@@ -71,7 +91,7 @@ func (p *Pipeline) Receive(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", m.Key(), err)
 	}
-	req := &receiveReq{entry: store.InboundEntry{ID: m.Key(), Payload: payload}, done: make(chan error, 1)}
+	req := &receiveReq{entry: store.InboundEntry{ID: m.Key(), Payload: payload}, msg: m, done: make(chan error, 1)}
 	select {
 	case p.reqs <- req:
 	case <-ctx.Done():
@@ -86,19 +106,33 @@ func (p *Pipeline) Receive(ctx context.Context, m Message) error {
 }
 
 // Run commits received events and handles them until ctx ends; then it finishes the events in
-// hand and returns.
+// hand (those this replica leased) and returns.
 func (p *Pipeline) Run(ctx context.Context) error {
 	p.init()
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); p.commitLoop(ctx) }()
-	work := make(chan store.InboundEntry)
+	go func() { defer wg.Done(); p.commitLoop(ctx) }() // closes p.local when it ends
+	recovered := make(chan job)
 	for i := 0; i < p.Workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for e := range work {
-				p.handle(e)
+			local, rec := p.local, recovered
+			for local != nil || rec != nil {
+				select {
+				case j, ok := <-local:
+					if !ok {
+						local = nil
+						continue
+					}
+					p.handle(j)
+				case j, ok := <-rec:
+					if !ok {
+						rec = nil
+						continue
+					}
+					p.handle(j)
+				}
 			}
 		}()
 	}
@@ -111,7 +145,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			p.Log.Warn("inbox lease failed", "err", err)
 		}
 		for _, e := range entries {
-			work <- e
+			recovered <- job{e: e}
 		}
 		if len(entries) == p.Workers*4 {
 			continue // more waiting
@@ -122,12 +156,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		case <-ticker.C:
 		}
 	}
-	close(work)
+	close(recovered)
 	wg.Wait()
 	return nil
 }
 
 func (p *Pipeline) commitLoop(ctx context.Context) {
+	defer close(p.local)
 	batch := make([]*receiveReq, 0, p.MaxBatch)
 	for {
 		batch = batch[:0]
@@ -147,12 +182,20 @@ func (p *Pipeline) commitLoop(ctx context.Context) {
 				break fill
 			}
 		}
+		// Only this loop sends to p.local, and workers only take from it meanwhile: the free
+		// room now is there after the write too. Events beyond it are recorded unleased.
+		room := cap(p.local) - len(p.local)
+		now := p.Now()
+		until := now.Add(p.Lease)
 		entries := make([]store.InboundEntry, len(batch))
 		for i, r := range batch {
 			entries[i] = r.entry
+			if i < room && p.Owner != "" {
+				entries[i].LeaseOwner, entries[i].LeaseUntil = p.Owner, until
+			}
 		}
 		// The write must finish even while shutting down: the callers are waiting to ack.
-		_, err := p.Inbox.PutInboundBatch(context.WithoutCancel(ctx), entries, p.Now())
+		fresh, err := p.Inbox.PutInboundBatch(context.WithoutCancel(ctx), entries, now)
 		if err != nil {
 			err = store.ErrUnavailable(err)
 			p.Log.Error("inbox write failed", "events", len(batch), "err", err)
@@ -160,9 +203,25 @@ func (p *Pipeline) commitLoop(ctx context.Context) {
 		for _, r := range batch {
 			r.done <- err
 		}
-		select {
-		case p.wake <- struct{}{}:
-		default:
+		if err != nil {
+			continue
+		}
+		unleased := false
+		for i, e := range entries {
+			switch {
+			case !fresh[i]: // a duplicate: handled, or in hand, elsewhere
+			case e.LeaseOwner == "":
+				unleased = true
+			default:
+				e.Received, e.Attempts = now, 1
+				p.local <- job{e: e, m: &batch[i].msg} // never blocks: see room
+			}
+		}
+		if unleased {
+			select {
+			case p.wake <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
@@ -178,12 +237,21 @@ func (p *Pipeline) drainRefused() {
 	}
 }
 
-func (p *Pipeline) handle(e store.InboundEntry) {
+func (p *Pipeline) handle(j job) {
+	e := j.e
+	if j.m != nil && !p.Now().Before(e.LeaseUntil) {
+		// It waited for a worker past its lease: it is due in the inbox again, and whoever
+		// leases it there (this replica included) handles it.
+		p.Log.Warn("event's lease ran out before a worker was free", "event", e.ID)
+		return
+	}
 	// Handling is not cut short by shutdown: Run waits for it, within the lease.
 	ctx, cancel := context.WithTimeout(context.Background(), p.Lease)
 	defer cancel()
 	var m Message
-	if err := json.Unmarshal(e.Payload, &m); err != nil {
+	if j.m != nil {
+		m = *j.m
+	} else if err := json.Unmarshal(e.Payload, &m); err != nil {
 		p.Log.Error("dropping undecodable event", "event", e.ID, "err", err)
 		_ = p.Inbox.AckInbound(ctx, e.ID, p.Now())
 		return

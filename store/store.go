@@ -85,7 +85,12 @@ type Inbox interface {
 	// PutInbound records the event and reports true, or reports false if id was seen before.
 	PutInbound(ctx context.Context, id string, payload []byte, now time.Time) (bool, error)
 	// PutInboundBatch records many events in one durable write and reports, per event, whether
-	// it was new. Used by platforms that ack in batches.
+	// it was new (a repeated id, within the batch or seen before, reports false and changes
+	// nothing). Only ID and Payload of an entry are read, and its lease: an entry given with a
+	// LeaseOwner and a LeaseUntil after now is recorded already leased to that owner, in the
+	// same write, as if LeaseInbound had handed it out (Attempts 1). The replica that receives
+	// events leases them to itself this way and handles them without a LeaseInbound round trip;
+	// LeaseInbound hands such an event out only once its lease has run out (its owner died).
 	PutInboundBatch(ctx context.Context, entries []InboundEntry, now time.Time) ([]bool, error)
 	// LeaseInbound hands up to max unfinished events to owner for lease; an event whose lease
 	// ran out (its owner died) is handed out again.

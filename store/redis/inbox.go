@@ -44,7 +44,11 @@ func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntr
 	}
 	args := []any{s.k.inboxPrefix(), tkey(now), timeText(now), purgeBudget + len(entries), upTo(now)}
 	for _, e := range entries {
-		args = append(args, e.ID, e.Payload)
+		if e.LeaseOwner != "" && e.LeaseUntil.After(now) { // leased to the receiver on the way in
+			args = append(args, e.ID, e.Payload, e.LeaseOwner, timeText(e.LeaseUntil), tkey(e.LeaseUntil))
+		} else {
+			args = append(args, e.ID, e.Payload, "", "", "")
+		}
 	}
 	v, err := s.run(ctx, "put inbound", putInbound, []string{s.k.inboxDue(), s.k.inboxExp()}, args...)
 	if err != nil {

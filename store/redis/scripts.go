@@ -266,7 +266,8 @@ return 1
 `)
 
 // putInbound records new inbound events, after purging up to ARGV[4] handled ids whose
-// retention ended. An event is new if its id is unknown, or handled and forgotten.
+// retention ended. An event is new if its id is unknown, or handled and forgotten. A new
+// event given a lease owner is recorded leased (att 1) and filed under its lease's end.
 //
 //	KEYS[1]    {P:inbox}:due
 //	KEYS[2]    {P:inbox}:exp
@@ -275,7 +276,8 @@ return 1
 //	ARGV[3]    now as text (Received)
 //	ARGV[4]    purge budget
 //	ARGV[5]    ZRANGEBYLEX max selecting tkeys ≤ now
-//	ARGV[6..]  id, payload, id, payload...
+//	ARGV[6..]  per event 5 values: id, payload, lease owner, lease end as text, tkey(lease end);
+//	           the last three empty for an event recorded unleased (due now)
 //
 // Result: array of 1 (new) / 0 (seen), one per event.
 var putInbound = redis.NewScript(`
@@ -287,7 +289,7 @@ for _, m in ipairs(old) do
   if redis.call('HGET', k, 'em') == m then redis.call('DEL', k) end
 end
 local out = {}
-for i = 6, #ARGV, 2 do
+for i = 6, #ARGV, 5 do
   local id = ARGV[i]
   local k = pre .. id
   local fresh = 1
@@ -301,9 +303,16 @@ for i = 6, #ARGV, 2 do
     end
   end
   if fresh == 1 then
-    local dm = now .. id
-    redis.call('HSET', k, 'p', ARGV[i + 1], 'recv', ARGV[3], 'att', 0, 'dm', dm)
-    redis.call('ZADD', KEYS[1], 0, dm)
+    local own = ARGV[i + 2]
+    if own == '' then
+      local dm = now .. id
+      redis.call('HSET', k, 'p', ARGV[i + 1], 'recv', ARGV[3], 'att', 0, 'dm', dm)
+      redis.call('ZADD', KEYS[1], 0, dm)
+    else
+      local dm = ARGV[i + 4] .. id
+      redis.call('HSET', k, 'p', ARGV[i + 1], 'recv', ARGV[3], 'att', 1, 'own', own, 'until', ARGV[i + 3], 'dm', dm)
+      redis.call('ZADD', KEYS[1], 0, dm)
+    end
   end
   out[#out + 1] = fresh
 end

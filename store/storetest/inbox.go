@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -178,4 +179,92 @@ func testInboxConcurrentLease(t *testing.T, e *env) {
 			t.Errorf("%s was handed to %v", id, owners)
 		}
 	}
+}
+
+// leasedBatch builds entries for PutInboundBatch; an id written "id@owner" is given a lease to
+// owner until until.
+func leasedBatch(until time.Time, ids ...string) []store.InboundEntry {
+	var out []store.InboundEntry
+	for _, s := range ids {
+		id, owner, _ := strings.Cut(s, "@")
+		en := store.InboundEntry{ID: id, Payload: []byte("payload of " + id)}
+		if owner != "" {
+			en.LeaseOwner, en.LeaseUntil = owner, until
+		}
+		out = append(out, en)
+	}
+	return out
+}
+
+func (e *env) putInboundBatch(what string, entries []store.InboundEntry, now time.Time, want ...bool) {
+	e.t.Helper()
+	got, err := e.s.PutInboundBatch(e.ctx, entries, now)
+	must(e.t, err, "PutInboundBatch "+what)
+	if !slices.Equal(got, want) {
+		e.t.Fatalf("PutInboundBatch %s = %v, want %v", what, got, want)
+	}
+}
+
+// testInboxLeasedOnPut: the replica that receives events records them leased to itself, so
+// no one else is handed them until that lease runs out (the receiver died).
+func testInboxLeasedOnPut(t *testing.T, e *env) {
+	t0 := e.clock.Now()
+	until := t0.Add(time.Minute)
+	e.putInboundBatch("mixed", leasedBatch(until, "a@r1", "b", "a@r2", "c@r1", "d@r1"), t0,
+		true, true, false, true, true)
+	// A duplicate of a leased event reports false, leased or not, and changes nothing.
+	e.putInboundBatch("again", leasedBatch(t0.Add(time.Hour), "a@r2", "c", "e@r2"), t0.Add(time.Second),
+		false, false, true)
+
+	// Only the unleased event is handed out while the receivers' leases are live.
+	e.wantLeased("receivers' leases live", e.leaseInbound("w", 10, t0, time.Minute), "b")
+	e.wantLeased("just before they run out", e.leaseInbound("w", 10, t0.Add(59*time.Second), time.Minute))
+
+	// r1 handles a and dies holding c and d: those are handed out again once its lease runs
+	// out, as their second attempt; e stays with r2, whose lease is an hour.
+	must(t, e.s.AckInbound(e.ctx, "a", t0.Add(30*time.Second)), "AckInbound")
+	must(t, e.s.AckInbound(e.ctx, "b", t0.Add(30*time.Second)), "AckInbound")
+	at := t0.Add(61 * time.Second)
+	entries, err := e.s.LeaseInbound(e.ctx, "w2", 10, at, time.Hour)
+	must(t, err, "LeaseInbound")
+	var ids []string
+	for _, en := range entries {
+		ids = append(ids, en.ID)
+		if en.Attempts != 2 {
+			t.Errorf("%s leased again with attempts %d, want 2", en.ID, en.Attempts)
+		}
+		if want := []byte("payload of " + en.ID); !bytes.Equal(en.Payload, want) {
+			t.Errorf("%s leased again with payload %q, want %q", en.ID, en.Payload, want)
+		}
+		if !en.Received.Equal(t0) {
+			t.Errorf("%s received at %v, want %v", en.ID, en.Received, t0)
+		}
+	}
+	slices.Sort(ids)
+	e.wantLeased("after r1's lease ran out", ids, "c", "d")
+	e.wantLeased("r2's lease live", e.leaseInbound("w3", 10, t0.Add(2*time.Minute+30*time.Second), time.Minute))
+
+	// A lease that ends by now is no lease: the event is due at once. An ack by the receiver
+	// works as for any leased event, and the id keeps deduping.
+	e.putInboundBatch("stale lease", leasedBatch(t0.Add(2*time.Minute), "f@r1"), t0.Add(3*time.Minute), true)
+	e.wantLeased("stale lease", e.leaseInbound("w3", 10, t0.Add(3*time.Minute), time.Minute), "f")
+	for _, id := range []string{"c", "d", "e", "f"} {
+		must(t, e.s.AckInbound(e.ctx, id, t0.Add(3*time.Minute)), "AckInbound "+id)
+	}
+	e.wantLeased("all handled", e.leaseInbound("w3", 10, t0.Add(2*time.Hour), time.Minute))
+	e.putInboundBatch("handled", leasedBatch(t0.Add(3*time.Hour), "a@r3", "b@r3", "e@r3", "f"), t0.Add(2*time.Hour),
+		false, false, false, false)
+}
+
+// testPersistInboxLeased: an event leased on put survives a restart with its lease (the
+// receiver's crash after the platform's ack), and is handed out once that lease runs out.
+func testPersistInboxLeased(t *testing.T, e *env) {
+	e.requirePersistent()
+	t0 := e.clock.Now()
+	e.putInboundBatch("leased", leasedBatch(t0.Add(time.Minute), "a@r1", "b@r1", "c"), t0, true, true, true)
+	e.restart()
+	e.putInboundBatch("after restart", leasedBatch(t0.Add(time.Hour), "a@r2", "b", "c@r2"), t0.Add(time.Second),
+		false, false, false)
+	e.wantLeased("r1's lease live", e.leaseInbound("w", 10, t0.Add(30*time.Second), time.Hour), "c")
+	e.wantLeased("r1's lease ran out", e.leaseInbound("w", 10, t0.Add(2*time.Minute), time.Hour), "a", "b")
 }

@@ -79,6 +79,7 @@ func Run(t *testing.T, open OpenFunc, reopen ReopenFunc) {
 			{"Dedupe", testInboxDedupe},
 			{"Lease", testInboxLease},
 			{"ConcurrentLease", testInboxConcurrentLease},
+			{"LeasedOnPut", testInboxLeasedOnPut},
 		}},
 		{"Outbox", []test{
 			{"Enqueue", testOutboxEnqueue},
@@ -98,6 +99,7 @@ func Run(t *testing.T, open OpenFunc, reopen ReopenFunc) {
 			{"Directory", testPersistDirectory},
 			{"Once", testPersistOnce},
 			{"Inbox", testPersistInbox},
+			{"InboxLeased", testPersistInboxLeased},
 			{"Outbox", testPersistOutbox},
 			{"Docs", testPersistDocs},
 		}},
