@@ -520,12 +520,14 @@ func (h *Handlers) listTasks(ctx context.Context, r *bot.Request) error {
 	return nil
 }
 
-// listTodo: for a secretary, everything open in the groups under their node, overdue first;
-// for others, what is open for claiming in this group.
+// listTodo: for a secretary, the totals of what is open in the groups under their node and
+// the most urgent of it, overdue first; for anyone else, what is open for claiming in this
+// group. It counts with the store's indexes and reads only the items it shows: one query
+// for the overdue ones (earliest deadline first), one for the newest of the rest.
 func (h *Handlers) listTodo(ctx context.Context, r *bot.Request) error {
 	f := store.ItemFilter{Open: true}
-	title := "本群待认领的事项："
-	if r.Sender.Role.AtLeast(community.RoleSecretary) {
+	secretary := r.Sender.Role.AtLeast(community.RoleSecretary)
+	if secretary {
 		groups, err := h.Store.ListGroups(ctx)
 		if err != nil {
 			return store.ErrUnavailable(err)
@@ -538,7 +540,6 @@ func (h *Handlers) listTodo(ctx context.Context, r *bot.Request) error {
 		if r.Group.ID != "" && !slices.Contains(f.Groups, r.Group.ID) {
 			f.Groups = append(f.Groups, r.Group.ID)
 		}
-		title = "您辖区的待办："
 	} else {
 		if r.Group.ID == "" {
 			r.Reply("请在小区群里发送“待办”查看本群待认领的事项。")
@@ -547,32 +548,83 @@ func (h *Handlers) listTodo(ctx context.Context, r *bot.Request) error {
 		f.Groups = []string{r.Group.ID}
 		f.States = []community.State{community.StateOpen}
 	}
-	items, err := h.Store.ListItems(ctx, f)
+	const max = 20
+	// Overdue is what Item.IsOverdue says: a deadline before now, in a state still in hand.
+	due := f
+	due.States = overdueStates(f.States)
+	due.DueBefore = r.Now.Add(-time.Nanosecond)
+	due.ByDeadline = true
+	counts, err := h.Store.CountItems(ctx, f)
 	if err != nil {
 		return store.ErrUnavailable(err)
 	}
-	if len(items) == 0 {
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if total == 0 {
 		r.Reply("👍 目前没有待办事项。")
 		return nil
 	}
-	slices.SortStableFunc(items, func(a, b *community.Item) int {
-		ao, bo := a.IsOverdue(r.Now) || a.Overdue, b.IsOverdue(r.Now) || b.Overdue
-		switch {
-		case ao && !bo:
-			return -1
-		case bo && !ao:
-			return 1
+	overdue := 0
+	if len(due.States) > 0 {
+		dueCounts, err := h.Store.CountItems(ctx, due)
+		if err != nil {
+			return store.ErrUnavailable(err)
 		}
-		return int(a.No - b.No)
-	})
-	const max = 20
+		for _, n := range dueCounts {
+			overdue += n
+		}
+	}
+	var items []*community.Item
+	if overdue > 0 {
+		due.Limit = max
+		if items, err = h.Store.ListItems(ctx, due); err != nil {
+			return store.ErrUnavailable(err)
+		}
+	}
+	if len(items) < max {
+		// The newest max items hold at least max-overdue that are not overdue, when fewer
+		// than max are: every overdue one is listed above already.
+		shown := make(map[int64]bool, len(items))
+		for _, it := range items {
+			shown[it.No] = true
+		}
+		f.Limit = max
+		rest, err := h.Store.ListItems(ctx, f)
+		if err != nil {
+			return store.ErrUnavailable(err)
+		}
+		for _, it := range rest {
+			if len(items) < max && !shown[it.No] {
+				items = append(items, it)
+			}
+		}
+	}
+	var title string
+	if secretary {
+		title = fmt.Sprintf("您辖区共 %d 项未办结，其中超期 %d 项、待派单 %d 项、待认领 %d 项：",
+			total, overdue, counts[community.StateNeed], counts[community.StateOpen])
+	} else {
+		title = "本群待认领的事项："
+	}
 	more := ""
-	if len(items) > max {
-		more = fmt.Sprintf("\n……另有%d项", len(items)-max)
-		items = items[:max]
+	if total > len(items) {
+		more = fmt.Sprintf("\n……另有%d项", total-len(items))
 	}
 	r.Reply(title + "\n" + summaries(items, r.Now) + more)
 	return nil
+}
+
+// overdueStates are the states of states (all, if none) in which an item can be overdue.
+func overdueStates(states []community.State) []community.State {
+	var out []community.State
+	for _, st := range []community.State{community.StateNeed, community.StateOpen, community.StateClaimed, community.StateFollowUp} {
+		if len(states) == 0 || slices.Contains(states, st) {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 func summaries(items []*community.Item, now time.Time) string {

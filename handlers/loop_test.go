@@ -316,7 +316,7 @@ func TestTodoAndLists(t *testing.T) {
 	h.Say(g1, li, "接单 1")
 	h.Clock.Advance(33 * time.Hour) // Tuesday 19:00: item 1 (due Tuesday 18:00) is overdue
 	sent := h.Say(g1, wang, "待办")
-	mustContain(t, sent, "您辖区的待办", "#1", "#2", "⚠已超期")
+	mustContain(t, sent, "您辖区共 2 项未办结，其中超期 1 项、待派单 0 项、待认领 1 项", "#1", "#2", "⚠已超期")
 	if s := texts(sent); strings.Index(s, "#1") > strings.Index(s, "#2") {
 		t.Errorf("overdue item not first:\n%s", s)
 	}
@@ -326,6 +326,57 @@ func TestTodoAndLists(t *testing.T) {
 		t.Errorf("other group's item in a member's 待办: %s", s)
 	}
 	mustContain(t, h.Say(g1, chen, "查看 1"), "办理记录", "派单")
+}
+
+// TestTodoMany: with more than fits, a secretary's 待办 gives the totals, then the overdue
+// items by deadline, then the newest of the rest, 20 lines in all.
+func TestTodoMany(t *testing.T) {
+	h := bottest.New(t)
+	ctx := context.Background()
+	g, err := h.Store.GetGroup(ctx, g1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := community.Actor{ID: wang, Name: "王书记", Role: community.RoleSecretary}
+	now := h.Clock.Now()
+	add := func(build func(no int64) (*community.Item, error)) {
+		t.Helper()
+		if _, err := h.Store.CreateItem(ctx, build); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 25 {
+		deadline := now.Add(48 * time.Hour)
+		if i < 5 { // #1..#5 due in 5h..1h: #5 is the most overdue
+			deadline = now.Add(time.Duration(5-i) * time.Hour)
+		}
+		add(func(no int64) (*community.Item, error) {
+			return community.NewPost(no, g, sec, fmt.Sprintf("活动%d", no), 1, deadline, now)
+		})
+	}
+	for range 2 {
+		add(func(no int64) (*community.Item, error) {
+			return community.NewNeed(no, g, community.Actor{ID: chen, Name: "陈"}, community.Actor{ID: chen, Name: "陈"}, fmt.Sprintf("需求%d", no), now)
+		})
+	}
+	h.Clock.Advance(10 * time.Hour)
+	sent := texts(h.Say(g1, wang, "待办"))
+	if !strings.Contains(sent, "您辖区共 27 项未办结，其中超期 5 项、待派单 2 项、待认领 25 项") || !strings.Contains(sent, "……另有7项") {
+		t.Fatalf("totals missing:\n%s", sent)
+	}
+	var order []string
+	for _, line := range strings.Split(sent, "\n") {
+		if i := strings.Index(line, "#"); i >= 0 && !strings.Contains(line, "项未办结") {
+			order = append(order, strings.Fields(line[i:])[0])
+		}
+	}
+	want := []string{"#5", "#4", "#3", "#2", "#1", "#27", "#26", "#25", "#24", "#23", "#22", "#21", "#20", "#19", "#18", "#17", "#16", "#15", "#14", "#13"}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		t.Errorf("order %v, want %v\n%s", order, want, sent)
+	}
+	if n := strings.Count(sent, "⚠已超期"); n != 5 {
+		t.Errorf("%d overdue marks, want 5:\n%s", n, sent)
+	}
 }
 
 func TestCancelResched(t *testing.T) {

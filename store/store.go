@@ -31,6 +31,12 @@ type ItemFilter struct {
 	Claimer   string            // claimed by this person
 	Open      bool              // only items not closed or cancelled
 	Limit     int               // at most this many, newest first; 0 for all
+	// DueBefore, when not zero, selects only open items whose Deadline is set and not after
+	// it (backends may compare to the millisecond). It implies Open.
+	DueBefore time.Time
+	// ByDeadline orders ListItems by Deadline, earliest first (equal deadlines by number,
+	// lowest first), instead of newest first. It selects only open items with a Deadline.
+	ByDeadline bool
 }
 
 // Items keeps service items. Numbers are global, start at 1 and have neither gaps nor repeats.
@@ -47,8 +53,12 @@ type Items interface {
 	// be called more than once (optimistic backends retry on conflict), so it must be pure.
 	// fn's error is returned as is.
 	UpdateItem(ctx context.Context, no int64, fn func(*community.Item) error) (*community.Item, error)
-	// ListItems returns matching items, newest (highest number) first.
+	// ListItems returns matching items, newest (highest number) first (see ByDeadline).
 	ListItems(ctx context.Context, f ItemFilter) ([]*community.Item, error)
+	// CountItems counts matching items by state without reading them (Limit and ByDeadline
+	// are ignored, except that ByDeadline, like in ListItems, selects only open items with a
+	// Deadline). States with no items are absent.
+	CountItems(ctx context.Context, f ItemFilter) (map[community.State]int, error)
 }
 
 // Directory keeps people and groups.

@@ -285,7 +285,8 @@ func (e *Env) scaleReport(rs []scaleResult) string {
 		d := rs[0].Dataset
 		fmt.Fprintf(&b, "\nDataset: %d items (%d not closed; the rest closed or cancelled, each with its history), "+
 			"%d persons, %d groups besides the demo's two, built through the store API. The binary runs the demo config; "+
-			"\"待办\" is asked by its secretary 王书记, whose jurisdiction covers every group, so the query reads every open item.\n",
+			"\"待办\" is asked by its secretary 王书记, whose jurisdiction covers every group, so the query counts every open item "+
+			"(by state, and the overdue ones) and reads the 20 it shows.\n",
 			d.Items, d.Open, d.Members, d.Groups)
 	}
 	t := Table{Head: []string{"backend", "dataset build", "data size", "start-up to /readyz (3 runs)", "RSS after start", "RSS after queries (peak)",

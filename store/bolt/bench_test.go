@@ -108,6 +108,7 @@ func BenchmarkListOpen(b *testing.B) {
 			b.ReportMetric(float64(got), "items")
 		})
 	}
+	benchTodo(b, s, n)
 }
 
 // loadItems writes n items, 10,000 per transaction: 20 groups, 1,000 residents, 200 members;
@@ -167,7 +168,71 @@ func benchItem(no int64, base time.Time) *community.Item {
 		it.Stars = 5
 		claim()
 	}
+	if it.State != community.StateNeed && !it.State.Terminal() {
+		it.Deadline = at.Add(72 * time.Hour) // all but the newest are overdue by benchNow
+	}
 	return it
+}
+
+// benchNow is when the benchmarks' 待办 queries ask: just after the newest item.
+func benchNow(n int) time.Time {
+	return time.Date(2023, 1, 1, 9, 0, 0, 0, time.Local).Add(time.Duration(n+1) * 15 * time.Minute)
+}
+
+// todoFilters are a street secretary's 待办 over 200 groups: everything open (what the
+// handler read before it counted), the counts, and the two small lists it shows now.
+func todoFilters(n int) []struct {
+	name  string
+	f     store.ItemFilter
+	count bool
+} {
+	all := store.ItemFilter{Groups: manyGroups(200), Open: true}
+	overdue := all
+	overdue.States = []community.State{community.StateNeed, community.StateOpen, community.StateClaimed, community.StateFollowUp}
+	overdue.DueBefore = benchNow(n)
+	first := overdue
+	first.ByDeadline, first.Limit = true, 20
+	newest := all
+	newest.Limit = 20
+	return []struct {
+		name  string
+		f     store.ItemFilter
+		count bool
+	}{
+		{"todo-before-list-all", all, false},
+		{"todo-count", all, true},
+		{"todo-count-overdue", overdue, true},
+		{"todo-overdue-bydeadline-limit20", first, false},
+		{"todo-newest-limit20", newest, false},
+	}
+}
+
+// benchTodo runs todoFilters on s.
+func benchTodo(b *testing.B, s store.Items, n int) {
+	for _, bc := range todoFilters(n) {
+		b.Run(bc.name, func(b *testing.B) {
+			var got int
+			for b.Loop() {
+				if bc.count {
+					counts, err := s.CountItems(b.Context(), bc.f)
+					if err != nil {
+						b.Fatal(err)
+					}
+					got = 0
+					for _, c := range counts {
+						got += c
+					}
+					continue
+				}
+				items, err := s.ListItems(b.Context(), bc.f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got = len(items)
+			}
+			b.ReportMetric(float64(got), "items")
+		})
+	}
 }
 
 // mix is splitmix64's finalizer: a cheap, well-spread hash.
@@ -176,4 +241,12 @@ func mix(x uint64) uint64 {
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
+}
+
+func manyGroups(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("local:g%d", i)
+	}
+	return out
 }

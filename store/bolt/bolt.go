@@ -86,6 +86,8 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
+		// A data file from before the deadline index has items but no items.due: build it.
+		rebuild := tx.Bucket(bItems) != nil && tx.Bucket(bItemsDue) == nil
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -97,6 +99,9 @@ func Open(path string, opts Options) (*Store, error) {
 			return meta.Put(keySchema, []byte(schemaVersion))
 		case string(v) != schemaVersion:
 			return fmt.Errorf("data file has schema %q, this build reads %q", v, schemaVersion)
+		}
+		if rebuild {
+			return rebuildOpen(tx)
 		}
 		return nil
 	})

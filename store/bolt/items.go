@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"bytes"
+	"cmp"
 	"container/heap"
 	"context"
 	"encoding/binary"
@@ -149,7 +150,7 @@ func putItem(tx *bbolt.Tx, old, it *community.Item) error {
 	}
 	for _, e := range now {
 		if !slices.ContainsFunc(was, e.equal) {
-			if err := tx.Bucket(e.bucket).Put(e.key, nil); err != nil {
+			if err := tx.Bucket(e.bucket).Put(e.key, e.val); err != nil {
 				return err
 			}
 		}
@@ -157,29 +158,59 @@ func putItem(tx *bbolt.Tx, old, it *community.Item) error {
 	return nil
 }
 
-type indexEntry struct{ bucket, key []byte }
+type indexEntry struct{ bucket, key, val []byte }
 
 func (e indexEntry) equal(o indexEntry) bool {
-	return bytes.Equal(e.bucket, o.bucket) && bytes.Equal(e.key, o.key)
+	return bytes.Equal(e.bucket, o.bucket) && bytes.Equal(e.key, o.key) && bytes.Equal(e.val, o.val)
 }
 
 // itemIndex lists the index entries an item has.
 func itemIndex(it *community.Item) []indexEntry {
 	out := []indexEntry{
-		{bItemsGroup, idx(it.GroupID, it.No)},
-		{bItemsRequester, idx(it.RequesterID, it.No)},
-		{bItemsState, idx(string(it.State), it.No)},
+		{bucket: bItemsGroup, key: idx(it.GroupID, it.No)},
+		{bucket: bItemsRequester, key: idx(it.RequesterID, it.No)},
+		{bucket: bItemsState, key: idx(string(it.State), it.No)},
 	}
 	for _, c := range it.Claims {
-		e := indexEntry{bItemsClaimer, idx(c.UserID, it.No)}
+		e := indexEntry{bucket: bItemsClaimer, key: idx(c.UserID, it.No)}
 		if !slices.ContainsFunc(out, e.equal) {
 			out = append(out, e)
 		}
 	}
 	if !it.State.Terminal() {
-		out = append(out, indexEntry{bItemsOpen, be64(uint64(it.No))})
+		gs := cat(str(it.GroupID), str(string(it.State)))
+		out = append(out, indexEntry{bItemsOpen, be64(uint64(it.No)), gs})
+		if !it.Deadline.IsZero() {
+			out = append(out, indexEntry{bItemsDue, cat(tkey(it.Deadline), be64(uint64(it.No))), gs})
+		}
 	}
 	return out
+}
+
+// rebuildOpen rewrites items.open and items.due from the open items: a data file written
+// before items.due existed has neither it nor items.open's values.
+func rebuildOpen(tx *bbolt.Tx) error {
+	var nos []int64
+	if err := tx.Bucket(bItemsOpen).ForEach(func(k, _ []byte) error {
+		nos = append(nos, int64(binary.BigEndian.Uint64(k)))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, no := range nos {
+		it, err := getItem(tx, no)
+		if err != nil {
+			return err
+		}
+		for _, e := range itemIndex(it) {
+			if bytes.Equal(e.bucket, bItemsOpen) || bytes.Equal(e.bucket, bItemsDue) {
+				if err := tx.Bucket(e.bucket).Put(e.key, e.val); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // ListItems intersects the indexes the filter names, walking them from the newest number
@@ -187,6 +218,9 @@ func itemIndex(it *community.Item) []indexEntry {
 // only matching items are decoded and a Limit stops the walk early. A filter that names
 // nothing walks the items themselves.
 func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*community.Item, error) {
+	if dueOnly(f) {
+		return s.listDue(ctx, f)
+	}
 	var out []*community.Item
 	err := s.view(ctx, "list items", func(tx *bbolt.Tx) error {
 		var iters []noIter
@@ -235,7 +269,178 @@ func matches(f store.ItemFilter, it *community.Item) bool {
 		(len(f.States) == 0 || slices.Contains(f.States, it.State)) &&
 		(f.Requester == "" || it.RequesterID == f.Requester) &&
 		(f.Claimer == "" || it.ClaimedBy(f.Claimer)) &&
-		(!f.Open || !it.State.Terminal())
+		(!f.Open || !it.State.Terminal()) &&
+		(!dueOnly(f) || !it.State.Terminal() && !it.Deadline.IsZero() &&
+			(f.DueBefore.IsZero() || !it.Deadline.After(f.DueBefore)))
+}
+
+// dueOnly reports whether f selects only open items with a deadline: those are in items.due.
+func dueOnly(f store.ItemFilter) bool { return f.ByDeadline || !f.DueBefore.IsZero() }
+
+// walkDue calls fn, earliest deadline first, with the number and state of every item in
+// items.due that meets f (up to f.DueBefore), checking the group and the state by the index
+// entry's value and the requester and the claimer by their indexes, so no item is decoded.
+func walkDue(tx *bbolt.Tx, f store.ItemFilter, fn func(no uint64, state community.State) (bool, error)) error {
+	var end []byte // the last key that may match
+	if !f.DueBefore.IsZero() {
+		end = cat(tkey(f.DueBefore), be64(math.MaxUint64))
+	}
+	return walkOpen(tx, bItemsDue, end, f, fn)
+}
+
+// walkOpen is walkDue over bucket (items.due or items.open, whose values are the same) up
+// to the key end (nil for all).
+func walkOpen(tx *bbolt.Tx, bucket, end []byte, f store.ItemFilter, fn func(no uint64, state community.State) (bool, error)) error {
+	var groups map[string]bool
+	if len(f.Groups) > 0 {
+		groups = make(map[string]bool, len(f.Groups))
+		for _, g := range f.Groups {
+			groups[g] = true
+		}
+	}
+	var req, claim *bbolt.Bucket
+	if f.Requester != "" {
+		req = tx.Bucket(bItemsRequester)
+	}
+	if f.Claimer != "" {
+		claim = tx.Bucket(bItemsClaimer)
+	}
+	c := tx.Bucket(bucket).Cursor()
+	for k, v := c.First(); k != nil && (end == nil || bytes.Compare(k, end) <= 0); k, v = c.Next() {
+		if len(k) < 8 {
+			return fmt.Errorf("%s: bad key %x", bucket, k)
+		}
+		no := binary.BigEndian.Uint64(k[len(k)-8:])
+		group, rest, ok := cutStr(v)
+		state, _, ok2 := cutStr(rest)
+		if !ok || !ok2 {
+			return fmt.Errorf("%s: bad value for item %d", bucket, no)
+		}
+		st := community.State(state)
+		if groups != nil && !groups[string(group)] ||
+			len(f.States) > 0 && !slices.Contains(f.States, st) ||
+			req != nil && req.Get(idx(f.Requester, int64(no))) == nil ||
+			claim != nil && claim.Get(idx(f.Claimer, int64(no))) == nil {
+			continue
+		}
+		more, err := fn(no, st)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// cutStr splits a str-encoded string off the front of b.
+func cutStr(b []byte) (s, rest []byte, ok bool) {
+	if len(b) < 4 {
+		return nil, nil, false
+	}
+	n := int(binary.BigEndian.Uint32(b))
+	if len(b) < 4+n {
+		return nil, nil, false
+	}
+	return b[4 : 4+n], b[4+n:], true
+}
+
+// listDue lists from items.due: in its order for ByDeadline, else the numbers it yields
+// newest first. Only the items listed are decoded.
+func (s *Store) listDue(ctx context.Context, f store.ItemFilter) ([]*community.Item, error) {
+	var out []*community.Item
+	err := s.view(ctx, "list items", func(tx *bbolt.Tx) error {
+		var nos []uint64
+		err := walkDue(tx, f, func(no uint64, _ community.State) (bool, error) {
+			if !f.ByDeadline {
+				nos = append(nos, no)
+				return true, nil
+			}
+			it, err := getItem(tx, int64(no))
+			if err != nil {
+				return false, err
+			}
+			if matches(f, it) {
+				out = append(out, it)
+			}
+			return f.Limit <= 0 || len(out) < f.Limit, nil
+		})
+		if err != nil || f.ByDeadline {
+			return err
+		}
+		slices.SortFunc(nos, func(a, b uint64) int { return cmp.Compare(b, a) })
+		for _, no := range nos {
+			it, err := getItem(tx, int64(no))
+			if err != nil {
+				return err
+			}
+			if matches(f, it) {
+				out = append(out, it)
+				if f.Limit > 0 && len(out) >= f.Limit {
+					break
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// allStates lists every state, for counting.
+var allStates = []community.State{
+	community.StateNeed, community.StateOpen, community.StateClaimed, community.StateDone,
+	community.StateFollowUp, community.StateClosed, community.StateCancelled,
+}
+
+// CountItems walks index entries only: items.due for a deadline filter, items.open (whose
+// values say group and state) for open items, else per state the intersection ListItems
+// would walk, with that state's index.
+func (s *Store) CountItems(ctx context.Context, f store.ItemFilter) (map[community.State]int, error) {
+	out := map[community.State]int{}
+	tally := func(_ uint64, st community.State) (bool, error) {
+		out[st]++
+		return true, nil
+	}
+	err := s.view(ctx, "count items", func(tx *bbolt.Tx) error {
+		if dueOnly(f) {
+			return walkDue(tx, f, tally)
+		}
+		if f.Open || len(f.States) > 0 && !slices.ContainsFunc(f.States, community.State.Terminal) {
+			return walkOpen(tx, bItemsOpen, nil, f, tally)
+		}
+		states := allStates
+		if len(f.States) > 0 {
+			states = slices.Compact(slices.Sorted(slices.Values(f.States)))
+		}
+		for _, st := range states {
+			if f.Open && st.Terminal() {
+				continue
+			}
+			iters := []noIter{newRange(tx.Bucket(bItemsState), str(string(st)))}
+			if len(f.Groups) > 0 {
+				iters = append(iters, anyOf(tx.Bucket(bItemsGroup), f.Groups))
+			}
+			if f.Requester != "" {
+				iters = append(iters, newRange(tx.Bucket(bItemsRequester), str(f.Requester)))
+			}
+			if f.Claimer != "" {
+				iters = append(iters, newRange(tx.Bucket(bItemsClaimer), str(f.Claimer)))
+			}
+			n := 0
+			if err := intersect(iters, func(uint64) (bool, error) { n++; return true, nil }); err != nil {
+				return err
+			}
+			if n > 0 {
+				out[st] = n
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // noIter walks item numbers in one index, downwards.

@@ -17,8 +17,11 @@ var (
 	bItemsRequester = []byte("items.requester") // str(requester) be64(no) → ""
 	bItemsClaimer   = []byte("items.claimer")   // str(claimer) be64(no) → ""
 	bItemsState     = []byte("items.state")     // str(state) be64(no) → ""
-	bItemsOpen      = []byte("items.open")      // be64(no) → "", items not closed or cancelled
-	bItemsSource    = []byte("items.source")    // source event key → be64(no): creation is idempotent
+	bItemsOpen      = []byte("items.open")      // be64(no) → str(group) str(state), items not closed or cancelled
+	// tkey(deadline) be64(no) → str(group) str(state): open items with a deadline, earliest
+	// first; the value lets filters check group and state without decoding the item.
+	bItemsDue    = []byte("items.due")
+	bItemsSource = []byte("items.source") // source event key → be64(no): creation is idempotent
 
 	bPersons = []byte("persons") // id → Person JSON
 	bGroups  = []byte("groups")  // id → Group JSON
@@ -38,7 +41,7 @@ var (
 	bDocs = []byte("docs") // coll → bucket of id → value
 
 	allBuckets = [][]byte{
-		bMeta, bItems, bItemsGroup, bItemsRequester, bItemsClaimer, bItemsState, bItemsOpen, bItemsSource,
+		bMeta, bItems, bItemsGroup, bItemsRequester, bItemsClaimer, bItemsState, bItemsOpen, bItemsDue, bItemsSource,
 		bPersons, bGroups, bOnce, bOnceExp, bInbox, bInboxDue, bInboxExp,
 		bOutbox, bOutboxWait, bOutboxReady, bOutboxStats, bDocs,
 	}

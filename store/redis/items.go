@@ -46,8 +46,8 @@ func (s *Store) CreateItem(ctx context.Context, build func(no int64) (*community
 		if err != nil {
 			return nil, fmt.Errorf("redis: encode item %d: %w", no, err)
 		}
-		keys := append([]string{s.k.itemSeq(), s.k.item(no), s.k.itemSource()}, s.itemIndex(it)...)
-		ok, err := s.runInt(ctx, "create item", createItem, keys, cur, no, data, it.Version, it.Source, it.GroupID, string(it.State))
+		keys := append([]string{s.k.itemSeq(), s.k.item(no), s.k.itemSource(), s.k.idxDue(), s.k.openStates()}, s.itemIndex(it)...)
+		ok, err := s.runInt(ctx, "create item", createItem, keys, cur, no, data, it.Version, it.Source, it.GroupID, string(it.State), dueScore(it), openState(it))
 		if err != nil {
 			return nil, err
 		}
@@ -157,8 +157,8 @@ func (s *Store) UpdateItem(ctx context.Context, no int64, fn func(*community.Ite
 			return nil, fmt.Errorf("redis: encode item %d: %w", no, err)
 		}
 		leave, join := diff(s.itemIndex(old), s.itemIndex(it))
-		keys := append(append([]string{key}, leave...), join...)
-		ok, err := s.runInt(ctx, "update item", updateItem, keys, version, it.Version, enc, no, len(leave), it.GroupID, string(it.State))
+		keys := append(append([]string{key, s.k.idxDue(), s.k.openStates()}, leave...), join...)
+		ok, err := s.runInt(ctx, "update item", updateItem, keys, version, it.Version, enc, no, len(leave), it.GroupID, string(it.State), dueScore(it), openState(it))
 		if err != nil {
 			return nil, err
 		}
@@ -200,6 +200,24 @@ func (s *Store) itemIndex(it *community.Item) []string {
 	return out
 }
 
+// dueScore is the item's score in {P:items}:due, its deadline in Unix milliseconds, or ""
+// when it does not belong there (closed, cancelled or without a deadline).
+func dueScore(it *community.Item) string {
+	if it.State.Terminal() || it.Deadline.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(it.Deadline.UnixMilli(), 10)
+}
+
+// openState is the item's value in {P:items}:os, "<state>|<group>", or "" when it is closed
+// or cancelled.
+func openState(it *community.Item) string {
+	if it.State.Terminal() {
+		return ""
+	}
+	return string(it.State) + "|" + it.GroupID
+}
+
 // diff returns what is in was but not in now, and what is in now but not in was.
 func diff(was, now []string) (leave, join []string) {
 	for _, k := range was {
@@ -216,10 +234,78 @@ func diff(was, now []string) (leave, join []string) {
 }
 
 // ListItems runs listItems over the indexes the filter names, which walks the most
-// selective one and returns the items in one snapshot.
+// selective one (or, for ByDeadline, {P:items}:due in deadline order) and returns the items
+// in one snapshot.
 func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*community.Item, error) {
+	v, err := s.runList(ctx, "list items", f, max(f.Limit, 0))
+	if err != nil {
+		return nil, err
+	}
+	var out []*community.Item
+	for _, data := range strs(v) {
+		it := new(community.Item)
+		if err := json.Unmarshal([]byte(data), it); err != nil {
+			return nil, fmt.Errorf("redis: decode item: %w", err)
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// CountItems never reads an item's JSON. Open items (and those with a deadline) of some
+// groups and states are counted from {P:items}:os by countOpen; any other filter by
+// listItems, counting: it walks the same indexes as a list and reads each match's state.
+func (s *Store) CountItems(ctx context.Context, f store.ItemFilter) (map[community.State]int, error) {
+	var v any
+	var err error
+	if f.Requester == "" && f.Claimer == "" &&
+		(f.Open || dueOnly(f) || len(f.States) > 0 && !slices.ContainsFunc(f.States, community.State.Terminal)) {
+		bound := ""
+		if dueOnly(f) {
+			bound = "+inf"
+			if !f.DueBefore.IsZero() {
+				bound = strconv.FormatInt(f.DueBefore.UnixMilli(), 10)
+			}
+		}
+		args := []any{bound, len(f.Groups)}
+		for _, g := range f.Groups {
+			args = append(args, g)
+		}
+		args = append(args, len(f.States))
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+		v, err = s.run(ctx, "count items", countOpen, []string{s.k.openStates(), s.k.idxDue()}, args...)
+	} else {
+		v, err = s.runList(ctx, "count items", f, -1)
+	}
+	if err != nil {
+		return nil, err
+	}
+	vs, _ := v.([]any)
+	out := make(map[community.State]int, len(vs)/2)
+	for i := 0; i+1 < len(vs); i += 2 {
+		st, _ := vs[i].(string)
+		n, ok := vs[i+1].(int64)
+		if !ok {
+			return nil, fmt.Errorf("redis: count items: bad count %v", vs[i+1])
+		}
+		out[community.State(st)] += int(n)
+	}
+	return out, nil
+}
+
+// dueOnly reports whether f selects only open items with a deadline: those in :due.
+func dueOnly(f store.ItemFilter) bool { return f.ByDeadline || !f.DueBefore.IsZero() }
+
+// runList runs listItems for f with limit (-1 to count).
+func (s *Store) runList(ctx context.Context, op string, f store.ItemFilter, limit int) (any, error) {
 	var keys []string
-	args := []any{max(f.Limit, 0), s.k.itemPrefix()}
+	bydl := "0"
+	if f.ByDeadline && limit >= 0 {
+		bydl = "1"
+	}
+	args := []any{limit, s.k.itemPrefix(), bydl}
 	// cond adds a condition: any of the zsets; field and values say which item field the
 	// zsets stand for, so it can be checked on the item instead.
 	cond := func(field string, values []string, zsets ...string) {
@@ -254,25 +340,67 @@ func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*community
 	if f.Claimer != "" {
 		cond("-", nil, s.k.idxClaimer(f.Claimer))
 	}
-	if f.Open {
+	if dueOnly(f) {
+		// Open items with a deadline, up to DueBefore (to the millisecond).
+		bound := "+inf"
+		if !f.DueBefore.IsZero() {
+			bound = strconv.FormatInt(f.DueBefore.UnixMilli(), 10)
+		}
+		cond("d", []string{bound}, s.k.idxDue())
+	} else if f.Open {
 		cond("-", nil, s.k.idxOpen())
 	}
 	if len(keys) == 0 {
 		cond("-", nil, s.k.idxAll())
 	}
-	v, err := s.run(ctx, "list items", listItems, keys, args...)
+	v, err := s.run(ctx, op, listItems, keys, args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []*community.Item
-	for _, data := range strs(v) {
-		it := new(community.Item)
-		if err := json.Unmarshal([]byte(data), it); err != nil {
-			return nil, fmt.Errorf("redis: decode item: %w", err)
-		}
-		out = append(out, it)
+	return v, nil
+}
+
+// buildDue fills {P:items}:due and :os from the open items when data written before it existed is
+// opened (:duev marks it done). Writers meanwhile keep it in step themselves.
+func (s *Store) buildDue(ctx context.Context) error {
+	n, err := s.rdb.Exists(ctx, s.k.idxDueBuilt()).Result()
+	if err != nil {
+		return s.fail(ctx, "build due index", err)
 	}
-	return out, nil
+	if n > 0 {
+		return nil
+	}
+	err = s.pages(ctx, "build due index", s.k.idxOpen(), func(nos []string) error {
+		for _, no := range nos {
+			n, err := strconv.ParseInt(no, 10, 64)
+			if err != nil {
+				return fmt.Errorf("redis: open index holds %q", no)
+			}
+			it, _, err := s.getItem(ctx, n)
+			if community.ErrorCode(err) == community.ENotFound {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := s.rdb.HSet(ctx, s.k.openStates(), no, openState(it)).Err(); err != nil {
+				return s.fail(ctx, "build due index", err)
+			}
+			if sc := dueScore(it); sc != "" {
+				if err := s.rdb.ZAdd(ctx, s.k.idxDue(), redis.Z{Score: float64(it.Deadline.UnixMilli()), Member: no}).Err(); err != nil {
+					return s.fail(ctx, "build due index", err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.rdb.Set(ctx, s.k.idxDueBuilt(), "1", 0).Err(); err != nil {
+		return s.fail(ctx, "build due index", err)
+	}
+	return nil
 }
 
 // restoreItem saves it as it is, replacing any item of its number (import).
@@ -293,13 +421,13 @@ func (s *Store) restoreItem(ctx context.Context, it *community.Item) error {
 		return fmt.Errorf("redis: encode item %d: %w", it.No, err)
 	}
 	leave, join := diff(was, s.itemIndex(it))
-	keys := append(append([]string{s.k.itemSeq(), s.k.itemSource(), s.k.item(it.No)}, leave...), join...)
+	keys := append(append([]string{s.k.itemSeq(), s.k.itemSource(), s.k.item(it.No), s.k.idxDue(), s.k.openStates()}, leave...), join...)
 	// A restored version may be lower than one this process saved: forget that one.
 	st := s.stripe(s.k.item(it.No))
 	st.Lock()
 	defer st.Unlock()
 	st.key, st.data = "", nil
-	_, err = s.runInt(ctx, "restore item", restoreItem, keys, it.No, data, it.Version, len(leave), it.Source, it.GroupID, string(it.State))
+	_, err = s.runInt(ctx, "restore item", restoreItem, keys, it.No, data, it.Version, len(leave), it.Source, it.GroupID, string(it.State), dueScore(it), openState(it))
 	return err
 }
 

@@ -20,6 +20,9 @@ import (
 //	{P:items}:src            hash    source event → no: one item per event
 //	{P:items}:all            zset    every item, score and member = no
 //	{P:items}:open           zset    items not closed or cancelled
+//	{P:items}:due            zset    open items with a deadline, score = deadline in Unix ms
+//	{P:items}:os             hash    no → "<state>|<group>" of open items, for counting
+//	{P:items}:duev           string  "1" once :due and :os cover every item (built on open if absent)
 //	{P:items}:g:<group>      zset    items of a group
 //	{P:items}:r:<requester>  zset    items filed for a person
 //	{P:items}:c:<claimer>    zset    items a person holds a slot of
@@ -69,6 +72,9 @@ func (k keyspace) itemSource() string   { return k.items() + ":src" }
 func (k keyspace) item(no int64) string { return k.itemPrefix() + strconv.FormatInt(no, 10) }
 func (k keyspace) idxAll() string       { return k.items() + ":all" }
 func (k keyspace) idxOpen() string      { return k.items() + ":open" }
+func (k keyspace) idxDue() string       { return k.items() + ":due" }
+func (k keyspace) idxDueBuilt() string  { return k.items() + ":duev" }
+func (k keyspace) openStates() string   { return k.items() + ":os" }
 func (k keyspace) idxGroup(g string) string {
 	return k.items() + ":g:" + g
 }

@@ -16,13 +16,17 @@ import "github.com/redis/go-redis/v9"
 //	KEYS[1]    {P:items}:seq
 //	KEYS[2]    {P:items}:i:<no>
 //	KEYS[3]    {P:items}:src
-//	KEYS[4..]  index zsets the item belongs to
+//	KEYS[4]    {P:items}:due
+//	KEYS[5]    {P:items}:os
+//	KEYS[6..]  index zsets the item belongs to
 //	ARGV[1]    the counter as read ("0" when absent)
 //	ARGV[2]    no (= ARGV[1]+1)
 //	ARGV[3]    the item's JSON
 //	ARGV[4]    its version
 //	ARGV[5]    its source event ("" for none)
 //	ARGV[6]    its group, ARGV[7] its state (kept beside the JSON for listItems)
+//	ARGV[8]    its score in {P:items}:due ("" for none: not open or no deadline)
+//	ARGV[9]    its value in {P:items}:os, "<state>|<group>" ("" for none: not open)
 //
 // Result: 1 saved, 0 conflict, or minus the number of the item the source created before.
 var createItem = redis.NewScript(`
@@ -38,7 +42,9 @@ end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[2], 'j', ARGV[3], 'v', ARGV[4], 'g', ARGV[6], 's', ARGV[7])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[5], ARGV[2]) end
-for i = 4, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[2]) end
+if ARGV[8] ~= '' then redis.call('ZADD', KEYS[4], ARGV[8], ARGV[2]) end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[5], ARGV[2], ARGV[9]) end
+for i = 6, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[2]) end
 return 1
 `)
 
@@ -46,21 +52,27 @@ return 1
 // its index entries.
 //
 //	KEYS[1]    {P:items}:i:<no>
-//	KEYS[2..]  ARGV[5] index zsets to leave, then index zsets to join
+//	KEYS[2]    {P:items}:due
+//	KEYS[3]    {P:items}:os
+//	KEYS[4..]  ARGV[5] index zsets to leave, then index zsets to join
 //	ARGV[1]    version as read
 //	ARGV[2]    new version
 //	ARGV[3]    new JSON
 //	ARGV[4]    no (index member and score)
-//	ARGV[5]    how many of KEYS[2..] to leave
+//	ARGV[5]    how many of KEYS[4..] to leave
 //	ARGV[6]    group, ARGV[7] state
+//	ARGV[8]    score in {P:items}:due ("" to leave it)
+//	ARGV[9]    value in {P:items}:os ("" to leave it)
 var updateItem = redis.NewScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return -1 end
 if v ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'j', ARGV[3], 'v', ARGV[2], 'g', ARGV[6], 's', ARGV[7])
 local leave = tonumber(ARGV[5])
-for i = 2, 1 + leave do redis.call('ZREM', KEYS[i], ARGV[4]) end
-for i = 2 + leave, #KEYS do redis.call('ZADD', KEYS[i], ARGV[4], ARGV[4]) end
+for i = 4, 3 + leave do redis.call('ZREM', KEYS[i], ARGV[4]) end
+for i = 4 + leave, #KEYS do redis.call('ZADD', KEYS[i], ARGV[4], ARGV[4]) end
+if ARGV[8] == '' then redis.call('ZREM', KEYS[2], ARGV[4]) else redis.call('ZADD', KEYS[2], ARGV[8], ARGV[4]) end
+if ARGV[9] == '' then redis.call('HDEL', KEYS[3], ARGV[4]) else redis.call('HSET', KEYS[3], ARGV[4], ARGV[9]) end
 return 1
 `)
 
@@ -69,21 +81,26 @@ return 1
 //
 //	KEYS[1]    {P:items}:seq
 //	KEYS[2]    {P:items}:src
-//	KEYS[3..]  like updateItem's KEYS (item, then ARGV[4] zsets to leave, then zsets to join)
+//	KEYS[3..]  like updateItem's KEYS (item, due, os, then ARGV[4] zsets to leave, then zsets
+//	           to join)
 //	ARGV[1]    no
 //	ARGV[2]    JSON
 //	ARGV[3]    version
 //	ARGV[4]    how many zsets to leave
 //	ARGV[5]    its source event ("" for none)
 //	ARGV[6]    group, ARGV[7] state
+//	ARGV[8]    score in {P:items}:due ("" for none)
+//	ARGV[9]    value in {P:items}:os ("" for none)
 var restoreItem = redis.NewScript(`
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 redis.call('HSET', KEYS[3], 'j', ARGV[2], 'v', ARGV[3], 'g', ARGV[6], 's', ARGV[7])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], ARGV[1]) end
 local leave = tonumber(ARGV[4])
-for i = 4, 3 + leave do redis.call('ZREM', KEYS[i], ARGV[1]) end
-for i = 4 + leave, #KEYS do redis.call('ZADD', KEYS[i], ARGV[1], ARGV[1]) end
+for i = 6, 5 + leave do redis.call('ZREM', KEYS[i], ARGV[1]) end
+for i = 6 + leave, #KEYS do redis.call('ZADD', KEYS[i], ARGV[1], ARGV[1]) end
+if ARGV[8] == '' then redis.call('ZREM', KEYS[4], ARGV[1]) else redis.call('ZADD', KEYS[4], ARGV[8], ARGV[1]) end
+if ARGV[9] == '' then redis.call('HDEL', KEYS[5], ARGV[1]) else redis.call('HSET', KEYS[5], ARGV[1], ARGV[9]) end
 return 1
 `)
 
@@ -97,47 +114,64 @@ return 1
 `)
 
 // listItems returns the JSON of the items that meet every condition, highest number first,
-// at most ARGV[1] of them (0: all), all under one snapshot. A condition is "in any of these
-// index zsets". It walks the condition with the fewest members (a union: all its members,
+// at most ARGV[1] of them (0: all), all under one snapshot; or, with ARGV[1] -1, counts them
+// by state instead (reading only their s fields). A condition is "in any of these index
+// zsets". It walks the condition with the fewest members (a union: all its members,
 // sorted) and checks the others per item: a one-zset condition by ZSCORE, a condition on
 // the group or the state by the item's own g or s field, so "any of 200 groups" costs one
-// lookup, not 200.
+// lookup, not 200. A "d" condition is {P:items}:due up to a score (deadline in ms); with
+// ARGV[3] "1" it is the one walked, in score order (equal scores by number), for
+// ByDeadline.
 //
 //	KEYS       the conditions' zsets, condition after condition
-//	ARGV[1]    limit
+//	ARGV[1]    limit, or -1 to count
 //	ARGV[2]    item key prefix, {P:items}:i:
-//	ARGV[3..]  per condition: n (its zsets), then the field ("g", "s" or "-" for none) its
-//	           zsets stand for, then, with a field, the n values they stand for
+//	ARGV[3]    "1" to walk the "d" condition by score, "0" for newest first
+//	ARGV[4..]  per condition: n (its zsets), then the field ("g", "s", "d" or "-" for none)
+//	           its zsets stand for, then, with "g" or "s", the n values they stand for, with
+//	           "d" the highest score ("+inf" for any)
 //
-// Result: array of JSON strings.
+// Result: array of JSON strings; counting, state, count, state, count...
 var listItems = redis.NewScript(`
-local limit, pre = tonumber(ARGV[1]), ARGV[2]
-local conds, k, a = {}, 1, 3
+local limit, pre, bydl = tonumber(ARGV[1]), ARGV[2], ARGV[3] == '1'
+local conds, k, a = {}, 1, 4
+local d, dd = 1, nil
 while a <= #ARGV do
   local n, field = tonumber(ARGV[a]), ARGV[a + 1]
   a = a + 2
   local c = {keys = {}, card = 0}
   for j = 1, n do
     c.keys[j] = KEYS[k]
-    c.card = c.card + redis.call('ZCARD', KEYS[k])
     k = k + 1
   end
-  if field ~= '-' then
-    c.field, c.values = field, {}
-    for j = 1, n do c.values[ARGV[a + j - 1]] = true end
-    a = a + n
+  if field == 'd' then
+    c.due, c.max = true, ARGV[a]
+    c.maxn = (c.max == '+inf') and math.huge or tonumber(c.max)
+    a = a + 1
+    c.card = redis.call('ZCOUNT', c.keys[1], '-inf', c.max)
+    dd = #conds + 1
+  else
+    for j = 1, n do c.card = c.card + redis.call('ZCARD', c.keys[j]) end
+    if field ~= '-' then
+      c.field, c.values = field, {}
+      for j = 1, n do c.values[ARGV[a + j - 1]] = true end
+      a = a + n
+    end
   end
   conds[#conds + 1] = c
 end
-local d = 1
 for i = 2, #conds do
   if conds[i].card < conds[d].card then d = i end
 end
+if bydl and dd then d = dd end
 local function meets(n)
   local key = pre .. n
   for i, c in ipairs(conds) do
     if i ~= d then
-      if c.field then
+      if c.due then
+        local sc = redis.call('ZSCORE', c.keys[1], n)
+        if not sc or tonumber(sc) > c.maxn then return false end
+      elseif c.field then
         local v = redis.call('HGET', key, c.field)
         if not v or not c.values[v] then return false end
       else
@@ -151,35 +185,137 @@ local function meets(n)
   end
   return true
 end
-local out = {}
+local out, counts = {}, {}
 local function emit(n)
   if meets(n) then
+    if limit < 0 then
+      local s = redis.call('HGET', pre .. n, 's')
+      if s then counts[s] = (counts[s] or 0) + 1 end
+      return true
+    end
     local j = redis.call('HGET', pre .. n, 'j')
     if j then out[#out + 1] = j end
   end
-  return limit == 0 or #out < limit
+  return limit <= 0 or #out < limit
 end
-local dk = conds[d].keys
-if #dk == 1 then
+local function result()
+  if limit >= 0 then return out end
+  for s, c in pairs(counts) do
+    out[#out + 1] = s
+    out[#out + 1] = c
+  end
+  return out
+end
+local dc = conds[d]
+local dk = dc.keys
+if dc.due and (bydl or limit < 0) then
+  local run, runScore, from, page = {}, nil, 0, 256
+  local function flush()
+    table.sort(run)
+    for _, n in ipairs(run) do
+      if not emit(string.format('%d', n)) then return false end
+    end
+    run = {}
+    return true
+  end
+  while true do
+    local r = redis.call('ZRANGEBYSCORE', dk[1], '-inf', dc.max, 'WITHSCORES', 'LIMIT', from, page)
+    for i = 1, #r, 2 do
+      if r[i + 1] ~= runScore then
+        if not flush() then return result() end
+        runScore = r[i + 1]
+      end
+      run[#run + 1] = tonumber(r[i])
+    end
+    if #r < 2 * page then
+      flush()
+      return result()
+    end
+    from = from + page
+  end
+end
+if #dk == 1 and not dc.due then
   local from, page = 0, 256
   while true do
     local ns = redis.call('ZREVRANGE', dk[1], from, from + page - 1)
     for _, n in ipairs(ns) do
-      if not emit(n) then return out end
+      if not emit(n) then return result() end
     end
-    if #ns < page then return out end
+    if #ns < page then return result() end
     from = from + page
   end
 end
 local seen, all = {}, {}
 for _, key in ipairs(dk) do
-  for _, n in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+  local ns
+  if dc.due then
+    ns = redis.call('ZRANGEBYSCORE', key, '-inf', dc.max)
+  else
+    ns = redis.call('ZRANGE', key, 0, -1)
+  end
+  for _, n in ipairs(ns) do
     if not seen[n] then seen[n] = true all[#all + 1] = tonumber(n) end
   end
 end
-table.sort(all, function(x, y) return x > y end)
+if limit >= 0 then table.sort(all, function(x, y) return x > y end) end
 for _, n in ipairs(all) do
-  if not emit(string.format('%d', n)) then return out end
+  if not emit(string.format('%d', n)) then return result() end
+end
+return result()
+`)
+
+// countOpen counts open items by state from {P:items}:os, without a call per item: all of
+// them (HVALS), or those in {P:items}:due up to a score (one HMGET per page).
+//
+//	KEYS[1]    {P:items}:os
+//	KEYS[2]    {P:items}:due
+//	ARGV[1]    the highest deadline score, "" to count every open item
+//	ARGV[2]    n, then n groups (none: any)
+//	ARGV[..]   m, then m states (none: any)
+//
+// Result: state, count, state, count...
+var countOpen = redis.NewScript(`
+local a = 2
+local function set()
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  if n == 0 then return nil end
+  local t = {}
+  for _ = 1, n do
+    t[ARGV[a]] = true
+    a = a + 1
+  end
+  return t
+end
+local groups = set()
+local states = set()
+local counts = {}
+local function tally(v)
+  if not v then return end
+  local i = string.find(v, '|', 1, true)
+  if not i then return end
+  local st = string.sub(v, 1, i - 1)
+  if (not states or states[st]) and (not groups or groups[string.sub(v, i + 1)]) then
+    counts[st] = (counts[st] or 0) + 1
+  end
+end
+if ARGV[1] == '' then
+  for _, v in ipairs(redis.call('HVALS', KEYS[1])) do tally(v) end
+else
+  local from, page = 0, 1000
+  while true do
+    local ns = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', from, page)
+    if #ns > 0 then
+      for _, v in ipairs(redis.call('HMGET', KEYS[1], unpack(ns))) do tally(v) end
+    end
+    if #ns < page then break end
+    from = from + page
+  end
+end
+local out = {}
+for st, c in pairs(counts) do
+  out[#out + 1] = st
+  out[#out + 1] = c
 end
 return out
 `)

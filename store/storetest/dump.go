@@ -49,7 +49,7 @@ func RunDump(t *testing.T, open OpenFunc) {
 	}
 
 	// The copy behaves like the original.
-	dst.checkList(int64(kinds["item"]), listFilters)
+	dst.checkList(int64(kinds["item"]), append(slices.Clone(listFilters), dueFilters(Epoch)...))
 	for _, b := range []string{"", "news", "none"} {
 		want, err := src.s.OutboxStats(src.ctx, b)
 		must(t, err, "OutboxStats")
@@ -88,6 +88,7 @@ func (e *env) fill() {
 	t0 := e.clock.Now()
 	rng := rand.New(rand.NewPCG(5, 6))
 	e.churn(rng, 12)
+	e.spreadDeadlines(1, 12, t0)
 
 	must(e.t, e.s.PutPerson(e.ctx, wang), "PutPerson")
 	must(e.t, e.s.PutPerson(e.ctx, li), "PutPerson")

@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -252,7 +254,21 @@ func matches(f store.ItemFilter, it *community.Item) bool {
 	if f.Open && it.State.Terminal() {
 		return false
 	}
+	if (f.ByDeadline || !f.DueBefore.IsZero()) && (it.State.Terminal() || it.Deadline.IsZero()) {
+		return false
+	}
+	if !f.DueBefore.IsZero() && it.Deadline.After(f.DueBefore) {
+		return false
+	}
 	return true
+}
+
+// byDeadline is ListItems' order for ByDeadline: earliest deadline first, then lowest number.
+func byDeadline(a, b *community.Item) int {
+	if c := a.Deadline.Compare(b.Deadline); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.No, b.No)
 }
 
 // checkList compares ListItems against the reference filter over every item 1..n.
@@ -263,11 +279,25 @@ func (e *env) checkList(n int64, filters []store.ItemFilter) {
 		all = append(all, e.getItem(no))
 	}
 	for _, f := range filters {
+		order := all
+		if f.ByDeadline {
+			order = slices.Clone(all)
+			slices.SortStableFunc(order, byDeadline)
+		}
 		var want []int64
-		for _, it := range all {
-			if matches(f, it) && (f.Limit == 0 || len(want) < f.Limit) {
-				want = append(want, it.No)
+		wantCount := map[community.State]int{}
+		for _, it := range order {
+			if matches(f, it) {
+				wantCount[it.State]++
+				if f.Limit == 0 || len(want) < f.Limit {
+					want = append(want, it.No)
+				}
 			}
+		}
+		count, err := e.s.CountItems(e.ctx, f)
+		must(e.t, err, fmt.Sprintf("CountItems(%+v)", f))
+		if !maps.Equal(count, wantCount) {
+			e.t.Errorf("CountItems(%+v) = %v, want %v", f, count, wantCount)
 		}
 		items, err := e.s.ListItems(e.ctx, f)
 		must(e.t, err, fmt.Sprintf("ListItems(%+v)", f))
@@ -305,6 +335,45 @@ var listFilters = []store.ItemFilter{
 	{Open: true, Groups: []string{groupB.ID}, Limit: 3},
 	{Open: true, Groups: []string{groupA.ID, groupB.ID}, States: []community.State{community.StateOpen, community.StateNeed}},
 	{Groups: []string{groupA.ID}, States: []community.State{community.StateClaimed}, Claimer: member(1).ID, Requester: secretary.ID},
+}
+
+// dueFilters are filters on deadlines around base (spreadDeadlines puts them at base+1h
+// to base+10h).
+func dueFilters(base time.Time) []store.ItemFilter {
+	h := func(n int) time.Time { return base.Add(time.Duration(n) * time.Hour) }
+	return []store.ItemFilter{
+		{DueBefore: h(3)},
+		{DueBefore: h(3), Limit: 2},
+		{DueBefore: h(-1)},
+		{DueBefore: h(3), Groups: []string{groupA.ID, groupC.ID}},
+		{DueBefore: h(5), States: []community.State{community.StateOpen, community.StateClaimed}},
+		{DueBefore: h(6), Open: true, Limit: 4},
+		{DueBefore: h(10), Requester: resident(2).ID},
+		{DueBefore: h(80), Claimer: member(1).ID},
+		{ByDeadline: true},
+		{ByDeadline: true, Limit: 5},
+		{ByDeadline: true, DueBefore: h(4), Groups: []string{groupB.ID}, Limit: 3},
+		{ByDeadline: true, DueBefore: h(7), States: []community.State{community.StateNeed, community.StateFollowUp}},
+		{ByDeadline: true, Claimer: member(1).ID, Open: true},
+		{ByDeadline: true, Groups: []string{groupA.ID, groupB.ID}, Requester: secretary.ID, Limit: 2},
+	}
+}
+
+// spreadDeadlines reschedules items lo..hi (those not closed or cancelled, and two in three)
+// to deadlines from base+1h to base+10h, several items sharing each.
+func (e *env) spreadDeadlines(lo, hi int64, base time.Time) {
+	e.t.Helper()
+	for no := lo; no <= hi; no++ {
+		if no%3 == 0 {
+			continue
+		}
+		d := base.Add(time.Duration((no*7)%10+1) * time.Hour)
+		if _, err := e.apply(no, community.Change{Action: community.ActReschedule, Actor: secretary, Deadline: d}); err != nil {
+			if _, ok := err.(*community.Error); !ok {
+				e.t.Fatalf("reschedule #%d: %v", no, err)
+			}
+		}
+	}
 }
 
 // churn creates n items and moves them through random legal changes.
@@ -446,6 +515,37 @@ func testListItemsMaintained(t *testing.T, e *env) {
 	for range 3 {
 		e.mutate(rng, 1, 31, 60)
 		e.checkList(31, listFilters)
+	}
+}
+
+// testDueItems checks DueBefore, ByDeadline and CountItems against the reference, after
+// deadlines are set, moved and dropped and items change state.
+func testDueItems(t *testing.T, e *env) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const n = 45
+	base := e.clock.Now()
+	e.churn(rng, n)
+	filters := append(slices.Clone(listFilters), dueFilters(base)...)
+	e.checkList(n, filters)
+	e.spreadDeadlines(1, n, base)
+	e.checkList(n, filters)
+	for round := range 3 {
+		e.mutate(rng, 1, n, 40) // closes and cancels take items out of the deadline index
+		e.spreadDeadlines(int64(1+round*10), int64(10+round*10), base.Add(time.Duration(round+1)*time.Hour))
+		e.checkList(n, filters)
+	}
+	// A dispatch sets a deadline, a cancel drops it.
+	need := e.need(groupA, resident(1), "换灯泡")
+	_, err := e.apply(need.No, community.Change{Action: community.ActDispatch, Actor: secretary, Slots: 1, Deadline: base.Add(2 * time.Hour)})
+	must(t, err, "dispatch")
+	e.checkList(need.No, filters)
+	_, err = e.apply(need.No, community.Change{Action: community.ActCancel, Actor: secretary})
+	must(t, err, "cancel")
+	e.checkList(need.No, filters)
+	counts, err := e.s.CountItems(e.ctx, store.ItemFilter{Open: true})
+	must(t, err, "CountItems")
+	if len(counts) == 0 {
+		t.Fatal("CountItems(open) found nothing: the fixture proves little")
 	}
 }
 

@@ -65,6 +65,7 @@ func Run(t *testing.T, open OpenFunc, reopen ReopenFunc) {
 			{"ContestedClaim", testContestedClaim},
 			{"List", testListItems},
 			{"ListFollowsUpdates", testListItemsMaintained},
+			{"Due", testDueItems},
 		}},
 		{"Directory", []test{
 			{"Persons", testPersons},
