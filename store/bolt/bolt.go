@@ -47,6 +47,8 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	inbox groupCommit // inbox puts and acks share commits (inbox.go)
 }
 
 var _ store.Store = (*Store)(nil)

@@ -3,7 +3,10 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -58,7 +61,8 @@ func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntr
 	if len(entries) == 0 {
 		return fresh, nil
 	}
-	err := s.update(ctx, "put inbound", func(tx *bbolt.Tx) error {
+	err := s.grouped(ctx, "put inbound", func(tx *bbolt.Tx) error {
+		clear(fresh) // when run again (see grouped)
 		b, due, exp := tx.Bucket(bInbox), tx.Bucket(bInboxDue), tx.Bucket(bInboxExp)
 		if err := purgeExpired(exp, now, purgeBudget+len(entries), func(id []byte) error { return b.Delete(id) }); err != nil {
 			return err
@@ -154,11 +158,12 @@ func (s *Store) LeaseInbound(ctx context.Context, owner string, max int, now tim
 // AckInbound drops the payload and the lease and keeps the id until InboxRetention has
 // passed. Acknowledging twice does nothing more.
 //
-// Acks from the pipeline's concurrent workers share one commit (see batch): one fsync per
-// event capped inbound at the disk's fsync rate and made fsync the bulk of the bot's CPU per
-// event (docs/BENCHMARKS.md, "Inbound").
+// Acks from the pipeline's concurrent workers share one commit, with each other and with the
+// puts of events arriving meanwhile (see grouped): one fsync per event capped inbound at the
+// disk's fsync rate and made fsync the bulk of the bot's CPU per event (docs/BENCHMARKS.md,
+// "Inbound").
 func (s *Store) AckInbound(ctx context.Context, id string, now time.Time) error {
-	return s.batch(ctx, "ack inbound", func(tx *bbolt.Tx) error {
+	return s.grouped(ctx, "ack inbound", func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bInbox)
 		r, err := getInbound(b, id)
 		if err != nil {
@@ -180,4 +185,95 @@ func (s *Store) AckInbound(ctx context.Context, id string, now time.Time) error 
 		}
 		return tx.Bucket(bInboxExp).Put(r.expKey(), nil)
 	})
+}
+
+// groupCommit lets the inbox's writes share commits: a write that arrives while another
+// commit runs waits for it and then goes in the next commit with every other write that
+// arrived meanwhile. Unlike bbolt's Batch, which holds each write up to ackBatchDelay for
+// company, a write to an idle store commits at once: the puts an ack to the platform waits
+// for pay no delay, and under load puts and acks take one fsync per group instead of one
+// each.
+type groupCommit struct {
+	mu      sync.Mutex
+	queue   []*groupWrite // waiting for the next commit
+	running bool          // a commit is running; its leader hands over to queue[0]
+}
+
+type groupWrite struct {
+	fn   func(*bbolt.Tx) error
+	done chan error // fn's result, or errLead
+}
+
+// errLead tells a waiting write to run the next commit.
+var errLead = errors.New("bolt: lead the next group commit")
+
+// grouped is update for the inbox's puts and acks, whose commits are shared (groupCommit). fn
+// may run more than once (a group that fails is committed again without the failing write),
+// so it must only write through tx.
+func (s *Store) grouped(ctx context.Context, op string, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	g := &s.inbox
+	w := &groupWrite{fn: fn, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, w)
+	if g.running {
+		g.mu.Unlock()
+		if err := <-w.done; err != errLead {
+			return unwrap(op, err)
+		}
+		g.mu.Lock()
+	} else {
+		g.running = true
+	}
+	group := g.queue // w among them
+	g.queue = nil
+	g.mu.Unlock()
+	s.commitGroup(group)
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		g.queue[0].done <- errLead
+	} else {
+		g.running = false
+	}
+	g.mu.Unlock()
+	return unwrap(op, <-w.done)
+}
+
+// commitGroup runs the writes in one transaction and tells each its result. A write that
+// fails rolls the transaction back: as in bbolt's Batch, it is run alone for its own result
+// and the others are committed again without it.
+func (s *Store) commitGroup(group []*groupWrite) {
+	for len(group) > 0 {
+		failed := -1
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			for i, w := range group {
+				if err := safely(w.fn, tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			for _, w := range group {
+				w.done <- err
+			}
+			return
+		}
+		w := group[failed]
+		w.done <- s.db.Update(func(tx *bbolt.Tx) error { return safely(w.fn, tx) })
+		group = slices.Delete(group, failed, failed+1)
+	}
+}
+
+// safely turns a panic in fn into its error, so one bad write cannot stall the group.
+func safely(fn func(*bbolt.Tx) error, tx *bbolt.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in a grouped write: %v", p)
+		}
+	}()
+	return fn(tx)
 }
