@@ -135,36 +135,56 @@ func testInboxConcurrentLease(t *testing.T, e *env) {
 	_, err := e.s.PutInboundBatch(e.ctx, entries, now)
 	must(t, err, "PutInboundBatch")
 
+	leasedOnce(t, 4, n, "events",
+		func(owner string) ([]string, error) {
+			got, err := e.s.LeaseInbound(e.ctx, owner, 7, now, time.Hour)
+			return inboundIDs(got), err
+		},
+		func(owner, id string) error { return e.s.AckInbound(e.ctx, id, now) })
+}
+
+func inboundIDs(es []store.InboundEntry) []string {
+	ids := make([]string, len(es))
+	for i, en := range es {
+		ids[i] = en.ID
+	}
+	return ids
+}
+
+// leasedOnce runs workers concurrent leasers, each finishing what it leased, until nothing is
+// left, and checks that every one of the n recorded entries was handed to exactly one owner.
+func leasedOnce(t *testing.T, workers, n int, what string, lease func(owner string) ([]string, error), finish func(owner, id string) error) {
+	t.Helper()
 	var mu sync.Mutex
 	handed := map[string][]string{} // id → owners
 	total := 0
 	var wg sync.WaitGroup
-	for w := range 4 {
+	for w := range workers {
 		owner := fmt.Sprintf("replica-%d", w)
 		wg.Go(func() {
 			for {
-				got, err := e.s.LeaseInbound(e.ctx, owner, 7, now, time.Hour)
+				got, err := lease(owner)
 				if err != nil {
-					t.Errorf("LeaseInbound: %v", err)
+					t.Errorf("lease by %s: %v", owner, err)
 					return
 				}
 				if len(got) == 0 {
 					return
 				}
 				mu.Lock()
-				for _, en := range got {
-					handed[en.ID] = append(handed[en.ID], owner)
+				for _, id := range got {
+					handed[id] = append(handed[id], owner)
 				}
 				total += len(got)
 				sofar := total
 				mu.Unlock()
 				if sofar > n { // a backend that hands entries out again would loop forever
-					t.Errorf("%d entries handed out for %d recorded", sofar, n)
+					t.Errorf("%d %s handed out for %d recorded", sofar, what, n)
 					return
 				}
-				for _, en := range got {
-					if err := e.s.AckInbound(e.ctx, en.ID, now); err != nil {
-						t.Errorf("AckInbound: %v", err)
+				for _, id := range got {
+					if err := finish(owner, id); err != nil {
+						t.Errorf("finish %s by %s: %v", id, owner, err)
 					}
 				}
 			}
@@ -172,7 +192,7 @@ func testInboxConcurrentLease(t *testing.T, e *env) {
 	}
 	wg.Wait()
 	if len(handed) != n {
-		t.Fatalf("%d of %d events were handed out", len(handed), n)
+		t.Fatalf("%d of %d %s were handed out", len(handed), n, what)
 	}
 	for _, id := range slices.Sorted(maps.Keys(handed)) {
 		if owners := handed[id]; len(owners) != 1 {

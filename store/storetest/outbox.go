@@ -3,9 +3,7 @@ package storetest
 import (
 	"bytes"
 	"fmt"
-	"maps"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -243,49 +241,15 @@ func testOutboxConcurrentLease(t *testing.T, e *env) {
 	}
 	e.enqueue(entries...)
 
-	var mu sync.Mutex
-	handed := map[string][]string{} // id → owners
-	total := 0
-	var wg sync.WaitGroup
-	for w := range 8 {
-		owner := fmt.Sprintf("replica-%d", w)
-		wg.Go(func() {
-			for {
-				got, err := e.s.LeaseOutbox(e.ctx, owner, 5, now, time.Hour)
-				if err != nil {
-					t.Errorf("LeaseOutbox: %v", err)
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, en := range got {
-					handed[en.ID] = append(handed[en.ID], owner)
-				}
-				total += len(got)
-				sofar := total
-				mu.Unlock()
-				if sofar > n { // a backend that hands entries out again would loop forever
-					t.Errorf("%d entries handed out for %d recorded", sofar, n)
-					return
-				}
-				for _, en := range got {
-					if err := e.s.CompleteOutbox(e.ctx, en.ID, owner, "om_"+en.ID, now); err != nil {
-						t.Errorf("CompleteOutbox(%s) by %s: %v", en.ID, owner, err)
-					}
-				}
+	leasedOnce(t, 8, n, "entries",
+		func(owner string) ([]string, error) {
+			got, err := e.s.LeaseOutbox(e.ctx, owner, 5, now, time.Hour)
+			ids := make([]string, len(got))
+			for i, en := range got {
+				ids[i] = en.ID
 			}
-		})
-	}
-	wg.Wait()
-	if len(handed) != n {
-		t.Fatalf("%d of %d entries were handed out", len(handed), n)
-	}
-	for _, id := range slices.Sorted(maps.Keys(handed)) {
-		if owners := handed[id]; len(owners) != 1 {
-			t.Errorf("%s was handed to %v", id, owners)
-		}
-	}
+			return ids, err
+		},
+		func(owner, id string) error { return e.s.CompleteOutbox(e.ctx, id, owner, "om_"+id, now) })
 	e.wantStats("broadcast", store.OutboxStats{Sent: n})
 }
