@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/bot/feishu/feishutest"
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/internal/app"
@@ -80,7 +81,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &bottest.LogBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("app log:\n%s", logs)

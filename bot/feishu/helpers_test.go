@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/bot/feishu"
 	"github.com/neighborbot/neighborbot/bot/feishu/feishutest"
 	"github.com/neighborbot/neighborbot/store/bolt"
@@ -32,24 +33,6 @@ const (
 
 // testNow is a fixed clock: signed requests are built and checked against it.
 var testNow = time.Date(2026, 11, 23, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
-
-// logBuffer collects log lines safely.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 // receiver records what the adapter hands to the pipeline.
 type receiver struct {
@@ -82,7 +65,7 @@ type fixture struct {
 	h      http.Handler
 	in     *receiver
 	ev     *feishutest.Events
-	log    *logBuffer
+	log    *bottest.LogBuffer
 	now    time.Time
 	wakes  int
 	wakeMu sync.Mutex
@@ -101,7 +84,7 @@ func openStore(tb testing.TB, now func() time.Time) *bolt.Store {
 // newFixture builds an http-mode adapter against a fake Feishu, with a recording receiver.
 func newFixture(t *testing.T, change ...func(*feishu.Options)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, fake: feishutest.New(t), in: &receiver{}, log: &logBuffer{}, now: testNow}
+	f := &fixture{t: t, fake: feishutest.New(t), in: &receiver{}, log: &bottest.LogBuffer{}, now: testNow}
 	now := func() time.Time { return f.now }
 	f.store = openStore(t, now)
 	o := feishu.Options{

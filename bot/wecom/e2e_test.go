@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/bot/wecom/wecomtest"
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/internal/app"
@@ -59,7 +60,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Date(2026, 5, 6, 9, 30, 0, 0, shanghai)}
-	logs := &logBuffer{}
+	logs := &bottest.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, app.Options{Config: cfg, Now: clk.Now, Owner: "e2e",
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/bot/wecom"
 	"github.com/neighborbot/neighborbot/bot/wecom/wecomtest"
 	"github.com/neighborbot/neighborbot/community"
@@ -124,24 +125,6 @@ func (r *receiver) got() []bot.Message {
 	return slices.Clone(r.msgs)
 }
 
-// logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // clock is a settable clock.
 type clock struct {
 	mu sync.Mutex
@@ -161,7 +144,7 @@ type env struct {
 	fake  *wecomtest.Server
 	store *memStore
 	clock *clock
-	log   *logBuffer
+	log   *bottest.LogBuffer
 	p     *wecom.Platform
 	in    *receiver
 	srv   *httptest.Server
@@ -172,7 +155,7 @@ type env struct {
 func newEnv(t *testing.T, tweak ...func(*wecom.Options)) *env {
 	t.Helper()
 	e := &env{t: t, fake: wecomtest.New(t, corpID, secret), store: newMemStore(),
-		clock: &clock{t: time.Date(2026, 5, 6, 9, 30, 0, 0, shanghai)}, log: &logBuffer{}, in: &receiver{}}
+		clock: &clock{t: time.Date(2026, 5, 6, 9, 30, 0, 0, shanghai)}, log: &bottest.LogBuffer{}, in: &receiver{}}
 	e.store.groups["wecom:wrchat"] = community.Group{ID: "wecom:wrchat", Platform: "wecom", Chat: "wrchat", Name: "幸福里小区群", Node: "grid1"}
 	e.store.groups["wecom:wrrobot"] = community.Group{ID: "wecom:wrrobot", Platform: "wecom", Chat: "wrrobot", Name: "和平里小区群", Node: "grid2", RobotKey: "robot-key-2"}
 	e.store.persons = []community.Person{

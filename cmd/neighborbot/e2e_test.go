@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/neighborbot/neighborbot/bot/bottest"
 )
 
 // server is a neighborbot started through run(), as `go run ./cmd/neighborbot` would.
@@ -20,20 +22,8 @@ type server struct {
 	URL    string
 	cancel context.CancelFunc
 	done   chan error
-	stderr *lockedBuffer
+	stderr *bottest.LogBuffer
 }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 func startServer(t *testing.T, env map[string]string) *server {
 	t.Helper()
@@ -42,7 +32,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &server{t: t, cancel: cancel, done: make(chan error, 1), stderr: &lockedBuffer{}}
+	s := &server{t: t, cancel: cancel, done: make(chan error, 1), stderr: &bottest.LogBuffer{}}
 	go func() {
 		err := run(ctx, nil, func(k string) string { return env[k] }, pw, s.stderr)
 		pw.CloseWithError(fmt.Errorf("run returned: %v", err))
