@@ -1,7 +1,6 @@
 package scheduler_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/internal/setup"
@@ -21,15 +21,6 @@ import (
 	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
 )
-
-// clock is a settable fake clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // recording wraps the store one scheduler instance uses: it notes which instance enqueued
 // each outbox id, and can fail enqueues (a replica dying between claim and enqueue).
@@ -101,27 +92,15 @@ func (l *enqueueLog) outbound(t testing.TB, id string) bot.Outbound {
 // world is a community on one bbolt store with any number of scheduler instances.
 type world struct {
 	t     testing.TB
-	clock *clock
+	clock *bottest.Clock
 	cfg   *config.Config
 	st    store.Store
 	tree  *community.Tree
 	log   *enqueueLog
-	logs  *syncBuffer
+	logs  *bottest.LogBuffer
 	inst  []*scheduler.Scheduler
 	recs  []*recording
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // testConfig is the demo community plus a second community with its own group, so a
 // schedule for 幸福社区 reaches two of three groups.
@@ -137,7 +116,8 @@ func testConfig() *config.Config {
 
 func newWorld(t testing.TB, cfg *config.Config, start time.Time, instances int) *world {
 	t.Helper()
-	w := &world{t: t, clock: &clock{t: start}, cfg: cfg, log: &enqueueLog{}, logs: &syncBuffer{}}
+	w := &world{t: t, clock: new(bottest.Clock), cfg: cfg, log: &enqueueLog{}, logs: &bottest.LogBuffer{}}
+	w.clock.Set(start)
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "bot.db"), bolt.Options{Now: w.clock.Now, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
