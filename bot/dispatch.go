@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"cmp"
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,9 +57,9 @@ type Dispatcher struct {
 
 	Workers     int           // concurrent sends; default 16
 	Lease       time.Duration // default 2 min
-	Poll        time.Duration // default 200 ms (new entries wake it at once; this paces retries)
+	Poll        time.Duration // default 100 ms (new entries, retries and deferrals wake it when due; this catches the rest)
 	MaxAttempts int           // default 12
-	BaseBackoff time.Duration // default 250 ms, doubling, with jitter; a platform's Retry-After wins
+	BaseBackoff time.Duration // default 250 ms, doubling, with jitter (the first retry after a quarter to a half of it); a platform's Retry-After wins
 	MaxBackoff  time.Duration // default 10 min
 	SendTimeout time.Duration // default 15 s
 
@@ -66,6 +68,11 @@ type Dispatcher struct {
 
 	slotMu sync.Mutex
 	slots  map[string]time.Time // limit key → the next free slot for an entry deferred by it
+
+	wakeMu  sync.Mutex
+	wakes   timeHeap    // when entries this dispatcher released come due again
+	timer   *time.Timer // wakes Run at wakes' earliest
+	timerAt time.Time
 }
 
 func (d *Dispatcher) init() {
@@ -77,7 +84,7 @@ func (d *Dispatcher) init() {
 			d.Lease = 2 * time.Minute
 		}
 		if d.Poll <= 0 {
-			d.Poll = 200 * time.Millisecond
+			d.Poll = 100 * time.Millisecond
 		}
 		if d.MaxAttempts <= 0 {
 			d.MaxAttempts = 12
@@ -102,6 +109,62 @@ func (d *Dispatcher) Wake() {
 	case d.wake <- struct{}{}:
 	default:
 	}
+}
+
+// wakeAt makes Run look for due entries at t, when an entry this dispatcher released comes
+// due again: a retry after a failure waits its backoff, a deferred entry its slot, not that
+// and the rest of a poll. One timer serves, armed for the earliest time still ahead; past
+// maxWakes times waiting (a backlog of thousands), the later ones are left to the poll.
+func (d *Dispatcher) wakeAt(t time.Time) {
+	d.wakeMu.Lock()
+	defer d.wakeMu.Unlock()
+	if len(d.wakes) < maxWakes {
+		heap.Push(&d.wakes, t)
+	}
+	d.arm()
+}
+
+// maxWakes bounds wakeAt's memory.
+const maxWakes = 4096
+
+// arm wakes Run for the times that have come and sets the timer for the next. wakeMu held.
+func (d *Dispatcher) arm() {
+	now := d.Now()
+	woke := false
+	for len(d.wakes) > 0 && !d.wakes[0].After(now) {
+		heap.Pop(&d.wakes)
+		woke = true
+	}
+	if woke {
+		d.Wake()
+	}
+	if len(d.wakes) == 0 || d.timer != nil && d.timerAt.Equal(d.wakes[0]) {
+		return
+	}
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	d.timerAt = d.wakes[0]
+	d.timer = time.AfterFunc(d.timerAt.Sub(now), func() {
+		d.wakeMu.Lock()
+		defer d.wakeMu.Unlock()
+		d.timer = nil
+		d.arm()
+	})
+}
+
+// timeHeap is a min-heap of times (container/heap).
+type timeHeap []time.Time
+
+func (h timeHeap) Len() int           { return len(h) }
+func (h timeHeap) Less(i, j int) bool { return h[i].Before(h[j]) }
+func (h timeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timeHeap) Push(x any)        { *h = append(*h, x.(time.Time)) }
+func (h *timeHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
 }
 
 // Run sends until ctx ends, then finishes the sends in flight and returns.
@@ -190,8 +253,10 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 			wait = time.Second
 		}
 		if wait > 0 {
-			_ = d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, d.deferSlot(lims, d.Now(), wait), "", false)
-			d.Wake()
+			at := d.deferSlot(lims, d.Now(), wait)
+			if err := d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, at, "", false); err == nil {
+				d.wakeAt(at)
+			}
 			return
 		}
 	}
@@ -217,7 +282,9 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 		delay = after
 	}
 	log.Warn("send failed, will retry", "in", delay.Round(time.Millisecond), "err", err)
-	_ = d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, now.Add(delay), err.Error(), true)
+	if err := d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, now.Add(delay), err.Error(), true); err == nil {
+		d.wakeAt(now.Add(delay))
+	}
 }
 
 // deferSlot is when an entry the limiter refused (wait) comes due again. Entries deferred by
@@ -304,8 +371,16 @@ func (d *Dispatcher) remember(ctx context.Context, o Outbound, sent Sent, log *s
 	}
 }
 
+// backoff is the wait before the retry that follows attempts+1 failed attempts: BaseBackoff
+// doubling, each drawn from its upper half. The first retry comes sooner, after a quarter to
+// a half of BaseBackoff: most failures are one-off (a 5xx, a dropped connection), and in a
+// broadcast a message's retry is what keeps the last messages from trailing the rest; a
+// platform that asks for a pause says so with Retry-After, which wins.
 func (d *Dispatcher) backoff(attempts int) time.Duration {
 	b := d.BaseBackoff << min(attempts, 20)
+	if attempts == 0 {
+		b = d.BaseBackoff / 2
+	}
 	if b > d.MaxBackoff || b <= 0 {
 		b = d.MaxBackoff
 	}
@@ -314,7 +389,21 @@ func (d *Dispatcher) backoff(attempts int) time.Duration {
 }
 
 // LocalLimiter is an in-process token-bucket limiter, exact for one replica.
+//
+// A sending process cannot know what a process before it sent: one killed a moment ago may
+// have been sending at a limit's full rate, which the platform still counts. Since says so:
+// when it is set (to the process's start), each limit's bucket starts at Since as if the
+// last Recent before it had been spent sending at the limit's rate (Recent/Every tokens
+// gone, at most the whole burst), and holds, when first asked for, what it has earned since.
+// Recent defaults to a second: a broadcast keeps an app-wide limit such as Feishu's 50/s
+// (and a chat's 5/s) busy to the end, which a restart must not exceed; a WeCom robot's
+// 20/min, one message per robot in a broadcast, keeps nearly all its burst. The zero Since
+// starts every bucket full: for a limiter that knows nothing was sent before it (a
+// platform's own, a test's).
 type LocalLimiter struct {
+	Since  time.Time
+	Recent time.Duration
+
 	mu      sync.Mutex
 	buckets map[string]*bucket
 }
@@ -354,6 +443,10 @@ func (l *LocalLimiter) refill(lim Limit, now time.Time) *bucket {
 	b, ok := l.buckets[lim.Key]
 	if !ok {
 		b = &bucket{tokens: float64(lim.Burst), at: now}
+		if !l.Since.IsZero() && lim.Every > 0 {
+			recent := cmp.Or(l.Recent, time.Second) // spent sending before Since (see LocalLimiter)
+			b.tokens, b.at = max(0, float64(lim.Burst)-float64(recent)/float64(lim.Every)), l.Since
+		}
 		l.buckets[lim.Key] = b
 	}
 	if el := now.Sub(b.at); el > 0 && lim.Every > 0 {
