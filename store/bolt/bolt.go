@@ -107,6 +107,9 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil
 	})
+	if err == nil { // the file lock is ours: every lease in the file is a dead process's
+		err = db.Update(releaseLeases)
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)

@@ -277,3 +277,36 @@ func safely(fn func(*bbolt.Tx) error, tx *bbolt.Tx) (err error) {
 	}()
 	return fn(tx)
 }
+
+// releaseInboxLeases makes every leased, unhandled event due again at once (see
+// releaseLeases): it is filed under when it was received again.
+func releaseInboxLeases(tx *bbolt.Tx) error {
+	b, due := tx.Bucket(bInbox), tx.Bucket(bInboxDue)
+	var leased []*inboundRecord
+	c := due.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		r, err := getInbound(b, string(k[8:]))
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return fmt.Errorf("inbox.due names missing event %q", k[8:])
+		}
+		if !r.LeaseUntil.IsZero() {
+			leased = append(leased, r)
+		}
+	}
+	for _, r := range leased {
+		if err := due.Delete(r.dueKey()); err != nil {
+			return err
+		}
+		r.LeaseOwner, r.LeaseUntil = "", time.Time{}
+		if err := putJSON(b, r.ID, r); err != nil {
+			return err
+		}
+		if err := due.Put(r.dueKey(), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}

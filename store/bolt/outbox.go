@@ -98,6 +98,17 @@ func (s *Store) LeaseOutbox(ctx context.Context, owner string, max int, now time
 	if max <= 0 {
 		return nil, nil
 	}
+	// An idle dispatcher polls often: when nothing is due, a read transaction tells so
+	// without a commit and its fsync.
+	var due bool
+	if err := s.view(ctx, "lease outbox", func(tx *bbolt.Tx) error {
+		k, _ := tx.Bucket(bOutboxWait).Cursor().First()
+		r, _ := tx.Bucket(bOutboxReady).Cursor().First()
+		due = r != nil || k != nil && bytes.Compare(k[:8], tkey(now)) <= 0
+		return nil
+	}); err != nil || !due {
+		return nil, err
+	}
 	var out []store.OutboxEntry
 	err := s.update(ctx, "lease outbox", func(tx *bbolt.Tx) error {
 		b, wait, ready := tx.Bucket(bOutbox), tx.Bucket(bOutboxWait), tx.Bucket(bOutboxReady)
@@ -280,6 +291,47 @@ func countStatus(tx *bbolt.Tx, batch string, from, to store.OutboxStatus) error 
 			v = binary.BigEndian.AppendUint64(v, uint64(n))
 		}
 		if err := b.Put(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// releaseLeases runs at Open. bbolt's file lock admits one process, so every lease found in
+// the file belongs to a process that ended (a crash, a SIGKILL) without finishing: its
+// outbox entries and inbox events are made due again at once rather than waiting out their
+// leases, and a restarted bot resumes where the last one stopped. An entry's attempts are
+// not counted for it: the ended process may never have tried it.
+func releaseLeases(tx *bbolt.Tx) error {
+	if err := releaseOutboxLeases(tx); err != nil {
+		return err
+	}
+	return releaseInboxLeases(tx)
+}
+
+func releaseOutboxLeases(tx *bbolt.Tx) error {
+	b, wait := tx.Bucket(bOutbox), tx.Bucket(bOutboxWait)
+	// A leased entry is in outbox.wait under its lease's end; the ready queue holds none.
+	var leased []*outboxRecord
+	c := wait.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		r, err := getOutbox(b, string(v))
+		if err != nil {
+			return fmt.Errorf("outbox.wait names %q: %w", v, err)
+		}
+		if r.LeaseOwner != "" || !r.LeaseUntil.IsZero() {
+			leased = append(leased, r)
+		}
+	}
+	for _, r := range leased {
+		if err := wait.Delete(r.waitKey()); err != nil {
+			return err
+		}
+		r.LeaseOwner, r.LeaseUntil = "", time.Time{}
+		if err := putJSON(b, r.ID, r); err != nil {
+			return err
+		}
+		if err := wait.Put(r.waitKey(), []byte(r.ID)); err != nil {
 			return err
 		}
 	}

@@ -277,7 +277,8 @@ func testInboxLeasedOnPut(t *testing.T, e *env) {
 }
 
 // testPersistInboxLeased: an event leased on put survives a restart with its lease (the
-// receiver's crash after the platform's ack), and is handed out once that lease runs out.
+// receiver's crash after the platform's ack), and is handed out once that lease runs out; or,
+// with LeasesEndAtReopen, at once.
 func testPersistInboxLeased(t *testing.T, e *env) {
 	e.requirePersistent()
 	t0 := e.clock.Now()
@@ -285,6 +286,11 @@ func testPersistInboxLeased(t *testing.T, e *env) {
 	e.restart()
 	e.putInboundBatch("after restart", leasedBatch(t0.Add(time.Hour), "a@r2", "b", "c@r2"), t0.Add(time.Second),
 		false, false, false)
+	if e.leasesEnd {
+		e.wantLeased("r1's leases released at reopen", e.leaseInbound("w", 10, t0.Add(time.Second), time.Hour), "a", "b", "c")
+		e.wantLeased("leased again", e.leaseInbound("w", 10, t0.Add(2*time.Minute), time.Hour))
+		return
+	}
 	e.wantLeased("r1's lease live", e.leaseInbound("w", 10, t0.Add(30*time.Second), time.Hour), "c")
 	e.wantLeased("r1's lease ran out", e.leaseInbound("w", 10, t0.Add(2*time.Minute), time.Hour), "a", "b")
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -94,6 +95,13 @@ func testPersistInbox(t *testing.T, e *env) {
 	for _, id := range []string{"a", "b", "c"} {
 		e.putInbound(id, t0.Add(time.Second), false)
 	}
+	if e.leasesEnd {
+		due := []string{leased[1], unleased}
+		slices.Sort(due)
+		e.wantLeased("lease released at reopen", e.leaseInbound("w2", 10, t0.Add(time.Second), time.Hour), due...)
+		e.wantLeased("leased again", e.leaseInbound("w2", 10, t0.Add(2*time.Minute), time.Hour))
+		return
+	}
 	e.wantLeased("unleased", e.leaseInbound("w2", 10, t0.Add(30*time.Second), time.Hour), unleased)
 	e.wantLeased("lease ran out", e.leaseInbound("w2", 10, t0.Add(2*time.Minute), time.Hour), leased[1])
 }
@@ -111,10 +119,21 @@ func testPersistOutbox(t *testing.T, e *env) {
 	before := []store.OutboxEntry{e.getOutbox("p1"), e.getOutbox("p2"), e.getOutbox("p3")}
 
 	e.restart()
+	if e.leasesEnd {
+		before[0].LeaseOwner, before[0].LeaseUntil = "", time.Time{}
+	}
 	for _, en := range before {
 		sameJSON(t, e.getOutbox(en.ID), en, "outbox entry")
 	}
 	e.enqueue(outEntry("p2", t0.Add(time.Hour))) // still a duplicate
+	if e.leasesEnd {
+		e.wantOutboxLeased("p1 released at reopen", e.leaseOutbox("o2", 10, t0, 2*time.Hour), "p1", "p2")
+		wantCode(t, e.s.CompleteOutbox(e.ctx, "p1", "o1", "om_1", t0), community.EConflict, "CompleteOutbox by the owner from before the restart")
+		must(t, e.s.CompleteOutbox(e.ctx, "p1", "o2", "om_1", t0), "CompleteOutbox by the new owner")
+		e.wantStats("b", store.OutboxStats{Pending: 1, Sent: 1})
+		e.wantOutboxLeased("p3 due", e.leaseOutbox("o2", 10, t0.Add(time.Hour), time.Minute), "p3")
+		return
+	}
 	e.wantOutboxLeased("p1 still leased", e.leaseOutbox("o2", 10, t0, 2*time.Hour), "p2")
 	must(t, e.s.CompleteOutbox(e.ctx, "p1", "o1", "om_1", t0), "CompleteOutbox by the owner from before the restart")
 	e.wantStats("b", store.OutboxStats{Pending: 1, Sent: 1})

@@ -46,9 +46,18 @@ type OpenFunc func(t *testing.T, now func() time.Time) store.Store
 // store's Close with t.Cleanup (Close is idempotent, so the old store's cleanup is harmless).
 type ReopenFunc func(t *testing.T, s store.Store, now func() time.Time) store.Store
 
+// Option adjusts what the suite expects of a backend.
+type Option func(*env)
+
+// LeasesEndAtReopen says a reopen is a restart of the one process that can hold the data (a
+// file it locks): the inbox and outbox leases taken before it belonged to a process that has
+// ended, and their entries are due at once. Without it, leases outlive a reopen, as on a
+// backend several replicas share.
+func LeasesEndAtReopen() Option { return func(e *env) { e.leasesEnd = true } }
+
 // Run runs the whole suite against a backend. reopen may be nil for a backend that keeps
 // nothing across a restart; the persistence subtests are then skipped.
-func Run(t *testing.T, open OpenFunc, reopen ReopenFunc) {
+func Run(t *testing.T, open OpenFunc, reopen ReopenFunc, opts ...Option) {
 	type test struct {
 		name string
 		fn   func(*testing.T, *env)
@@ -110,6 +119,9 @@ func Run(t *testing.T, open OpenFunc, reopen ReopenFunc) {
 			for _, tc := range g.tests {
 				t.Run(tc.name, func(t *testing.T) {
 					e := &env{t: t, ctx: t.Context(), clock: NewClock(Epoch), reopen: reopen}
+					for _, o := range opts {
+						o(e)
+					}
 					e.s = open(t, e.clock.Now)
 					tc.fn(t, e)
 				})
@@ -151,6 +163,8 @@ type env struct {
 	s      store.Store
 	clock  *Clock
 	reopen ReopenFunc
+	// leasesEnd: a reopen releases every lease (LeasesEndAtReopen).
+	leasesEnd bool
 }
 
 // restart closes the store and opens its data again, or skips the test.
