@@ -119,7 +119,7 @@ func TestBroadcastThousandGroupsExactlyOnce(t *testing.T) {
 
 	// The Feishu half is paced at 90% of 50/s (Headroom), every failed attempt costing a
 	// token: 95% of it is out well within 1.25 times the floor. The last few wait out their
-	// retries' backoff (the dispatcher's 1 s, doubling), which a test cannot bound.
+	// retries' backoff (the dispatcher's, doubling), which a test cannot bound.
 	fs := e.fakes["feishu"]
 	floor := time.Duration(groups/2-feishuApp.Burst) * feishuApp.Every
 	start := e.clock.Now().Add(-took)
@@ -207,5 +207,38 @@ func TestBroadcastSurvivesCrash(t *testing.T) {
 	e.exactlyOnce(id, groups)
 	if nt, _ := e.n.Get(e.ctx, id); nt.Status != notices.StatusSent || nt.Enqueued != groups {
 		t.Errorf("notice after resume: %s, %d enqueued", nt.Status, nt.Enqueued)
+	}
+}
+
+// TestBroadcastScheduleFinishesOtherPlatformsEarly: the binding platform (Feishu's 50/s per
+// app) sets the broadcast's span; the other platform's messages, free to go faster, are
+// spread over its first four fifths, so their failures are retried while Feishu still sends.
+func TestBroadcastScheduleFinishesOtherPlatformsEarly(t *testing.T) {
+	const groups = 1000
+	e := cityEnv(t, groups)
+	start := e.clock.Now()
+	id := e.draftAndConfirm("关于开展燃气安全检查的通知")
+	if err := e.n.Pump(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	gs, err := e.st.ListGroups(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]time.Duration{}
+	for _, g := range gs {
+		en, err := e.st.GetOutbox(e.ctx, notices.EntryID(id, g.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last[g.Platform] = max(last[g.Platform], en.NotBefore.Sub(start))
+	}
+	// 500 Feishu messages, 50 in the burst, the rest at 90% of 50/s (Headroom 0.1).
+	span := time.Duration(float64((groups/2-feishuApp.Burst)*int(feishuApp.Every)) / 0.9)
+	if d := last["feishu"] - span; d < -50*time.Millisecond || d > 50*time.Millisecond {
+		t.Errorf("Feishu's last message due after %v, want %v", last["feishu"], span)
+	}
+	if w := last["wecom"]; w > span*4/5 || w < span*3/4 {
+		t.Errorf("WeCom's last message due after %v, want within four fifths of %v (%v)", w, span, span*4/5)
 	}
 }
