@@ -110,7 +110,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 
 	a.Handlers = &handlers.Handlers{Store: a.Store, Tree: a.Tree, BotName: cfg.BotName, Log: a.Log}
 	a.Dispatcher = &bot.Dispatcher{
-		Outbox: a.Store, Refs: a.Store, Platforms: a.Platforms, Limiter: Limiter(a.Store),
+		Outbox: a.Store, Refs: a.Store, Platforms: a.Platforms, Limiter: Limiter(a.Store, a.Now()),
 		Owner: owner, Now: a.Now, Log: a.Log.With("part", "outbox"),
 		Refresh: a.Handlers.RefreshCard(a.Now), MaxAttempts: cfg.Limits.OutboxMaxAttempts,
 	}
@@ -198,12 +198,14 @@ func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, lo
 }
 
 // Limiter is the dispatcher's rate limiter: the store's own when replicas share the store
-// (Redis), so the platforms' limits hold for the whole fleet; else one for this process.
-func Limiter(st store.Store) bot.RateLimiter {
+// (Redis), so the platforms' limits hold for the whole fleet; else one for this process,
+// started at since: it assumes the platforms still count a second of sending before it (a
+// process killed just before this one started may have been sending at the limits' rate).
+func Limiter(st store.Store, since time.Time) bot.RateLimiter {
 	if s, ok := st.(interface{ Limiter() bot.RateLimiter }); ok {
 		return s.Limiter()
 	}
-	return &bot.LocalLimiter{}
+	return &bot.LocalLimiter{Since: since}
 }
 
 // Run serves HTTP on ln and runs every part until ctx ends, then stops them in order: stop
