@@ -132,9 +132,9 @@ func (n *Notices) schedule(outs []bot.Outbound, now time.Time) []time.Time {
 			end = at[i]
 		}
 	}
-	// The other platforms finish a fifth of the span early: their last messages' failures
+	// The other platforms finish a third of the span early: their last messages' failures
 	// and timeouts are then retried while the slowest platform is still sending, not after.
-	span := end.Sub(now) * 4 / 5
+	span := end.Sub(now) * 2 / 3
 	for _, idx := range byPlatform {
 		for j, i := range idx {
 			if even := now.Add(span * time.Duration(j) / time.Duration(len(idx))); even.After(at[i]) {
