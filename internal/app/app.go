@@ -25,11 +25,22 @@ import (
 	"github.com/neighborbot/neighborbot/internal/setup"
 	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
+	"github.com/neighborbot/neighborbot/store/cache"
 	redisstore "github.com/neighborbot/neighborbot/store/redis"
 )
 
 // Zone is the one time zone neighborbot lives in.
 const Zone = "Asia/Shanghai"
+
+// DirectoryTTL bounds how long a change another replica makes to a person, a group or a cached
+// document takes to be seen here (a role change takes effect within it); this replica's own
+// changes are seen at once.
+const DirectoryTTL = 5 * time.Second
+
+// CachedColls are the document collections the inbound path reads on every reply to a message:
+// the card it replies to (written once, when the card is sent), and what a bare 收到 or poll
+// answer may mean (the notices' recent list and their frozen target groups).
+var CachedColls = []string{bot.CollMsgRef, "notice_recent", "notice_groups"}
 
 // Options configure an App.
 type Options struct {
@@ -107,6 +118,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := setup.Seed(ctx, a.Store, cfg); err != nil {
 		return nil, err
 	}
+	// Every part reads and writes through the cache, so this replica reads its own writes;
+	// another replica's are seen within the cache's TTL (store/cache).
+	a.Store = cache.New(a.Store, cache.Options{TTL: DirectoryTTL, Colls: CachedColls})
 
 	a.Handlers = &handlers.Handlers{Store: a.Store, Tree: a.Tree, BotName: cfg.BotName, Log: a.Log}
 	a.Dispatcher = &bot.Dispatcher{
@@ -202,6 +216,9 @@ func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, lo
 // started at since: it assumes the platforms still count a second of sending before it (a
 // process killed just before this one started may have been sending at the limits' rate).
 func Limiter(st store.Store, since time.Time) bot.RateLimiter {
+	if u, ok := st.(interface{ Unwrap() store.Store }); ok {
+		st = u.Unwrap()
+	}
 	if s, ok := st.(interface{ Limiter() bot.RateLimiter }); ok {
 		return s.Limiter()
 	}
