@@ -32,6 +32,13 @@ type Pipeline struct {
 	Poll    time.Duration // how often to look for events with expired leases; default 1 s
 	// MaxBatch bounds one group commit; default 256.
 	MaxBatch int
+	// AckDelay is how long a handled event's ack may wait for others, so the acks of a burst
+	// are written together (on bbolt, one commit and one fsync) instead of one by one; default
+	// 5 ms. An ack only lets the inbox forget the event's payload: until it is written, a
+	// replica that dies leaves the event to be handled again when its lease runs out, which
+	// is harmless (replies have ids derived from the event), as it is today for a death
+	// between handling and acking.
+	AckDelay time.Duration
 	// Queue bounds the events recorded leased to this replica and waiting for a worker; default
 	// 16 per worker. Beyond it, events are recorded unleased and leased from the inbox as
 	// workers free up, so none waits in memory long enough for its lease to run out.
@@ -41,7 +48,8 @@ type Pipeline struct {
 	reqs    chan *receiveReq
 	wake    chan struct{}
 	started chan struct{}
-	local   chan job // events leased to this replica as they were recorded
+	local   chan job    // events leased to this replica as they were recorded
+	acks    chan string // handled events' ids, for ackLoop
 }
 
 type receiveReq struct {
@@ -74,6 +82,10 @@ func (p *Pipeline) init() {
 		if p.Queue <= 0 {
 			p.Queue = 16 * p.Workers
 		}
+		if p.AckDelay <= 0 {
+			p.AckDelay = 5 * time.Millisecond
+		}
+		p.acks = make(chan string, p.MaxBatch)
 		p.reqs = make(chan *receiveReq, 4096)
 		p.wake = make(chan struct{}, 1)
 		p.started = make(chan struct{})
@@ -109,6 +121,9 @@ func (p *Pipeline) Receive(ctx context.Context, m Message) error {
 // hand (those this replica leased) and returns.
 func (p *Pipeline) Run(ctx context.Context) error {
 	p.init()
+	ackDone := make(chan struct{})
+	go func() { defer close(ackDone); p.ackLoop() }()
+	defer func() { close(p.acks); <-ackDone }() // after the workers: their last acks are written
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); p.commitLoop(ctx) }() // closes p.local when it ends
@@ -253,7 +268,7 @@ func (p *Pipeline) handle(j job) {
 		m = *j.m
 	} else if err := json.Unmarshal(e.Payload, &m); err != nil {
 		p.Log.Error("dropping undecodable event", "event", e.ID, "err", err)
-		_ = p.Inbox.AckInbound(ctx, e.ID, p.Now())
+		p.acks <- e.ID
 		return
 	}
 	if _, err := p.Engine.Handle(ctx, m); err != nil {
@@ -261,7 +276,63 @@ func (p *Pipeline) handle(j job) {
 		p.Log.Warn("event not handled, will retry", "event", e.ID, "attempt", e.Attempts, "err", err)
 		return
 	}
-	if err := p.Inbox.AckInbound(ctx, e.ID, p.Now()); err != nil {
-		p.Log.Warn("inbox ack failed; the event may be handled again", "event", e.ID, "err", err)
+	p.acks <- e.ID
+}
+
+// ackLoop acks handled events: it takes the ids that arrive within AckDelay of the first (up
+// to MaxBatch) and acks them all at once, so the store can write them together. It returns
+// once p.acks is closed and drained.
+func (p *Pipeline) ackLoop() {
+	batch := make([]string, 0, p.MaxBatch)
+	timer := time.NewTimer(0)
+	<-timer.C
+	for {
+		id, ok := <-p.acks
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], id)
+		timer.Reset(p.AckDelay)
+	gather:
+		for len(batch) < p.MaxBatch {
+			select {
+			case id, ok := <-p.acks:
+				if !ok {
+					break gather // closed: ack what is here, then the receive above returns
+				}
+				batch = append(batch, id)
+			case <-timer.C:
+				break gather
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		p.ackAll(batch)
 	}
+}
+
+// ackAll acks ids concurrently: the inbox joins concurrent writes in one commit (bbolt's
+// group commit), which a loop of acks one after another would not give it.
+func (p *Pipeline) ackAll(ids []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), p.Lease)
+	defer cancel()
+	now := p.Now()
+	ack := func(id string) {
+		if err := p.Inbox.AckInbound(ctx, id, now); err != nil {
+			p.Log.Warn("inbox ack failed; the event may be handled again", "event", id, "err", err)
+		}
+	}
+	if len(ids) == 1 {
+		ack(ids[0])
+		return
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() { ack(id) })
+	}
+	wg.Wait()
 }

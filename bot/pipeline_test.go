@@ -1,0 +1,108 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/bot/bottest"
+	"github.com/neighborbot/neighborbot/store"
+)
+
+// gatedInbox holds every AckInbound until the gate opens, counting those waiting.
+type gatedInbox struct {
+	store.Inbox
+	gate     chan struct{}
+	inflight atomic.Int64
+	acked    sync.Map // id → times
+}
+
+func (g *gatedInbox) AckInbound(ctx context.Context, id string, now time.Time) error {
+	g.inflight.Add(1)
+	<-g.gate
+	n, _ := g.acked.LoadOrStore(id, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
+	return g.Inbox.AckInbound(ctx, id, now)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond) // polling an observable state, bounded
+	}
+}
+
+// The acks of a burst are written together: all of them are in the store's hands at once
+// (where bbolt's group commit gives them one commit), not one after another.
+func TestPipelineAcksABurstTogether(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	inbox := &gatedInbox{Inbox: st, gate: make(chan struct{})}
+	var handled sync.Map
+	var calls atomic.Int64
+	const n = 20
+	p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now,
+		Log: discard, MaxBatch: n, AckDelay: time.Hour} // the batch goes when it is full
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := p.Receive(ctx, msg(fmt.Sprintf("e%d", i), "hi")); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	// Sequential acks would never have a second one waiting while the first is held.
+	waitFor(t, "20 acks in flight together", func() bool { return inbox.inflight.Load() == n })
+	close(inbox.gate)
+	cancel()
+	<-done
+	for i := range n {
+		v, ok := inbox.acked.Load(fmt.Sprintf("local:e%d", i))
+		if !ok || v.(*atomic.Int64).Load() != 1 {
+			t.Errorf("event e%d acked %v times, want once", i, v)
+		}
+	}
+	// Acked: nothing is handed out again, even once every lease has run out.
+	clock.Advance(time.Hour)
+	if got, err := st.LeaseInbound(context.Background(), "probe", 100, clock.Now(), time.Minute); err != nil || len(got) != 0 {
+		t.Fatalf("after the acks LeaseInbound gave %d events (%v), want none", len(got), err)
+	}
+}
+
+// Run does not return before the acks of the events it handled are written, however long
+// AckDelay is.
+func TestPipelineWritesPendingAcksOnStop(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	var handled sync.Map
+	var calls atomic.Int64
+	p := &bot.Pipeline{Inbox: st, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now,
+		Log: discard, AckDelay: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	if err := p.Receive(ctx, msg("e1", "hi")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the event handled", func() bool { return calls.Load() == 1 })
+	cancel()
+	<-done
+	clock.Advance(time.Hour)
+	if got, err := st.LeaseInbound(context.Background(), "probe", 10, clock.Now(), time.Minute); err != nil || len(got) != 0 {
+		t.Fatalf("after Run returned LeaseInbound gave %d events (%v): the ack was not written", len(got), err)
+	}
+}
