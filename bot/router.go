@@ -156,13 +156,21 @@ func Recover(log *slog.Logger) Middleware {
 	}
 }
 
-// Logging logs each handled message at Info (who, where, how long, outcome) without its text,
-// which may hold personal data.
+// Logging logs each handled message (who, where, how long, outcome) without its text, which
+// may hold personal data: at Info when the bot answered or failed, at Debug when it had
+// nothing to do with the message (neighbours chatting), which is most of a group's traffic.
 func Logging(log *slog.Logger) Middleware {
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, r *Request) error {
 			start := time.Now()
 			err := next(ctx, r)
+			level := slog.LevelInfo
+			if err == nil && len(r.outs) == 0 {
+				level = slog.LevelDebug
+			}
+			if !log.Enabled(ctx, level) {
+				return err
+			}
 			attrs := []any{"event", r.Msg.Key(), "user", r.Msg.UserID, "chat", r.Msg.ChatID,
 				"replies", len(r.outs), "took", time.Since(start).Round(time.Microsecond)}
 			if r.Msg.Action != nil {
@@ -174,7 +182,7 @@ func Logging(log *slog.Logger) Middleware {
 					attrs = append(attrs, "err", err)
 				}
 			}
-			log.InfoContext(ctx, "handled", attrs...)
+			log.Log(ctx, level, "handled", attrs...)
 			return err
 		}
 	}
