@@ -38,7 +38,7 @@ const (
 // line with the reason.
 func (p *Platform) EventHandler(in bot.Receiver) http.Handler {
 	d := p.dispatcher(in)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveEvent(w, r, d) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveEvent(w, r, d, in) })
 }
 
 type encrypted struct {
@@ -46,19 +46,22 @@ type encrypted struct {
 }
 
 // eventHead is what is read of a decrypted body before dispatching it: the challenge of a URL
-// verification (token at the top) or the v2 header (token inside).
+// verification (token at the top) or the v2 header (token inside), and the event itself, kept
+// undecoded: a message (the event nearly every request carries) is decoded from it once,
+// without the SDK dispatcher's two further passes over the whole body.
 type eventHead struct {
-	Type      string `json:"type"`
-	Token     string `json:"token"`
-	Challenge string `json:"challenge"`
-	Header    *struct {
-		EventID   string `json:"event_id"`
-		EventType string `json:"event_type"`
-		Token     string `json:"token"`
-	} `json:"header"`
+	Type      string                 `json:"type"`
+	Token     string                 `json:"token"`
+	Challenge string                 `json:"challenge"`
+	Schema    string                 `json:"schema"`
+	Header    *larkevent.EventHeader `json:"header"`
+	Event     json.RawMessage        `json:"event"`
 }
 
-func (p *Platform) serveEvent(w http.ResponseWriter, r *http.Request, d *dispatcher.EventDispatcher) {
+// eventMessageReceive is the event type of a message to the bot or in its chats.
+const eventMessageReceive = "im.message.receive_v1"
+
+func (p *Platform) serveEvent(w http.ResponseWriter, r *http.Request, d *dispatcher.EventDispatcher, in bot.Receiver) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.opt.MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -123,7 +126,20 @@ func (p *Platform) serveEvent(w http.ResponseWriter, r *http.Request, d *dispatc
 		p.refuse(w, r, http.StatusUnauthorized, "event not signed")
 		return
 	}
-	resp, err := d.Do(r.Context(), plain)
+	var resp any
+	if head.Header != nil && head.Header.EventType == eventMessageReceive && len(head.Event) > 0 {
+		ev := &larkim.P2MessageReceiveV1{
+			EventV2Base: &larkevent.EventV2Base{Schema: head.Schema, Header: head.Header},
+			Event:       &larkim.P2MessageReceiveV1Data{},
+		}
+		if err = json.Unmarshal(head.Event, ev.Event); err != nil {
+			p.refuse(w, r, http.StatusBadRequest, "message event is not JSON")
+			return
+		}
+		err = p.onMessage(r.Context(), in, ev)
+	} else {
+		resp, err = d.Do(r.Context(), plain)
+	}
 	if err != nil {
 		var nf *dispatcher.NotFoundEventHandlerErr
 		if errors.As(err, &nf) {
@@ -188,11 +204,7 @@ func (p *Platform) dispatcher(in bot.Receiver) *dispatcher.EventDispatcher {
 	d := dispatcher.NewEventDispatcher("", "")
 	d.InitConfig(larkevent.WithLogger(sdkLogger{p.log.With("via", "sdk")}))
 	d.OnP2MessageReceiveV1(func(ctx context.Context, ev *larkim.P2MessageReceiveV1) error {
-		m, ok := p.messageFrom(ev)
-		if !ok {
-			return nil
-		}
-		return in.Receive(ctx, m)
+		return p.onMessage(ctx, in, ev)
 	})
 	d.OnP2CardActionTrigger(func(ctx context.Context, ev *callback.CardActionTriggerEvent) (*callback.CardActionTriggerResponse, error) {
 		m, ok := p.actionFrom(ev)
@@ -210,6 +222,15 @@ func (p *Platform) dispatcher(in bot.Receiver) *dispatcher.EventDispatcher {
 		return p.greet(ctx, ev)
 	})
 	return d
+}
+
+// onMessage records a message event (or ignores what the bot does not read).
+func (p *Platform) onMessage(ctx context.Context, in bot.Receiver, ev *larkim.P2MessageReceiveV1) error {
+	m, ok := p.messageFrom(ev)
+	if !ok {
+		return nil
+	}
+	return in.Receive(ctx, m)
 }
 
 var actionToasts = map[string]string{
