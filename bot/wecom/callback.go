@@ -3,7 +3,6 @@ package wecom
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -121,8 +120,8 @@ func (p *Platform) handleApp(ctx context.Context, w http.ResponseWriter, r *http
 	if err != nil {
 		return err
 	}
-	var env envelope
-	if err := xml.Unmarshal(body, &env); err != nil {
+	env, err := parseEnvelope(body)
+	if err != nil {
 		return refuse(http.StatusBadRequest, fmt.Errorf("envelope: %w", err))
 	}
 	plain, err := p.open(p.app, r, strings.TrimSpace(env.Encrypt))

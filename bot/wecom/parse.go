@@ -42,7 +42,8 @@ type appXML struct {
 	UpdateDetail string `xml:"UpdateDetail"`
 }
 
-func parseAppXML(b []byte) (appXML, error) {
+// parseAppXMLSlow is parseAppXML by encoding/xml, for what flatXML does not read.
+func parseAppXMLSlow(b []byte) (appXML, error) {
 	var m appXML
 	if err := xml.Unmarshal(b, &m); err != nil {
 		return appXML{}, fmt.Errorf("wecom: callback xml: %w", err)
