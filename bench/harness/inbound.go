@@ -28,8 +28,6 @@ const (
 	probeChats      = 50 // probes spread over this many chats (5 messages/s per chat is Feishu's limit)
 )
 
-var inboundRates = []float64{200, 500, 1000}
-
 // prepared is one platform request, built (encrypted, signed) before the run so the load
 // generator only sends.
 type prepared struct {
@@ -99,6 +97,9 @@ func runInbound(ctx context.Context, e *Env) ([]Section, error) {
 	var runs []inboundRun
 	var errs []error
 	for _, src := range []source{newFeishuSource(), newWeComSource()} {
+		if !slices.Contains(e.Platforms, src.platform()) {
+			continue
+		}
 		backends := []string{"bbolt"}
 		if e.Redis {
 			backends = append(backends, "Redis")
@@ -192,7 +193,7 @@ func (e *Env) inboundBare(ctx context.Context, src source) ([]rateResult, error)
 	warm := e.events(src, "bare-warm", 200)
 	loadOnce(ctx, base, warm, 500)
 	var out []rateResult
-	for _, rate := range inboundRates {
+	for _, rate := range e.Rates {
 		evs := e.events(src, fmt.Sprintf("bare%d", int(rate)), int(rate*e.inboundDuration().Seconds()))
 		e.Log.Info("load", "target", "SDK bare dispatcher", "rate", rate, "events", len(evs))
 		cpu0, _ := cpuTime(p.Pid())
@@ -267,13 +268,13 @@ func (e *Env) inboundBot(ctx context.Context, src source, backend string) (inbou
 	fk.log().wait(probeKeys(warm), 10*time.Second)
 
 	var acked []string
-	for _, rate := range inboundRates {
+	for _, rate := range e.Rates {
 		tag := fmt.Sprintf("%s%d", strings.ToLower(backend), int(rate))
 		evs := e.events(src, tag, int(rate*e.inboundDuration().Seconds()))
 		e.Log.Info("load", "target", "neighborbot", "platform", src.platform(), "backend", backend, "rate", rate, "events", len(evs))
 		cpu0, _ := cpuTime(p.Pid())
 		profDone := make(chan string, 1)
-		if e.Profile && rate == inboundRates[len(inboundRates)-1] {
+		if e.Profile && rate == e.Rates[len(e.Rates)-1] {
 			go func() { profDone <- e.grabProfile(ctx, base, bin, fmt.Sprintf("inbound-%s-%s", src.platform(), tag)) }()
 		} else {
 			profDone <- ""
@@ -441,7 +442,7 @@ func (e *Env) inboundReport(runs []inboundRun) string {
 			fmt.Fprintf(&b, "\nNote: %s.\n", run.Note)
 		}
 		if run.Profile != "" {
-			fmt.Fprintf(&b, "\nWhere the bot's CPU goes at %.0f events/s (bench/nbprof, `go tool pprof -top`):\n\n```\n%s\n```\n", inboundRates[len(inboundRates)-1], run.Profile)
+			fmt.Fprintf(&b, "\nWhere the bot's CPU goes at %.0f events/s (bench/nbprof, `go tool pprof -top`):\n\n```\n%s\n```\n", e.Rates[len(e.Rates)-1], run.Profile)
 		}
 	}
 	fmt.Fprintf(&b, "\nTargets: ack p99 under 5 ms at 1,000 events/s with every event durably recorded before its ack; "+

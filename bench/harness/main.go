@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -55,9 +56,13 @@ type Env struct {
 	ClaimRounds int
 	// Profile runs the inbound scenario on bench/nbprof and profiles it.
 	Profile bool
-	Log     *slog.Logger
-	Command string // how this run was invoked, for the tables
-	Machine string
+	// Rates are the inbound scenario's rates (events/s), ascending; it profiles the last.
+	Rates []float64
+	// Platforms are the inbound scenario's platforms (feishu, wecom).
+	Platforms []string
+	Log       *slog.Logger
+	Command   string // how this run was invoked, for the tables
+	Machine   string
 
 	bins       map[string]string
 	boltDS     string
@@ -97,8 +102,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	prof := fs.Bool("pprof", false, "inbound: run bench/nbprof (neighborbot with /debug/pprof) and profile it at the top rate")
 	rounds := fs.Int("claim-rounds", 0, "claim rushes per backend (default 50, 10 with -quick)")
 	keep := fs.Bool("keep", false, "keep the scratch directory (data, logs, profiles)")
+	rates := fs.String("rates", "200,500,1000", "inbound: the rates (events/s) to run, comma-separated")
+	platforms := fs.String("platforms", "feishu,wecom", "inbound: the platforms to run, comma-separated")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var inRates []float64
+	for _, r := range strings.Split(*rates, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("-rates: bad rate %q", r)
+		}
+		inRates = append(inRates, v)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	root, err := moduleRoot()
@@ -117,6 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	e := &Env{
 		Root: root, Work: work, Quick: *quick, Items: *items, Members: *members, Log: log,
 		Command: commandLine(args), Machine: machine(), bins: map[string]string{}, ClaimRounds: *rounds, Profile: *prof,
+		Rates: inRates, Platforms: strings.Split(*platforms, ","),
 	}
 	defer func() {
 		for _, f := range e.cleanups {
