@@ -124,6 +124,9 @@ func (d *Dispatcher) wakeAt(t time.Time) {
 	d.arm()
 }
 
+// deferWakeGrain is the grid wakes for deferred entries are rounded up to.
+const deferWakeGrain = 50 * time.Millisecond
+
 // maxWakes bounds wakeAt's memory.
 const maxWakes = 4096
 
@@ -255,7 +258,9 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 		if wait > 0 {
 			at := d.deferSlot(lims, d.Now(), wait)
 			if err := d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, at, "", false); err == nil {
-				d.wakeAt(at)
+				// Deferred entries come due one limit interval apart (deferSlot): woken for
+				// on a coarser grid, a lease takes several at once instead of one each.
+				d.wakeAt(at.Add(deferWakeGrain - 1).Truncate(deferWakeGrain))
 			}
 			return
 		}
