@@ -40,13 +40,13 @@ type fakeServer struct {
 	times     []time.Time // of every attempt
 }
 
-// perSecond is how many attempts arrived in each second since the first.
-func (f *fakeServer) perSecond() []int {
+// perSecond is how many attempts arrived in each second since start.
+func (f *fakeServer) perSecond(start time.Time) []int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []int
 	for _, t := range f.times {
-		s := int(t.Sub(f.times[0]) / time.Second)
+		s := int(t.Sub(start) / time.Second)
 		for len(out) <= s {
 			out = append(out, 0)
 		}

@@ -4,8 +4,7 @@
 // notice exactly once, also when the sending process is killed with SIGKILL halfway.
 //
 //	go run ./bench/broadcast                                # 1,000 and 5,000 groups, then the SIGKILL run
-//	go run ./bench/broadcast -backoff 200ms -poll 100ms     # the dispatcher tuned for broadcasts
-//	go run ./bench/broadcast -groups 1000 -kill 0           # one quick run
+//	go run ./bench/broadcast -groups 1000 -kill 0 -hist     # one quick run, attempts per second
 //
 // Each group is on one platform, alternately: Feishu (5/s per chat, 50/s per app) and a
 // WeCom group robot (20/min per robot, one robot per group). The floor is the time the
@@ -13,8 +12,11 @@
 // every failed attempt costs a token too, so the floor counting them is (attempts − 50) / 50 s.
 // The dispatcher runs with its defaults (as internal/app builds it) unless flags say
 // otherwise, except its lease (-lease), which bounds how long a killed sender's messages
-// wait; the clients time out each request after -clienttimeout, as an adapter should.
-// Every run is bounded by -max.
+// wait where the store does not release them at open (bbolt does); the clients time out
+// each request after -clienttimeout, as an adapter should. Its limiter starts as
+// internal/app's does, assuming the platforms still count a second of sending before the
+// bot started: the SIGKILL run's first sender carries on the bot that took the
+// confirmation, the restarted one starts its own. Every run is bounded by -max.
 package main
 
 import (
@@ -69,6 +71,7 @@ type options struct {
 	feishuURL string
 	wecomURL  string
 	n         int
+	since     time.Time // the limiter's Since; zero: the process's start
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -85,15 +88,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.max, "max", 5*time.Minute, "give up on a run after this long")
 	fs.BoolVar(&o.noSync, "nosync", false, "bbolt without fsync")
 	fs.BoolVar(&o.noPace, "nopace", false, "enqueue every message due at once (no pacing by the limits)")
-	fs.DurationVar(&o.backoff, "backoff", 0, "the dispatcher's BaseBackoff (0: its default, 1s)")
-	fs.DurationVar(&o.poll, "poll", 0, "the dispatcher's Poll (0: its default, 500ms)")
+	fs.DurationVar(&o.backoff, "backoff", 0, "the dispatcher's BaseBackoff (0: its default, 250ms)")
+	fs.DurationVar(&o.poll, "poll", 0, "the dispatcher's Poll (0: its default, 100ms)")
 	fs.Float64Var(&o.headroom, "headroom", 0, "notices.Headroom (0: its default 0.1; negative: none)")
-	fs.BoolVar(&o.hist, "hist", false, "print the Feishu attempts per second of each run")
+	fs.BoolVar(&o.hist, "hist", false, "print each platform's attempts in each second of each run")
 	fs.BoolVar(&o.child, "child", false, "internal: run one sender on -store")
 	fs.StringVar(&o.storePath, "store", "", "internal: the store file")
 	fs.StringVar(&o.feishuURL, "feishu", "", "internal: the fake Feishu server")
 	fs.StringVar(&o.wecomURL, "wecom", "", "internal: the fake WeCom server")
 	fs.IntVar(&o.n, "n", 0, "internal: groups")
+	fs.Func("since", "internal: when the bot's sending began (RFC 3339), for its limiter; default: this process's start", func(v string) error {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		o.since = t
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -180,10 +188,11 @@ func cityTree(n int) (*community.Tree, []community.Group) {
 
 // sender is the bot's sending side over one store file, assembled as internal/app does.
 type sender struct {
-	st  *bolt.Store
-	n   *notices.Notices
-	eng *bot.Engine
-	d   *bot.Dispatcher
+	since time.Time // its limiter's Since
+	st    *bolt.Store
+	n     *notices.Notices
+	eng   *bot.Engine
+	d     *bot.Dispatcher
 }
 
 func assemble(o options, path, feishuURL, wecomURL string, groups int, owner string) (*sender, error) {
@@ -195,7 +204,9 @@ func assemble(o options, path, feishuURL, wecomURL string, groups int, owner str
 	log := slog.New(slog.DiscardHandler)
 	plats := map[string]bot.Platform{"feishu": newClient("feishu", feishuURL, o.clientTimeout), "wecom": newClient("wecom", wecomURL, o.clientTimeout)}
 	h := &handlers.Handlers{Store: st, Tree: tree, BotName: "邻里帮", Log: log}
-	d := &bot.Dispatcher{Outbox: st, Refs: st, Platforms: plats, Limiter: &bot.LocalLimiter{}, Owner: owner,
+	// The limiter assumes the platforms still count a second of sending before the process
+	// started, as internal/app's does (bot.LocalLimiter).
+	d := &bot.Dispatcher{Outbox: st, Refs: st, Platforms: plats, Limiter: &bot.LocalLimiter{Since: cmp.Or(o.since, time.Now())}, Owner: owner,
 		Now: time.Now, Log: log, Refresh: h.RefreshCard(time.Now), SendTimeout: o.sendTimeout, Lease: o.lease,
 		BaseBackoff: o.backoff, Poll: o.poll}
 	n := &notices.Notices{Store: st, Tree: tree, Now: time.Now, Log: log, Wake: d.Wake, Headroom: o.headroom}
@@ -210,7 +221,7 @@ func assemble(o options, path, feishuURL, wecomURL string, groups int, owner str
 	d.Refresh = n.RefreshCard(d.Refresh)
 	h.Extra = append(h.Extra, n.Extra)
 	eng := &bot.Engine{Handler: bot.Chain(h.Handle, bot.Identify(st)), Outbox: st, Now: time.Now, Log: log, Wake: d.Wake}
-	return &sender{st: st, n: n, eng: eng, d: d}, nil
+	return &sender{since: d.Limiter.(*bot.LocalLimiter).Since, st: st, n: n, eng: eng, d: d}, nil
 }
 
 // say runs one private message from the street's secretary through the engine.
@@ -274,7 +285,7 @@ func measure(ctx context.Context, o options, groups int, kill bool) (result, err
 		r.mode += ", no client timeout"
 	}
 	if o.backoff > 0 || o.poll > 0 {
-		r.mode += fmt.Sprintf(", backoff %v, poll %v", cmp.Or(o.backoff, time.Second), cmp.Or(o.poll, 500*time.Millisecond))
+		r.mode += fmt.Sprintf(", backoff %v, poll %v", cmp.Or(o.backoff, 250*time.Millisecond), cmp.Or(o.poll, 100*time.Millisecond))
 	}
 	feishu, err := startFake("feishu", o.fail, o.timeouts, uint64(groups), feishuLimits)
 	if err != nil {
@@ -309,7 +320,7 @@ func measure(ctx context.Context, o options, groups int, kill bool) (result, err
 	}
 	if kill {
 		s.st.Close()
-		err = killHalfway(ctx, o, path, feishu, wecom, groups)
+		err = killHalfway(ctx, o, path, feishu, wecom, groups, s.since)
 	} else {
 		err = sendAll(ctx, s, id, groups)
 		s.st.Close()
@@ -319,7 +330,7 @@ func measure(ctx context.Context, o options, groups int, kill bool) (result, err
 	}
 	r.took = time.Since(start)
 	if o.hist {
-		fmt.Fprintf(os.Stderr, "broadcast: %d groups, attempts per second: Feishu %v, WeCom %v\n", groups, feishu.perSecond(), wecom.perSecond())
+		fmt.Fprintf(os.Stderr, "broadcast: %d groups, attempts in each second since the confirmation: Feishu %v, WeCom %v\n", groups, feishu.perSecond(start), wecom.perSecond(start))
 	}
 
 	var chats [2][]string
@@ -378,21 +389,23 @@ func waitDone(ctx context.Context, s *sender, id int64, groups int) error {
 }
 
 // killHalfway runs the sender as a child process, kills it with SIGKILL once half the groups
-// show the notice, and runs a new one on the same file until the notice is out.
-func killHalfway(ctx context.Context, o options, path string, feishu, wecom *fakeServer, groups int) error {
+// show the notice, and runs a new one on the same file until the notice is out. The first
+// child carries on the bot that took the confirmation (this process, which sent nothing), so
+// its limiter starts as that bot's (since); the second is a restart and starts its own.
+func killHalfway(ctx context.Context, o options, path string, feishu, wecom *fakeServer, groups int, since time.Time) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	child := func() *exec.Cmd {
-		cmd := exec.CommandContext(ctx, exe, "-child", "-store", path, "-feishu", feishu.url, "-wecom", wecom.url,
+	child := func(extra ...string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, exe, append([]string{"-child", "-store", path, "-feishu", feishu.url, "-wecom", wecom.url,
 			"-n", strconv.Itoa(groups), "-sendtimeout", o.sendTimeout.String(), "-lease", o.lease.String(),
-			"-nosync="+strconv.FormatBool(o.noSync), "-nopace="+strconv.FormatBool(o.noPace),
-			"-headroom", strconv.FormatFloat(o.headroom, 'g', -1, 64), "-backoff", o.backoff.String(), "-poll", o.poll.String(), "-clienttimeout", o.clientTimeout.String())
+			"-nosync=" + strconv.FormatBool(o.noSync), "-nopace=" + strconv.FormatBool(o.noPace),
+			"-headroom", strconv.FormatFloat(o.headroom, 'g', -1, 64), "-backoff", o.backoff.String(), "-poll", o.poll.String(), "-clienttimeout", o.clientTimeout.String()}, extra...)...)
 		cmd.Stderr = os.Stderr
 		return cmd
 	}
-	first := child()
+	first := child("-since", since.Format(time.RFC3339Nano))
 	if err := first.Start(); err != nil {
 		return err
 	}
