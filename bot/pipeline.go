@@ -315,12 +315,25 @@ func (p *Pipeline) ackLoop() {
 	}
 }
 
-// ackAll acks ids concurrently: the inbox joins concurrent writes in one commit (bbolt's
-// group commit), which a loop of acks one after another would not give it.
+// BatchAcker is an optional power of an inbox: acking many events in one write or round trip
+// (store/redis pipelines the acks).
+type BatchAcker interface {
+	AckInboundBatch(ctx context.Context, ids []string, now time.Time) error
+}
+
+// ackAll acks ids together: in one call where the inbox can (BatchAcker), else concurrently,
+// which an inbox that joins concurrent writes in one commit (bbolt's group commit) writes
+// together, and a loop of acks one after another would not.
 func (p *Pipeline) ackAll(ids []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.Lease)
 	defer cancel()
 	now := p.Now()
+	if b, ok := p.Inbox.(BatchAcker); ok && len(ids) > 1 {
+		if err := b.AckInboundBatch(ctx, ids, now); err != nil {
+			p.Log.Warn("inbox acks failed; those events may be handled again", "events", len(ids), "err", err)
+		}
+		return
+	}
 	ack := func(id string) {
 		if err := p.Inbox.AckInbound(ctx, id, now); err != nil {
 			p.Log.Warn("inbox ack failed; the event may be handled again", "event", id, "err", err)

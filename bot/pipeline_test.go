@@ -106,3 +106,59 @@ func TestPipelineWritesPendingAcksOnStop(t *testing.T) {
 		t.Fatalf("after Run returned LeaseInbound gave %d events (%v): the ack was not written", len(got), err)
 	}
 }
+
+// batchInbox is an inbox that acks in batches (as store/redis does), recording each batch.
+type batchInbox struct {
+	store.Inbox
+	mu      sync.Mutex
+	batches [][]string
+	single  atomic.Int64
+}
+
+func (b *batchInbox) AckInbound(ctx context.Context, id string, now time.Time) error {
+	b.single.Add(1)
+	return b.Inbox.AckInbound(ctx, id, now)
+}
+
+func (b *batchInbox) AckInboundBatch(ctx context.Context, ids []string, now time.Time) error {
+	b.mu.Lock()
+	b.batches = append(b.batches, append([]string(nil), ids...))
+	b.mu.Unlock()
+	for _, id := range ids {
+		if err := b.Inbox.AckInbound(ctx, id, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// An inbox that acks in batches gets a burst's acks in one call.
+func TestPipelineAcksABurstInOneBatch(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	inbox := &batchInbox{Inbox: st}
+	var handled sync.Map
+	var calls atomic.Int64
+	const n = 12
+	p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now,
+		Log: discard, MaxBatch: n, AckDelay: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := p.Receive(ctx, msg(fmt.Sprintf("e%d", i), "hi")); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	waitFor(t, "the burst acked", func() bool { inbox.mu.Lock(); defer inbox.mu.Unlock(); return len(inbox.batches) > 0 })
+	cancel()
+	<-done
+	if len(inbox.batches) != 1 || len(inbox.batches[0]) != n || inbox.single.Load() != 0 {
+		t.Fatalf("acks: batches %v and %d single; want one batch of %d", inbox.batches, inbox.single.Load(), n)
+	}
+}

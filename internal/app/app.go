@@ -119,7 +119,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	// Every part reads and writes through the cache, so this replica reads its own writes;
-	// another replica's are seen within the cache's TTL (store/cache).
+	// another replica's are seen within the cache's TTL (store/cache). The pipeline reads
+	// nothing it caches, and uses the backend's own powers (batched acks).
+	backend := a.Store
 	a.Store = cache.New(a.Store, cache.Options{TTL: DirectoryTTL, Colls: CachedColls})
 
 	a.Handlers = &handlers.Handlers{Store: a.Store, Tree: a.Tree, BotName: cfg.BotName, Log: a.Log}
@@ -133,7 +135,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 			bot.Recover(a.Log), bot.Logging(a.Log.With("part", "handler")), bot.Identify(a.Store)),
 		Outbox: a.Store, Now: a.Now, Log: a.Log, Wake: a.Dispatcher.Wake,
 	}
-	a.Pipeline = &bot.Pipeline{Inbox: a.Store, Engine: a.Engine, Owner: owner, Now: a.Now, Log: a.Log.With("part", "inbox")}
+	a.Pipeline = &bot.Pipeline{Inbox: backend, Engine: a.Engine, Owner: owner, Now: a.Now, Log: a.Log.With("part", "inbox")}
 
 	if cfg.FeishuEnabled() {
 		if err := a.addFeishu(ctx, owner); err != nil {
