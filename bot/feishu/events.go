@@ -1,6 +1,7 @@
 package feishu
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -43,6 +44,31 @@ func (p *Platform) EventHandler(in bot.Receiver) http.Handler {
 
 type encrypted struct {
 	Encrypt string `json:"encrypt"`
+}
+
+// parseEncrypted reads the body Feishu sends, {"encrypt":"<base64>"}, directly when it has
+// exactly that form (base64 needs no escapes), else with encoding/json.
+func parseEncrypted(body []byte) (encrypted, error) {
+	const pre, post = `{"encrypt":"`, `"}`
+	b := bytes.TrimSpace(body)
+	if bytes.HasPrefix(b, []byte(pre)) && bytes.HasSuffix(b, []byte(post)) && len(b) >= len(pre)+len(post) {
+		v := b[len(pre) : len(b)-len(post)]
+		if isBase64(v) {
+			return encrypted{Encrypt: string(v)}, nil
+		}
+	}
+	var env encrypted
+	err := json.Unmarshal(body, &env)
+	return env, err
+}
+
+func isBase64(v []byte) bool {
+	for _, c := range v {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
+			return false
+		}
+	}
+	return true
 }
 
 // eventHead is what is read of a decrypted body before dispatching it: the challenge of a URL
@@ -90,8 +116,8 @@ func (p *Platform) serveEvent(w http.ResponseWriter, r *http.Request, d *dispatc
 			return
 		}
 	}
-	var env encrypted
-	if err := json.Unmarshal(body, &env); err != nil {
+	env, err := parseEncrypted(body)
+	if err != nil {
 		p.refuse(w, r, http.StatusBadRequest, "body is not JSON")
 		return
 	}

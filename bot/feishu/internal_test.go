@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"testing"
 
 	larkevent "github.com/larksuite/oapi-sdk-go/v3/event"
@@ -99,5 +100,27 @@ func TestUUIDStable(t *testing.T) {
 	a, b := uuidFor("feishu:om_1/0"), uuidFor("feishu:om_1/1")
 	if a == b || len(a) != 32 || uuidFor("feishu:om_1/0") != a {
 		t.Errorf("uuids %q %q", a, b)
+	}
+}
+
+// The envelope read directly is what encoding/json reads, and anything else goes to it.
+func TestParseEncryptedMatchesJSON(t *testing.T) {
+	for _, in := range []string{
+		`{"encrypt":"FIAfJPGRmFZWkaxPQ1XrJZVbv2JwdjfLk4jx0k/U1deAqYK3AXOZ5zcHt/cC4ZNTqYwWUW/EoL+b2hW/C4zoAQQ5CeMtbxX2zHjm+E4nX/Aww+FHUL6iuIMaeL2KLxqdtbHRC50vgC2YI7xohnb3KuCNBMUzLiPLNP3+uR2I/60="}`,
+		" {\"encrypt\":\"abc=\"}\n",
+		`{"encrypt":"a\/b"}`,               // an escaped slash: encoding/json's job
+		`{"encrypt":"ab", "x":1}`,          // more fields
+		`{"encrypt":"abc"`,                 // truncated
+		`{"encrypt":""}`,                   // empty
+		`{"encrypt":"abc\u0041"}`,          // an escape
+		`{"challenge":"c","type":"url"}`,   // unencrypted
+		`{"encrypt":"abc"}{"encrypt":"x"}`, // two values
+	} {
+		got, err := parseEncrypted([]byte(in))
+		var want encrypted
+		werr := json.Unmarshal([]byte(in), &want)
+		if (err == nil) != (werr == nil) || got != want {
+			t.Errorf("%s: parseEncrypted = %+v, %v; encoding/json = %+v, %v", in, got, err, want, werr)
+		}
 	}
 }
