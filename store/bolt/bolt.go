@@ -5,7 +5,8 @@
 // store.Store contract atomic by construction: UpdateItem, UpdatePerson and UpdateDoc call
 // their fn exactly once, inside the write transaction. Reads run in parallel with writes.
 //
-// Layout (see keys.go for the key encodings): each concern has a bucket keyed by its id, and
+// Layout (see keys.go for the key encodings): each concern has a bucket keyed by its id (items
+// two: the bodies of open items apart from the finished ones, which outnumber them), and
 // every query that must not read everything has an index bucket next to it — items by group,
 // requester, claimer, state and openness; inbox and outbox entries by the time they are due;
 // Once keys and handled inbox ids by when they may be forgotten.
@@ -15,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -37,6 +39,9 @@ type Options struct {
 	// NoSync skips fsync after each write: faster, but a power cut may lose the last writes
 	// or corrupt the file. For tests and benchmarks only.
 	NoSync bool
+	// Log receives what Open does to the file beyond opening it (a layout migration); nil
+	// means slog.Default().
+	Log *slog.Logger
 }
 
 // Store is a store.Store in one bbolt file. It is safe for concurrent use.
@@ -58,12 +63,18 @@ const ackBatchDelay = 2 * time.Millisecond
 
 // schemaVersion is written on creation and checked on open, so a future layout change is
 // noticed instead of misread.
-const schemaVersion = "1"
+//
+// 2: open items' bodies are in items.live, the others' in items. Open moves a file of schema
+// 1 (every body in items) to 2 in one transaction; a build that reads 1 refuses a file of 2.
+const schemaVersion = "2"
 
 // Open opens (creating if needed, with its directory) the data file at path.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Second
@@ -87,9 +98,14 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
+	var moved int
+	migrated := false
+	start := time.Now()
 	err = db.Update(func(tx *bbolt.Tx) error {
 		// A data file from before the deadline index has items but no items.due: build it.
 		rebuild := tx.Bucket(bItems) != nil && tx.Bucket(bItemsDue) == nil
+		// One of schema 1 keeps every item's body in items: move the open ones out.
+		split := tx.Bucket(bItems) != nil && tx.Bucket(bItemsLive) == nil
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -97,15 +113,27 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		meta := tx.Bucket(bMeta)
 		switch v := meta.Get(keySchema); {
-		case v == nil:
-			return meta.Put(keySchema, []byte(schemaVersion))
-		case string(v) != schemaVersion:
+		case v == nil, string(v) == schemaVersion:
+		case string(v) == "1" && split:
+		default:
 			return fmt.Errorf("data file has schema %q, this build reads %q", v, schemaVersion)
 		}
 		if rebuild {
-			return rebuildOpen(tx)
+			if err := rebuildOpen(tx); err != nil {
+				return fmt.Errorf("rebuild items.due: %w", err)
+			}
 		}
-		return nil
+		if split {
+			var err error
+			if moved, err = splitItems(tx); err != nil {
+				return fmt.Errorf("move open items to %s: %w", bItemsLive, err)
+			}
+			migrated = true
+		}
+		if v := meta.Get(keySchema); string(v) == schemaVersion {
+			return nil
+		}
+		return meta.Put(keySchema, []byte(schemaVersion))
 	})
 	if err == nil { // the file lock is ours: every lease in the file is a dead process's
 		err = db.Update(releaseLeases)
@@ -113,6 +141,10 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	if migrated {
+		opts.Log.Info("bolt: data file moved to schema "+schemaVersion+": open items' bodies kept apart",
+			"path", path, "moved", moved, "took", time.Since(start).Round(time.Millisecond))
 	}
 	db.MaxBatchDelay = ackBatchDelay
 	return &Store{db: db, now: opts.Now, path: path}, nil

@@ -32,7 +32,7 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 		if err := emit(store.Record{ItemSeq: &seq}); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bItems).ForEach(func(k, v []byte) error {
+		if err := forEachItem(tx, func(k, v []byte) error {
 			it := new(community.Item)
 			if err := json.Unmarshal(v, it); err != nil {
 				return fmt.Errorf("decode item %x: %w", k, err)

@@ -111,7 +111,11 @@ func getItem(tx *bbolt.Tx, no int64) (*community.Item, error) {
 	if no <= 0 {
 		return nil, pass(itemNotFound(no))
 	}
-	v := tx.Bucket(bItems).Get(be64(uint64(no)))
+	k := be64(uint64(no))
+	v := tx.Bucket(bItemsLive).Get(k) // the small bucket first: most reads are of open items
+	if v == nil {
+		v = tx.Bucket(bItems).Get(k)
+	}
 	if v == nil {
 		return nil, pass(itemNotFound(no))
 	}
@@ -122,14 +126,29 @@ func getItem(tx *bbolt.Tx, no int64) (*community.Item, error) {
 	return it, nil
 }
 
-// putItem saves it and moves its index entries from what old had to what it has.
+// bodies is the bucket an item's body is kept in: items.live while it is open, else items.
+func bodies(tx *bbolt.Tx, it *community.Item) *bbolt.Bucket {
+	if it.State.Terminal() {
+		return tx.Bucket(bItems)
+	}
+	return tx.Bucket(bItemsLive)
+}
+
+// putItem saves it, moving its body to the other bucket when it opened or closed, and moves
+// its index entries from what old (the item as stored, nil if new) had to what it has.
 func putItem(tx *bbolt.Tx, old, it *community.Item) error {
 	v, err := json.Marshal(it)
 	if err != nil {
 		return fmt.Errorf("encode item %d: %w", it.No, err)
 	}
-	if err := tx.Bucket(bItems).Put(be64(uint64(it.No)), v); err != nil {
+	k := be64(uint64(it.No))
+	if err := bodies(tx, it).Put(k, v); err != nil {
 		return err
+	}
+	if old != nil && old.State.Terminal() != it.State.Terminal() {
+		if err := bodies(tx, old).Delete(k); err != nil {
+			return err
+		}
 	}
 	if it.Source != "" && (old == nil || old.Source != it.Source) {
 		if err := tx.Bucket(bItemsSource).Put([]byte(it.Source), be64(uint64(it.No))); err != nil {
@@ -213,6 +232,52 @@ func rebuildOpen(tx *bbolt.Tx) error {
 	return nil
 }
 
+// splitItems moves the bodies of the items in items.open from items to items.live: a data
+// file of schema 1 kept every body in items. It trusts items.open (written in the same
+// transactions as the bodies) rather than decoding 100,000 bodies to find the open ones, and
+// skips a body already moved, so running it again moves nothing. It returns how many it moved.
+func splitItems(tx *bbolt.Tx) (int, error) {
+	items, live := tx.Bucket(bItems), tx.Bucket(bItemsLive)
+	moved := 0
+	c := tx.Bucket(bItemsOpen).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		v := items.Get(k)
+		if v == nil {
+			continue // moved already, or an index entry without a body, which ListItems reports
+		}
+		if err := live.Put(k, v); err != nil { // v stays valid for the transaction's life
+			return moved, err
+		}
+		if err := items.Delete(k); err != nil {
+			return moved, err
+		}
+		moved++
+	}
+	return moved, nil
+}
+
+// forEachItem calls fn with every item's number and body, in number order, merging the two
+// buckets of bodies.
+func forEachItem(tx *bbolt.Tx, fn func(k, v []byte) error) error {
+	a, b := tx.Bucket(bItemsLive).Cursor(), tx.Bucket(bItems).Cursor()
+	ka, va := a.First()
+	kb, vb := b.First()
+	for ka != nil || kb != nil {
+		var err error
+		if kb == nil || ka != nil && bytes.Compare(ka, kb) < 0 {
+			err = fn(ka, va)
+			ka, va = a.Next()
+		} else {
+			err = fn(kb, vb)
+			kb, vb = b.Next()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ListItems intersects the indexes the filter names, walking them from the newest number
 // down and leapfrogging (each index seeks to the largest number not above the others'), so
 // only matching items are decoded and a Limit stops the walk early. A filter that names
@@ -243,8 +308,8 @@ func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*community
 		if f.Open {
 			iters = append(iters, newRange(tx.Bucket(bItemsOpen), nil))
 		}
-		if len(iters) == 0 {
-			iters = append(iters, newRange(tx.Bucket(bItems), nil))
+		if len(iters) == 0 { // every item: both buckets of bodies, merged by number
+			iters = append(iters, &unionIter{all: []*rangeIter{newRange(tx.Bucket(bItemsLive), nil), newRange(tx.Bucket(bItems), nil)}})
 		}
 		return intersect(iters, func(no uint64) (bool, error) {
 			it, err := getItem(tx, int64(no))

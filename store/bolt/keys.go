@@ -12,7 +12,13 @@ import (
 var (
 	bMeta = []byte("meta") // "schema" → schemaVersion
 
-	bItems          = []byte("items")           // be64(no) → Item JSON; the sequence is the last number
+	// be64(no) → Item JSON of closed and cancelled items; the sequence is the last number.
+	bItems = []byte("items")
+	// be64(no) → Item JSON of the other items, those in items.open. The scheduler reads every
+	// open item each tick: kept apart from the (far more) finished ones, their bodies fill a
+	// few MB of pages instead of being scattered over the whole file, which mapped nearly
+	// all of it into the process (docs/BENCHMARKS.md, "Start-up and memory").
+	bItemsLive      = []byte("items.live")
 	bItemsGroup     = []byte("items.group")     // str(group) be64(no) → ""
 	bItemsRequester = []byte("items.requester") // str(requester) be64(no) → ""
 	bItemsClaimer   = []byte("items.claimer")   // str(claimer) be64(no) → ""
@@ -41,7 +47,7 @@ var (
 	bDocs = []byte("docs") // coll → bucket of id → value
 
 	allBuckets = [][]byte{
-		bMeta, bItems, bItemsGroup, bItemsRequester, bItemsClaimer, bItemsState, bItemsOpen, bItemsDue, bItemsSource,
+		bMeta, bItems, bItemsLive, bItemsGroup, bItemsRequester, bItemsClaimer, bItemsState, bItemsOpen, bItemsDue, bItemsSource,
 		bPersons, bGroups, bOnce, bOnceExp, bInbox, bInboxDue, bInboxExp,
 		bOutbox, bOutboxWait, bOutboxReady, bOutboxStats, bDocs,
 	}
