@@ -136,8 +136,9 @@ func TestMessages(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			before := len(f.in.got())
 			plain, m := f.ev.Message(c.msg)
-			if w := f.deliver(plain); w.Code != 200 {
-				t.Fatalf("status %d: %s", w.Code, w.Body)
+			w := f.deliver(plain)
+			if w.Code != 200 || w.Body.String() != `{"msg":"success"}` || w.Header().Get("Content-Type") != "application/json; charset=utf-8" {
+				t.Fatalf("answer %d %q (%s), want 200 {\"msg\":\"success\"} as JSON", w.Code, w.Body, w.Header().Get("Content-Type"))
 			}
 			got := f.in.got()[before:]
 			if c.want == nil {
