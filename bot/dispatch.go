@@ -130,9 +130,16 @@ const deferWakeGrain = 50 * time.Millisecond
 // maxWakes bounds wakeAt's memory.
 const maxWakes = 4096
 
-// arm wakes Run for the times that have come and sets the timer for the next. wakeMu held.
-func (d *Dispatcher) arm() {
+// arm wakes Run for the times that have come (by now, or by the time the timer that fired
+// was set for: a clock that does not move with the timer, a test's, must not re-arm it
+// forever) and sets the timer for the next. wakeMu held.
+func (d *Dispatcher) arm(fired ...time.Time) {
 	now := d.Now()
+	for _, t := range fired {
+		if t.After(now) {
+			now = t
+		}
+	}
 	woke := false
 	for len(d.wakes) > 0 && !d.wakes[0].After(now) {
 		heap.Pop(&d.wakes)
@@ -147,12 +154,15 @@ func (d *Dispatcher) arm() {
 	if d.timer != nil {
 		d.timer.Stop()
 	}
-	d.timerAt = d.wakes[0]
-	d.timer = time.AfterFunc(d.timerAt.Sub(now), func() {
+	at := d.wakes[0]
+	d.timerAt = at
+	d.timer = time.AfterFunc(at.Sub(now), func() {
 		d.wakeMu.Lock()
 		defer d.wakeMu.Unlock()
-		d.timer = nil
-		d.arm()
+		if d.timerAt.Equal(at) { // not replaced meanwhile by a timer for an earlier time
+			d.timer = nil
+		}
+		d.arm(at)
 	})
 }
 
