@@ -459,10 +459,22 @@ func (h *Handlers) contactCard(ctx context.Context, it *community.Item) string {
 	return b.String()
 }
 
+// roleLister is an optional power of the Store (store/cache has it): the people with one role,
+// without reading the whole directory.
+type roleLister interface {
+	ListPersonsByRole(ctx context.Context, role community.Role) ([]community.Person, error)
+}
+
 // secretaries are the people with a secretary's role over the group's node (or every
 // secretary when the group is not bound yet), nearest first.
 func (h *Handlers) secretaries(ctx context.Context, g community.Group) ([]community.Person, error) {
-	all, err := h.Store.ListPersons(ctx)
+	var all []community.Person
+	var err error
+	if byRole, ok := h.Store.(roleLister); ok {
+		all, err = byRole.ListPersonsByRole(ctx, community.RoleSecretary)
+	} else {
+		all, err = h.Store.ListPersons(ctx)
+	}
 	if err != nil {
 		return nil, store.ErrUnavailable(err)
 	}

@@ -48,6 +48,7 @@ type Store struct {
 	persons map[string]entry[community.Person]
 	groups  map[string]entry[community.Group]
 	allP    *entry[[]community.Person]
+	byRole  map[community.Role]entry[[]community.Person] // filtered from allP
 	allG    *entry[[]community.Group]
 	docGen  map[string]uint64 // per collection, bumped by every write to it
 	docs    map[docKey]entry[[]byte]
@@ -151,24 +152,68 @@ func (c *Store) GetGroup(ctx context.Context, id string) (community.Group, error
 
 // ListPersons implements store.Directory. The list is shared: callers get a copy.
 func (c *Store) ListPersons(ctx context.Context) ([]community.Person, error) {
+	ps, _, err := c.everyone(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return clonePersons(ps), nil
+}
+
+// persons_ is the cached list of everyone (not to be changed: it is shared) and when it
+// expires.
+func (c *Store) everyone(ctx context.Context) ([]community.Person, time.Time, error) {
 	now := c.now()
 	c.mu.Lock()
 	if e := c.allP; e != nil && now.Before(e.exp) {
 		c.mu.Unlock()
-		return clonePersons(e.v), nil
+		return e.v, e.exp, nil
 	}
 	gen := c.dirGen
 	c.mu.Unlock()
 	ps, err := c.Store.ListPersons(ctx)
 	if err != nil {
+		return nil, time.Time{}, err
+	}
+	ps = clonePersons(ps)
+	exp := now.Add(c.ttl)
+	c.mu.Lock()
+	if c.dirGen == gen {
+		c.allP = &entry[[]community.Person]{v: ps, exp: exp}
+	}
+	c.mu.Unlock()
+	return ps, exp, nil
+}
+
+// ListPersonsByRole is everyone with role, in ListPersons' order: a few secretaries out of
+// thousands of residents, without copying the whole directory for each question.
+func (c *Store) ListPersonsByRole(ctx context.Context, role community.Role) ([]community.Person, error) {
+	now := c.now()
+	c.mu.Lock()
+	if e, ok := c.byRole[role]; ok && now.Before(e.exp) {
+		c.mu.Unlock()
+		return clonePersons(e.v), nil
+	}
+	gen := c.dirGen
+	c.mu.Unlock()
+	all, exp, err := c.everyone(ctx)
+	if err != nil {
 		return nil, err
+	}
+	var out []community.Person
+	for _, p := range all {
+		if p.Role == role {
+			out = append(out, p)
+		}
 	}
 	c.mu.Lock()
 	if c.dirGen == gen {
-		c.allP = &entry[[]community.Person]{v: clonePersons(ps), exp: now.Add(c.ttl)}
+		if c.byRole == nil {
+			c.byRole = map[community.Role]entry[[]community.Person]{}
+		}
+		c.byRole[role] = entry[[]community.Person]{v: out, exp: exp}
 	}
 	c.mu.Unlock()
-	return ps, nil
+	return clonePersons(out), nil
 }
 
 // ListGroups implements store.Directory. Callers get a copy.
@@ -224,7 +269,7 @@ func (c *Store) forgetPerson(id string) {
 	c.mu.Lock()
 	c.dirGen++
 	delete(c.persons, id)
-	c.allP = nil
+	c.allP, c.byRole = nil, nil
 	c.mu.Unlock()
 }
 

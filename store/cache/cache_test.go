@@ -257,3 +257,35 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// The secretaries come from the cached directory without copying all of it, and a promotion
+// through the cache counts at once.
+func TestListPersonsByRole(t *testing.T) {
+	f := newFixture(t, cache.Options{TTL: time.Hour})
+	for i, role := range []community.Role{community.RoleResident, community.RoleSecretary, community.RoleMember, community.RoleResident} {
+		must(t, f.c.PutPerson(f.ctx, community.Person{ID: "local:p" + string(rune('a'+i)), Name: "P", Role: role}))
+	}
+	secs, err := f.c.ListPersonsByRole(f.ctx, community.RoleSecretary)
+	if err != nil || len(secs) != 1 || secs[0].ID != "local:pb" {
+		t.Fatalf("secretaries: %+v, %v; want local:pb", secs, err)
+	}
+	f.c.ListPersonsByRole(f.ctx, community.RoleSecretary)
+	f.c.ListPersons(f.ctx)
+	if n := f.raw.allP.Load(); n != 1 {
+		t.Errorf("the directory was read %d times, want once", n)
+	}
+	if _, err := f.c.UpdatePerson(f.ctx, "local:pc", func(p *community.Person) error {
+		p.Role = community.RoleSecretary
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	secs, _ = f.c.ListPersonsByRole(f.ctx, community.RoleSecretary)
+	if len(secs) != 2 || secs[0].ID != "local:pb" || secs[1].ID != "local:pc" {
+		t.Fatalf("after the promotion: %+v, want local:pb and local:pc", secs)
+	}
+	secs[0].Name = "changed"
+	if again, _ := f.c.ListPersonsByRole(f.ctx, community.RoleSecretary); again[0].Name != "P" {
+		t.Errorf("a caller's change reached the cache: %q", again[0].Name)
+	}
+}
