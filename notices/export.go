@@ -39,6 +39,9 @@ func (n *Notices) export(ctx context.Context, r *bot.Request, id int64) error {
 	if err != nil {
 		return err
 	}
+	if err := n.requireFull(ctx, r.Sender, nt, "导出完整名单"); err != nil {
+		return err
+	}
 	notice, poll := n.ExportLinks(nt)
 	msg := fmt.Sprintf("📎 %s 的明细（送达、回执%s），用 Excel 打开：\n%s", nt.Label(), map[bool]string{true: "、投票"}[poll != ""], notice)
 	if poll != "" {

@@ -361,3 +361,45 @@ func TestLongNoticeWarnsAboutWeComRobots(t *testing.T) {
 		t.Error("warned about WeCom for Feishu groups only")
 	}
 }
+
+// Receipts name people: a secretary sees those of their own jurisdiction's groups only, and
+// only the author or a secretary over every target group exports the full list or reminds.
+func TestReceiptsStayWithinJurisdiction(t *testing.T) {
+	e := smallEnv(t)
+	const hq = "wecom:hq"
+	seed(t, e.st, []community.Person{{ID: hq, Name: "红旗孙书记", Role: community.RoleSecretary, Node: "hongqi"}}, nil)
+	id := e.send(st, "通知 全体 周日全街道大扫除")
+	ref := strconv.FormatInt(id, 10)
+	e.say(pa, g1, "收到")
+	e.say(pe, g3, "收到")
+
+	full := texts(e.say(st, "", "回执 "+ref))
+	mustContain(t, full, "送达 3/3 个群", "幸福里小区群", "阳光花园群", "红旗群")
+
+	mine := texts(e.say(sec, "", "回执 "+ref))
+	mustContain(t, mine, "送达 2/2 个群", "只含您辖区幸福社区内的 2 个群", "幸福里小区群", "阳光花园群", "未回执：王五")
+	if strings.Contains(mine, "红旗群") || strings.Contains(mine, "钱七") {
+		t.Errorf("幸福社区's secretary sees 红旗社区's receipts:\n%s", mine)
+	}
+	theirs := texts(e.say(hq, "", "回执 "+ref))
+	mustContain(t, theirs, "送达 1/1 个群", "红旗群")
+	if strings.Contains(theirs, "幸福里小区群") || strings.Contains(theirs, "王五") {
+		t.Errorf("红旗社区's secretary sees 幸福社区's receipts:\n%s", theirs)
+	}
+
+	for _, cmd := range []string{"导出 " + ref, "催办回执 " + ref} {
+		got := texts(e.say(sec, "", cmd))
+		mustContain(t, got, "范围超出您的辖区（幸福社区）", "回执 "+ref)
+		if strings.Contains(got, "token=") || strings.Contains(got, "已提醒") {
+			t.Errorf("%s by a secretary of part of the reach: %s", cmd, got)
+		}
+	}
+	mustContain(t, texts(e.say(st, "", "导出 "+ref)), "token=")
+
+	// A notice to 幸福社区 alone: 红旗's secretary sees nothing of it; 王书记, whose
+	// jurisdiction holds all of it, exports it though he did not write it.
+	id2 := e.send(st, "通知 幸福社区 周六体检")
+	ref2 := strconv.FormatInt(id2, 10)
+	mustContain(t, texts(e.say(hq, "", "回执 "+ref2)), "没有发到您辖区（红旗社区）的群")
+	mustContain(t, texts(e.say(sec, "", "导出 "+ref2)), "token=")
+}

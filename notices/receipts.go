@@ -332,9 +332,19 @@ func (n *Notices) receipts(ctx context.Context, r *bot.Request, id int64) error 
 	if nt.Status == StatusDraft || nt.Status == StatusCancelled {
 		return community.Errorf(community.EConflict, "%s 没有发出，还没有回执。", nt.Label())
 	}
+	acc, err := n.accessOf(ctx, r.Sender, nt)
+	if err != nil {
+		return err
+	}
+	if !acc.full && len(acc.groups) == 0 {
+		return community.Errorf(community.EForbidden, "%s 是 %s 发的，没有发到您辖区（%s）的群，您看不到它的回执。", nt.Label(), nt.AuthorName, n.nodeName(acc.scope))
+	}
 	rs, err := n.report(ctx, nt)
 	if err != nil {
 		return err
+	}
+	if !acc.full {
+		rs = slices.DeleteFunc(rs, func(g *groupReport) bool { return !acc.sees(g.Group.ID) })
 	}
 	// Totals count people, once however many of the groups they are in.
 	ackers, known, knownAcked := map[string]bool{}, map[string]bool{}, map[string]bool{}
@@ -363,6 +373,9 @@ func (n *Notices) receipts(ctx context.Context, r *bot.Request, id int64) error 
 	var b strings.Builder
 	fmt.Fprintf(&b, "📋 %s（%s）回执\n已回执 %d 人；登记在册 %d 人中 %d 人已回执（%s）\n送达 %d/%d 个群，失败 %d",
 		nt.Label(), nt.Subject(), len(ackers), len(known), len(knownAcked), percent(len(knownAcked), len(known)), sent, len(rs), failed)
+	if !acc.full {
+		fmt.Fprintf(&b, "\n（只含您辖区%s内的 %d 个群）", n.nodeName(acc.scope), len(rs))
+	}
 	const maxGroups, maxNames = 20, 10
 	b.WriteString("\n回执最少的群：")
 	for i, g := range fewestFirst(rs) {
@@ -406,6 +419,9 @@ func (n *Notices) remindCmd(ctx context.Context, r *bot.Request, id int64) error
 	}
 	if nt.Kind != KindNotice || nt.Status != StatusSent {
 		return community.Errorf(community.EConflict, "%s 还不能催办回执（只有已发出的通知可以）。", nt.Label())
+	}
+	if err := n.requireFull(ctx, r.Sender, nt, "催办回执"); err != nil {
+		return err
 	}
 	// The tag is the event's, so handling this message twice reminds once.
 	groups, err := n.remind(ctx, nt, r.Msg.Key(), r.Now)
