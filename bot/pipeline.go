@@ -32,12 +32,14 @@ type Pipeline struct {
 	Poll    time.Duration // how often to look for events with expired leases; default 1 s
 	// MaxBatch bounds one group commit; default 256.
 	MaxBatch int
-	// AckDelay is how long a handled event's ack may wait for others, so the acks of a burst
-	// are written together (on bbolt, one commit and one fsync) instead of one by one; default
-	// 5 ms. An ack only lets the inbox forget the event's payload: until it is written, a
-	// replica that dies leaves the event to be handled again when its lease runs out, which
-	// is harmless (replies have ids derived from the event), as it is today for a death
-	// between handling and acking.
+	// AckDelay is how long a handled event's ack may wait for others when the inbox acks in
+	// batches (BatchAcker: store/redis, one round trip for the batch); default 5 ms. Other
+	// inboxes get each ack at once: bbolt's group commit already joins concurrent acks with
+	// the puts, and bursts of acks held back measured slower acks to the platform there
+	// (their commit holds the one writer the puts wait for). An ack only lets the inbox
+	// forget the event's payload: until it is written, a replica that dies leaves the event
+	// to be handled again when its lease runs out, which is harmless (replies have ids
+	// derived from the event), as it is for a death between handling and acking.
 	AckDelay time.Duration
 	// Queue bounds the events recorded leased to this replica and waiting for a worker; default
 	// 16 per worker. Beyond it, events are recorded unleased and leased from the inbox as
@@ -268,7 +270,7 @@ func (p *Pipeline) handle(j job) {
 		m = *j.m
 	} else if err := json.Unmarshal(e.Payload, &m); err != nil {
 		p.Log.Error("dropping undecodable event", "event", e.ID, "err", err)
-		p.acks <- e.ID
+		p.ack(ctx, e.ID)
 		return
 	}
 	if _, err := p.Engine.Handle(ctx, m); err != nil {
@@ -276,7 +278,18 @@ func (p *Pipeline) handle(j job) {
 		p.Log.Warn("event not handled, will retry", "event", e.ID, "attempt", e.Attempts, "err", err)
 		return
 	}
-	p.acks <- e.ID
+	p.ack(ctx, e.ID)
+}
+
+// ack acks a handled event: through ackLoop when the inbox acks in batches, else at once.
+func (p *Pipeline) ack(ctx context.Context, id string) {
+	if _, ok := p.Inbox.(BatchAcker); ok {
+		p.acks <- id
+		return
+	}
+	if err := p.Inbox.AckInbound(ctx, id, p.Now()); err != nil {
+		p.Log.Warn("inbox ack failed; the event may be handled again", "event", id, "err", err)
+	}
 }
 
 // ackLoop acks handled events: it takes the ids that arrive within AckDelay of the first (up
@@ -321,31 +334,11 @@ type BatchAcker interface {
 	AckInboundBatch(ctx context.Context, ids []string, now time.Time) error
 }
 
-// ackAll acks ids together: in one call where the inbox can (BatchAcker), else concurrently,
-// which an inbox that joins concurrent writes in one commit (bbolt's group commit) writes
-// together, and a loop of acks one after another would not.
+// ackAll acks ids in one call (the inbox is a BatchAcker).
 func (p *Pipeline) ackAll(ids []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.Lease)
 	defer cancel()
-	now := p.Now()
-	if b, ok := p.Inbox.(BatchAcker); ok && len(ids) > 1 {
-		if err := b.AckInboundBatch(ctx, ids, now); err != nil {
-			p.Log.Warn("inbox acks failed; those events may be handled again", "events", len(ids), "err", err)
-		}
-		return
+	if err := p.Inbox.(BatchAcker).AckInboundBatch(ctx, ids, p.Now()); err != nil {
+		p.Log.Warn("inbox acks failed; those events may be handled again", "events", len(ids), "err", err)
 	}
-	ack := func(id string) {
-		if err := p.Inbox.AckInbound(ctx, id, now); err != nil {
-			p.Log.Warn("inbox ack failed; the event may be handled again", "event", id, "err", err)
-		}
-	}
-	if len(ids) == 1 {
-		ack(ids[0])
-		return
-	}
-	var wg sync.WaitGroup
-	for _, id := range ids {
-		wg.Go(func() { ack(id) })
-	}
-	wg.Wait()
 }
