@@ -108,15 +108,28 @@ func (s *Store) UpdateItem(ctx context.Context, no int64, fn func(*community.Ite
 
 // getItem decodes item no; a missing item is a passed not-found error.
 func getItem(tx *bbolt.Tx, no int64) (*community.Item, error) {
+	return newItemReader(tx).get(no)
+}
+
+// itemReader reads items from both buckets of bodies through cursors it keeps, so a list
+// that reads many (mostly finished ones, missing in items.live first) allocates no cursor
+// per item.
+type itemReader struct{ live, done *bbolt.Cursor }
+
+func newItemReader(tx *bbolt.Tx) itemReader {
+	return itemReader{tx.Bucket(bItemsLive).Cursor(), tx.Bucket(bItems).Cursor()}
+}
+
+func (r itemReader) get(no int64) (*community.Item, error) {
 	if no <= 0 {
 		return nil, pass(itemNotFound(no))
 	}
-	k := be64(uint64(no))
-	v := tx.Bucket(bItemsLive).Get(k) // the small bucket first: most reads are of open items
-	if v == nil {
-		v = tx.Bucket(bItems).Get(k)
+	key := be64(uint64(no))
+	k, v := r.live.Seek(key) // the small bucket first: most reads are of open items
+	if !bytes.Equal(k, key) {
+		k, v = r.done.Seek(key)
 	}
-	if v == nil {
+	if !bytes.Equal(k, key) || v == nil {
 		return nil, pass(itemNotFound(no))
 	}
 	it := new(community.Item)
@@ -311,8 +324,9 @@ func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*community
 		if len(iters) == 0 { // every item: both buckets of bodies, merged by number
 			iters = append(iters, &unionIter{all: []*rangeIter{newRange(tx.Bucket(bItemsLive), nil), newRange(tx.Bucket(bItems), nil)}})
 		}
+		r := newItemReader(tx)
 		return intersect(iters, func(no uint64) (bool, error) {
-			it, err := getItem(tx, int64(no))
+			it, err := r.get(int64(no))
 			if err != nil {
 				return false, err
 			}
@@ -414,12 +428,13 @@ func (s *Store) listDue(ctx context.Context, f store.ItemFilter) ([]*community.I
 	var out []*community.Item
 	err := s.view(ctx, "list items", func(tx *bbolt.Tx) error {
 		var nos []uint64
+		r := newItemReader(tx)
 		err := walkDue(tx, f, func(no uint64, _ community.State) (bool, error) {
 			if !f.ByDeadline {
 				nos = append(nos, no)
 				return true, nil
 			}
-			it, err := getItem(tx, int64(no))
+			it, err := r.get(int64(no))
 			if err != nil {
 				return false, err
 			}
@@ -433,7 +448,7 @@ func (s *Store) listDue(ctx context.Context, f store.ItemFilter) ([]*community.I
 		}
 		slices.SortFunc(nos, func(a, b uint64) int { return cmp.Compare(b, a) })
 		for _, no := range nos {
-			it, err := getItem(tx, int64(no))
+			it, err := r.get(int64(no))
 			if err != nil {
 				return err
 			}
