@@ -110,7 +110,9 @@ func (e *Env) faultRun(ctx context.Context, src source, backend string) (faultRe
 	}
 	res.Events = n
 	keys := probeKeys(evs[:pr.Sent])
-	fk.log().wait(keys, 120*time.Second)
+	// WeCom's 45009 means its per-minute window is spent: the bot waits a minute before the
+	// retry, so an answer that draws it twice in a row takes over two minutes.
+	fk.log().wait(keys, 5*time.Minute)
 	res.Took = time.Since(t0)
 	waitQuiet(p.Pid(), 5*time.Second)
 	p.Stop(20 * time.Second)
@@ -152,7 +154,7 @@ func (e *Env) faultsReport(rs []faultResult) string {
 		"connections after the message was delivered (the answer is lost, so the bot cannot know it went out). Every "+
 		"event is sent twice, as a platform does when it retries, and each asks for an answer. Handled counts the bot's "+
 		"own log line per handled event; delivered counts the messages created at the fake for each event's answer "+
-		"(Feishu dedupes a repeated `uuid` within an hour, as the real API does; WeCom's message/send has no idempotency key, but drops a repeat with identical recipients and content while `enable_duplicate_check` is on, as the bot asks).\n\n",
+		"(Feishu dedupes a repeated `uuid` within an hour, as the real API does; WeCom's message/send has no idempotency key, but drops a repeat with identical recipients and content while `enable_duplicate_check` is on, as the bot asks). The harness waits up to 5 minutes for every answer: WeCom's 45009 says its per-minute window is spent, and the bot waits a minute before trying again, so an answer that draws it twice takes over two.\n\n",
 		faultsInjected.RateLimit*100, faultsInjected.Server*100, faultsInjected.Slow*100, faultsInjected.SlowFor, faultsInjected.Drop*100)
 	t := Table{Head: []string{"platform", "backend", "events (×2)", "acks refused", "send calls (faults injected)", "handled once", "delivered once", "missing / duplicated", "all answered after"}}
 	for _, r := range rs {
