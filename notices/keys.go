@@ -20,6 +20,11 @@ const (
 	collCounts  = "notice_counts" // <id> → counts, for the card's counters
 )
 
+// HotColls are the collections the inbound path reads on every bare 收到 or poll answer
+// (what it may mean, and the frozen target groups): a read cache may serve them, with
+// another replica's new notice seen within its staleness bound.
+var HotColls = []string{collRecent, collGroups}
+
 // Card actions.
 const (
 	ActConfirm = "notice_confirm" // Ref: id

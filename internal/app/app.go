@@ -23,6 +23,7 @@ import (
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/handlers"
 	"github.com/neighborbot/neighborbot/internal/setup"
+	"github.com/neighborbot/neighborbot/notices"
 	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
 	"github.com/neighborbot/neighborbot/store/cache"
@@ -40,7 +41,7 @@ const DirectoryTTL = 5 * time.Second
 // CachedColls are the document collections the inbound path reads on every reply to a message:
 // the card it replies to (written once, when the card is sent), and what a bare 收到 or poll
 // answer may mean (the notices' recent list and their frozen target groups).
-var CachedColls = []string{bot.CollMsgRef, "notice_recent", "notice_groups"}
+var CachedColls = append([]string{bot.CollMsgRef}, notices.HotColls...)
 
 // Options configure an App.
 type Options struct {
