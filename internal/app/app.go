@@ -206,7 +206,7 @@ func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, lo
 		return nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
 	}
 	path := filepath.Join(cfg.DataDir, "neighborbot.db")
-	st, err := bolt.Open(path, bolt.Options{Now: now})
+	st, err := bolt.Open(path, bolt.Options{Now: now, Log: log.With("part", "store")})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
