@@ -58,9 +58,6 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// ackBatchDelay is how long a batched write waits for others to share its commit.
-const ackBatchDelay = 2 * time.Millisecond
-
 // schemaVersion is written on creation and checked on open, so a future layout change is
 // noticed instead of misread.
 //
@@ -146,7 +143,6 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.Log.Info("bolt: data file moved to schema "+schemaVersion+": open items' bodies kept apart",
 			"path", path, "moved", moved, "took", time.Since(start).Round(time.Millisecond))
 	}
-	db.MaxBatchDelay = ackBatchDelay
 	return &Store{db: db, now: opts.Now, path: path}, nil
 }
 
@@ -189,15 +185,15 @@ func (s *Store) update(ctx context.Context, op string, fn func(*bbolt.Tx) error)
 	return unwrap(op, s.db.Update(fn))
 }
 
-// batch is update for small writes that concurrent workers make one each (inbox acks,
-// outbox enqueues and results): bbolt's Batch gives those arriving within ackBatchDelay one
-// commit and one fsync. fn may run more than once (a batch that fails is retried without
-// the failing function), so it must only write through tx.
+// batch is update for small writes that concurrent workers make one each (outbox enqueues
+// and send results): they share the inbox's group commits (see groupCommit), so every small
+// write on the hot path goes through one queue of commits on bbolt's one writer. With bbolt's
+// own Batch (its commits apart, each held up to 2 ms), WeCom answering 1,000 events/s
+// backed up: event → first send p99 1.3–2.2 s, 23–45 ms with one queue. fn may run more than
+// once (a group that fails is retried without the failing function), so it must only write
+// through tx.
 func (s *Store) batch(ctx context.Context, op string, fn func(*bbolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return unwrap(op, s.db.Batch(fn))
+	return s.grouped(ctx, op, fn)
 }
 
 func (s *Store) view(ctx context.Context, op string, fn func(*bbolt.Tx) error) error {

@@ -189,7 +189,7 @@ func (s *Store) AckInbound(ctx context.Context, id string, now time.Time) error 
 
 // groupCommit lets the inbox's writes share commits: a write that arrives while another
 // commit runs waits for it and then goes in the next commit with every other write that
-// arrived meanwhile. Unlike bbolt's Batch, which holds each write up to ackBatchDelay for
+// arrived meanwhile. Unlike bbolt's Batch, which holds each write up to 2 ms for
 // company, a write to an idle store commits at once: the puts an ack to the platform waits
 // for pay no delay, and under load puts and acks take one fsync per group instead of one
 // each.

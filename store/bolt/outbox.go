@@ -109,8 +109,12 @@ func (s *Store) LeaseOutbox(ctx context.Context, owner string, max int, now time
 	}); err != nil || !due {
 		return nil, err
 	}
+	// The lease shares the inbox's group commits (one fsync with the events and acks waiting
+	// alongside) instead of queueing its own commit on bbolt's one writer. A grouped write may
+	// run twice (its group failed on another write), so out starts afresh each time.
 	var out []store.OutboxEntry
-	err := s.update(ctx, "lease outbox", func(tx *bbolt.Tx) error {
+	err := s.grouped(ctx, "lease outbox", func(tx *bbolt.Tx) error {
+		out = out[:0]
 		b, wait, ready := tx.Bucket(bOutbox), tx.Bucket(bOutboxWait), tx.Bucket(bOutboxReady)
 
 		// Move what has come due into the ready queue.
