@@ -19,14 +19,12 @@ func (s *Store) AckInboundBatch(ctx context.Context, ids []string, now time.Time
 	if len(ids) == 0 {
 		return nil
 	}
-	forget := now.Add(store.InboxRetention)
 	run := func(todo []string) ([]*redis.Cmd, error) {
 		cmds := make([]*redis.Cmd, len(todo))
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, id := range todo {
-				cmds[i] = ackInbound.EvalSha(ctx, p,
-					[]string{s.k.inboxDue(), s.k.inboxExp(), s.k.inboxEntry(id)},
-					timeText(now), tkey(forget)+id, timeText(forget), ms(store.InboxRetention))
+				keys, args := s.ackArgs(id, now)
+				cmds[i] = ackInbound.EvalSha(ctx, p, keys, args...)
 			}
 			return nil
 		})

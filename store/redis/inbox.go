@@ -95,10 +95,8 @@ func (s *Store) LeaseInbound(ctx context.Context, owner string, max int, now tim
 }
 
 func (s *Store) AckInbound(ctx context.Context, id string, now time.Time) error {
-	forget := now.Add(store.InboxRetention)
-	n, err := s.runInt(ctx, "ack inbound", ackInbound,
-		[]string{s.k.inboxDue(), s.k.inboxExp(), s.k.inboxEntry(id)},
-		timeText(now), tkey(forget)+id, timeText(forget), ms(store.InboxRetention))
+	keys, args := s.ackArgs(id, now)
+	n, err := s.runInt(ctx, "ack inbound", ackInbound, keys, args...)
 	if err != nil {
 		return err
 	}
@@ -106,6 +104,13 @@ func (s *Store) AckInbound(ctx context.Context, id string, now time.Time) error 
 		return store.ErrNotFound("消息")
 	}
 	return nil
+}
+
+// ackArgs are the ackInbound script's keys and arguments for id acked at now.
+func (s *Store) ackArgs(id string, now time.Time) (keys []string, args []any) {
+	forget := now.Add(store.InboxRetention)
+	return []string{s.k.inboxDue(), s.k.inboxExp(), s.k.inboxEntry(id)},
+		[]any{timeText(now), tkey(forget) + id, timeText(forget), ms(store.InboxRetention)}
 }
 
 // inboundFields decodes an event's hash.
