@@ -97,22 +97,16 @@ func TestDispatcherWakesForRetry(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); d.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	start := time.Now()
-	for {
-		e, err := st.GetOutbox(ctx, "a")
-		if err != nil {
+	var e store.OutboxEntry
+	waitFor(t, "the retry (Poll is an hour)", 5*time.Second, func() bool {
+		var err error
+		if e, err = st.GetOutbox(ctx, "a"); err != nil {
 			t.Fatal(err)
 		}
-		if e.Status == store.OutboxSent {
-			if e.Attempts != 2 {
-				t.Fatalf("sent after %d failed attempts, want 2", e.Attempts)
-			}
-			return
-		}
-		if time.Since(start) > 5*time.Second {
-			t.Fatalf("not retried within 5s (Poll is an hour): %+v", e)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return e.Status == store.OutboxSent
+	})
+	if e.Attempts != 2 {
+		t.Fatalf("sent after %d failed attempts, want 2", e.Attempts)
 	}
 }
 
@@ -132,20 +126,13 @@ func TestDispatcherWakesForDeferral(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); d.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	start := time.Now()
-	for {
+	waitFor(t, "the deferred messages sent (Poll is an hour)", 5*time.Second, func() bool {
 		st, err := st.OutboxStats(ctx, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Sent == 3 {
-			return
-		}
-		if time.Since(start) > 5*time.Second {
-			t.Fatalf("deferred messages not sent within 5s (Poll is an hour): %+v", st)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return st.Sent == 3
+	})
 }
 
 // fastLimited is flaky with one message per 30 ms.

@@ -27,9 +27,9 @@ func (c *countingInbox) AckInbound(ctx context.Context, id string, now time.Time
 	return c.Inbox.AckInbound(ctx, id, now)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -62,7 +62,7 @@ func TestPipelineAcksAtOnceWithoutBatches(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	waitFor(t, "20 acks while the pipeline runs", func() bool { return inbox.n.Load() == n })
+	waitFor(t, "20 acks while the pipeline runs", 10*time.Second, func() bool { return inbox.n.Load() == n })
 	cancel()
 	<-done
 	for i := range n {
@@ -95,7 +95,7 @@ func TestPipelineWritesPendingAcksOnStop(t *testing.T) {
 	if err := p.Receive(ctx, msg("e1", "hi")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the event handled", func() bool { return calls.Load() == 1 })
+	waitFor(t, "the event handled", 10*time.Second, func() bool { return calls.Load() == 1 })
 	cancel()
 	<-done
 	clock.Advance(time.Hour)
@@ -152,7 +152,7 @@ func TestPipelineAcksABurstInOneBatch(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	waitFor(t, "the burst acked", func() bool { inbox.mu.Lock(); defer inbox.mu.Unlock(); return len(inbox.batches) > 0 })
+	waitFor(t, "the burst acked", 10*time.Second, func() bool { inbox.mu.Lock(); defer inbox.mu.Unlock(); return len(inbox.batches) > 0 })
 	cancel()
 	<-done
 	if len(inbox.batches) != 1 || len(inbox.batches[0]) != n || inbox.single.Load() != 0 {
