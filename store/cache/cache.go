@@ -108,46 +108,43 @@ func put[K comparable, T any](m map[K]entry[T], max int, k K, e entry[T]) {
 	m[k] = e
 }
 
-// GetPerson implements store.Directory.
-func (c *Store) GetPerson(ctx context.Context, id string) (community.Person, error) {
+// through answers k from m while its entry is fresh, else with fetch, whose answer (a value
+// or not-found) it keeps in m unless gen moved while fetching (a write overlapped the read).
+// clone copies a value on its way in and out, so no caller can change what is kept.
+func through[K comparable, T any](c *Store, m map[K]entry[T], k K, gen func() uint64, fetch func() (T, error), clone func(T) T) (T, error) {
 	now := c.now()
 	c.mu.Lock()
-	if e, ok := c.persons[id]; ok && now.Before(e.exp) {
+	if e, ok := m[k]; ok && now.Before(e.exp) {
 		c.mu.Unlock()
-		return clonePerson(e.v), e.err
+		return clone(e.v), e.err
 	}
-	gen := c.dirGen
+	g := gen()
 	c.mu.Unlock()
-	p, err := c.Store.GetPerson(ctx, id)
+	v, err := fetch()
 	if cacheable(err) {
 		c.mu.Lock()
-		if c.dirGen == gen {
-			put(c.persons, c.max, id, entry[community.Person]{v: clonePerson(p), err: err, exp: now.Add(c.ttl)})
+		if gen() == g {
+			put(m, c.max, k, entry[T]{v: clone(v), err: err, exp: now.Add(c.ttl)})
 		}
 		c.mu.Unlock()
 	}
-	return p, err
+	return v, err
+}
+
+// dirGeneration is through's gen for people and groups. c.mu held.
+func (c *Store) dirGeneration() uint64 { return c.dirGen }
+
+// GetPerson implements store.Directory.
+func (c *Store) GetPerson(ctx context.Context, id string) (community.Person, error) {
+	return through(c, c.persons, id, c.dirGeneration,
+		func() (community.Person, error) { return c.Store.GetPerson(ctx, id) }, clonePerson)
 }
 
 // GetGroup implements store.Directory.
 func (c *Store) GetGroup(ctx context.Context, id string) (community.Group, error) {
-	now := c.now()
-	c.mu.Lock()
-	if e, ok := c.groups[id]; ok && now.Before(e.exp) {
-		c.mu.Unlock()
-		return e.v, e.err
-	}
-	gen := c.dirGen
-	c.mu.Unlock()
-	g, err := c.Store.GetGroup(ctx, id)
-	if cacheable(err) {
-		c.mu.Lock()
-		if c.dirGen == gen {
-			put(c.groups, c.max, id, entry[community.Group]{v: g, err: err, exp: now.Add(c.ttl)})
-		}
-		c.mu.Unlock()
-	}
-	return g, err
+	return through(c, c.groups, id, c.dirGeneration,
+		func() (community.Group, error) { return c.Store.GetGroup(ctx, id) },
+		func(g community.Group) community.Group { return g })
 }
 
 // ListPersons implements store.Directory. The list is shared: callers get a copy.
@@ -278,24 +275,8 @@ func (c *Store) GetDoc(ctx context.Context, coll, id string) ([]byte, error) {
 	if !c.colls[coll] {
 		return c.Store.GetDoc(ctx, coll, id)
 	}
-	k := docKey{coll, id}
-	now := c.now()
-	c.mu.Lock()
-	if e, ok := c.docs[k]; ok && now.Before(e.exp) {
-		c.mu.Unlock()
-		return bytes.Clone(e.v), e.err
-	}
-	gen := c.docGen[coll]
-	c.mu.Unlock()
-	v, err := c.Store.GetDoc(ctx, coll, id)
-	if cacheable(err) {
-		c.mu.Lock()
-		if c.docGen[coll] == gen {
-			put(c.docs, c.max, k, entry[[]byte]{v: bytes.Clone(v), err: err, exp: now.Add(c.ttl)})
-		}
-		c.mu.Unlock()
-	}
-	return v, err
+	return through(c, c.docs, docKey{coll, id}, func() uint64 { return c.docGen[coll] },
+		func() ([]byte, error) { return c.Store.GetDoc(ctx, coll, id) }, bytes.Clone)
 }
 
 // ListDocs implements store.Docs.
