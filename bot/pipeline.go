@@ -33,13 +33,11 @@ type Pipeline struct {
 	// MaxBatch bounds one group commit; default 256.
 	MaxBatch int
 	// AckDelay is how long a handled event's ack may wait for others when the inbox acks in
-	// batches (BatchAcker: store/redis, one round trip for the batch); default 5 ms. Other
-	// inboxes get each ack at once: bbolt's group commit already joins concurrent acks with
-	// the puts, and bursts of acks held back measured slower acks to the platform there
-	// (their commit holds the one writer the puts wait for). An ack only lets the inbox
-	// forget the event's payload: until it is written, a replica that dies leaves the event
-	// to be handled again when its lease runs out, which is harmless (replies have ids
-	// derived from the event), as it is for a death between handling and acking.
+	// batches (BatchAcker: store/redis, one round trip for the batch; store/bolt, riding in the
+	// next commit the puts make); default 5 ms. Other inboxes get each ack at once. An ack
+	// only lets the inbox forget the event's payload: until it is written, a replica that dies
+	// leaves the event to be handled again when its lease runs out, which is harmless (replies
+	// have ids derived from the event), as it is for a death between handling and acking.
 	AckDelay time.Duration
 	// Queue bounds the events recorded leased to this replica and waiting for a worker; default
 	// 16 per worker. Beyond it, events are recorded unleased and leased from the inbox as

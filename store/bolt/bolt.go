@@ -152,6 +152,7 @@ func (s *Store) Path() string { return s.path }
 // Close closes the data file. Calling it again does nothing.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.flushLazy() // acks waiting for a commit to ride in
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("bolt: close: %w", err)
 		}
