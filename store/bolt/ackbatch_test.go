@@ -10,8 +10,8 @@ import (
 )
 
 // AckInboundBatch does what AckInbound does for each id, reporting an unknown one with the
-// others acked; its write takes no commit of its own while another write comes: it rides in
-// that write's commit.
+// others acked; for events already in bbolt its write takes no commit of its own while another
+// write comes: it rides in that write's commit (here the checkpoint of a new event).
 func TestAckInboundBatchRidesAlong(t *testing.T) {
 	defer func(w time.Duration) { lazyWait = w }(lazyWait)
 	lazyWait = time.Hour // the acks can only be written by riding in another commit
@@ -29,6 +29,9 @@ func TestAckInboundBatchRidesAlong(t *testing.T) {
 	if _, err := s.PutInboundBatch(ctx, entries, now); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.checkpoint(ctx); err != nil { // out of the journal: acks go to bbolt
+		t.Fatal(err)
+	}
 	acked := make(chan error, 1)
 	go func() { acked <- s.AckInboundBatch(ctx, []string{"feishu:a", "feishu:missing", "feishu:b"}, now) }()
 	waitLazy(t, s, 1)
@@ -39,6 +42,9 @@ func TestAckInboundBatchRidesAlong(t *testing.T) {
 	}
 	// Another write comes: the acks commit with it.
 	if _, err := s.PutInbound(ctx, "feishu:d", []byte(`{}`), now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-acked; community.ErrorCode(err) != community.ENotFound {
@@ -71,6 +77,9 @@ func TestAckInboundBatchAlone(t *testing.T) {
 		if _, err := s.PutInbound(ctx, id, []byte(`{}`), now); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := s.checkpoint(ctx); err != nil {
+		t.Fatal(err)
 	}
 	lazyWait = 10 * time.Millisecond
 	if err := s.AckInboundBatch(ctx, []string{"feishu:a"}, now); err != nil {

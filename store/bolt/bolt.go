@@ -53,7 +53,8 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	inbox groupCommit // inbox puts and acks share commits (inbox.go)
+	inbox   groupCommit // inbox puts and acks share commits (inbox.go)
+	journal *journal    // arriving events, durable before bbolt has them (journal.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -132,8 +133,14 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return meta.Put(keySchema, []byte(schemaVersion))
 	})
+	var j *journal
+	if err == nil { // events the last process journaled but did not checkpoint
+		j, err = openJournal(db, path, opts.NoSync, opts.Log)
+	}
 	if err == nil { // the file lock is ours: every lease in the file is a dead process's
-		err = db.Update(releaseLeases)
+		if err = db.Update(releaseLeases); err != nil {
+			j.closeFiles()
+		}
 	}
 	if err != nil {
 		db.Close()
@@ -143,7 +150,9 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.Log.Info("bolt: data file moved to schema "+schemaVersion+": open items' bodies kept apart",
 			"path", path, "moved", moved, "took", time.Since(start).Round(time.Millisecond))
 	}
-	return &Store{db: db, now: opts.Now, path: path}, nil
+	s := &Store{db: db, now: opts.Now, path: path, journal: j}
+	go s.runCheckpoints(opts.Log)
+	return s, nil
 }
 
 // Path is the data file's path.
@@ -152,9 +161,12 @@ func (s *Store) Path() string { return s.path }
 // Close closes the data file. Calling it again does nothing.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		jerr := s.closeJournal()
 		s.flushLazy() // acks waiting for a commit to ride in
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("bolt: close: %w", err)
+		} else if jerr != nil {
+			s.closeErr = fmt.Errorf("bolt: close: %w", jerr)
 		}
 	})
 	return s.closeErr

@@ -20,6 +20,9 @@ var _ store.Dumper = (*Store)(nil)
 
 // Dump implements store.Dumper from one read transaction: a consistent snapshot.
 func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
+	if err := s.checkpoint(ctx); err != nil { // journaled events are in the snapshot too
+		return err
+	}
 	now := s.now()
 	return s.view(ctx, "dump", func(tx *bbolt.Tx) error {
 		emit := func(r store.Record) error {
@@ -107,6 +110,9 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 
 // Restore implements store.Dumper in one write transaction.
 func (s *Store) Restore(ctx context.Context, records []store.Record) error {
+	if err := s.checkpoint(ctx); err != nil { // an event already here is kept, as in bbolt
+		return err
+	}
 	now := s.now()
 	return s.update(ctx, "restore", func(tx *bbolt.Tx) error {
 		items := tx.Bucket(bItems)

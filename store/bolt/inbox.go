@@ -51,53 +51,20 @@ func (s *Store) PutInbound(ctx context.Context, id string, payload []byte, now t
 	return fresh[0], nil
 }
 
+// PutInboundBatch makes the fresh events durable in the inbox journal (one append and one
+// fdatasync for the batch; journal.go) and reports which were fresh: neither journaled nor in
+// bbolt, or in bbolt but forgotten. The journal's checkpoints move them to the inbox buckets.
+// The payloads are kept, not copied, until then: callers must not change them.
 func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
 	for _, e := range entries {
 		if e.ID == "" {
 			return nil, community.Errorf(community.EInvalid, "inbound event without an id")
 		}
 	}
-	fresh := make([]bool, len(entries))
 	if len(entries) == 0 {
-		return fresh, nil
+		return []bool{}, nil
 	}
-	err := s.grouped(ctx, "put inbound", func(tx *bbolt.Tx) error {
-		clear(fresh) // when run again (see grouped)
-		b, due, exp := tx.Bucket(bInbox), tx.Bucket(bInboxDue), tx.Bucket(bInboxExp)
-		if err := purgeExpired(exp, now, purgeBudget+len(entries), func(id []byte) error { return b.Delete(id) }); err != nil {
-			return err
-		}
-		for i, e := range entries {
-			old, err := getInbound(b, e.ID)
-			if err != nil {
-				return err
-			}
-			if old != nil {
-				if old.Handled.IsZero() || old.Forget.After(now) {
-					continue // seen before: a duplicate
-				}
-				if err := exp.Delete(old.expKey()); err != nil { // forgotten but not yet purged
-					return err
-				}
-			}
-			r := &inboundRecord{InboundEntry: store.InboundEntry{ID: e.ID, Payload: e.Payload, Received: now}}
-			if e.LeaseOwner != "" && e.LeaseUntil.After(now) { // leased to the receiver on the way in
-				r.LeaseOwner, r.LeaseUntil, r.Attempts = e.LeaseOwner, e.LeaseUntil, 1
-			}
-			if err := putJSON(b, e.ID, r); err != nil {
-				return err
-			}
-			if err := due.Put(r.dueKey(), nil); err != nil {
-				return err
-			}
-			fresh[i] = true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return fresh, nil
+	return s.putJournal(ctx, entries, now)
 }
 
 // LeaseInbound takes unhandled events from the front of inbox.due, oldest due first, and
@@ -105,6 +72,11 @@ func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntr
 func (s *Store) LeaseInbound(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]store.InboundEntry, error) {
 	if max <= 0 {
 		return nil, nil
+	}
+	if s.journal.hasPending() { // events recorded unleased may be among them
+		if err := s.checkpoint(ctx); err != nil {
+			return nil, err
+		}
 	}
 	// Most polls find nothing due (the receiving replica leases its events as it records
 	// them): a read transaction tells so without a commit and its fsync.
@@ -158,23 +130,25 @@ func (s *Store) LeaseInbound(ctx context.Context, owner string, max int, now tim
 // AckInbound drops the payload and the lease and keeps the id until InboxRetention has
 // passed. Acknowledging twice does nothing more.
 //
-// Acks from the pipeline's concurrent workers share one commit, with each other and with the
-// puts of events arriving meanwhile (see grouped): one fsync per event capped inbound at the
-// disk's fsync rate and made fsync the bulk of the bot's CPU per event (docs/BENCHMARKS.md,
-// "Inbound").
+// An event still in the journal is acked there, in memory: its checkpoint writes it handled.
+// Others are acked in bbolt, sharing a commit with the writes made meanwhile (see grouped).
 func (s *Store) AckInbound(ctx context.Context, id string, now time.Time) error {
+	if len(s.journal.ackJournaled([]string{id}, now)) == 0 {
+		return nil // written handled by the event's checkpoint
+	}
 	return s.grouped(ctx, "ack inbound", func(tx *bbolt.Tx) error { return ackInbound(tx, id, now) })
 }
 
-// AckInboundBatch acks many events (bot.BatchAcker) as AckInbound acks each, without a commit
-// of their own: they ride in the next commit another write needs (an event's put, above all),
-// and only if none comes within lazyWait do they commit alone (see lazily). Nobody waits for
+// AckInboundBatch acks many events (bot.BatchAcker) as AckInbound acks each. Those in the
+// journal are acked there; the others without a commit of their own: they ride in the next
+// commit another write needs (a checkpoint, an outbox write), and only if none comes within
+// lazyWait do they commit alone (see lazily). Nobody waits for
 // an ack but the pipeline's ack loop, while each commit costs two fsyncs: acks that took
 // commits of their own were half the bot's CPU per event at 1,000 events/s
 // (docs/BENCHMARKS.md, "Inbound"). An id not in the inbox is reported, with the others acked.
 func (s *Store) AckInboundBatch(ctx context.Context, ids []string, now time.Time) error {
-	if len(ids) == 0 {
-		return nil
+	if ids = s.journal.ackJournaled(ids, now); len(ids) == 0 {
+		return nil // written handled by their checkpoint
 	}
 	var missing []error
 	err := s.lazily(ctx, "ack inbound batch", func(tx *bbolt.Tx) error {

@@ -1,0 +1,295 @@
+package bolt
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/neighborbot/neighborbot/store"
+)
+
+// crash leaves s as a killed process would: no checkpoint, the journal files as they are.
+func crash(t *testing.T, s *Store) {
+	t.Helper()
+	j := s.journal
+	close(j.stop)
+	<-j.done
+	j.closeFiles()
+	s.closeOnce.Do(func() {})
+	if err := s.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stopCheckpoints keeps the timed checkpoints from running, so a test decides when events
+// leave the journal.
+func stopCheckpoints(s *Store) {
+	j := s.journal
+	close(j.stop)
+	<-j.done
+	j.stop, j.done = make(chan struct{}), make(chan struct{})
+	go func() { <-j.stop; close(j.done) }()
+}
+
+func journalBytes(t *testing.T, path string) int64 {
+	t.Helper()
+	var n int64
+	for _, p := range journalPaths(path) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += fi.Size()
+	}
+	return n
+}
+
+func openAt(t *testing.T, path string, now time.Time, log *slog.Logger) *Store {
+	t.Helper()
+	s, err := Open(path, Options{Now: func() time.Time { return now }, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Events acknowledged to the platform survive a crash before their checkpoint: the next Open
+// applies the journal (leases released, as for every lease a dead process held) and empties
+// it. An ack that was still in memory is lost, so that event is handled again, which the
+// pipeline allows; the ids stay known, so a retry is still a duplicate.
+func TestJournalReplayAfterCrash(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "nb.db")
+	s := openAt(t, path, now, nil)
+	stopCheckpoints(s)
+	entries := []store.InboundEntry{
+		{ID: "feishu:a", Payload: []byte(`{"a":1}`), LeaseOwner: "r1", LeaseUntil: now.Add(time.Minute)},
+		{ID: "feishu:b", Payload: []byte(`{"b":2}`)},
+		{ID: "feishu:a", Payload: []byte(`{"a":1}`)},
+	}
+	fresh, err := s.PutInboundBatch(ctx, entries, now)
+	if err != nil || !slices.Equal(fresh, []bool{true, true, false}) {
+		t.Fatalf("PutInboundBatch = %v, %v; want a and b fresh, the repeated a not", fresh, err)
+	}
+	if err := s.AckInboundBatch(ctx, []string{"feishu:a"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if journalBytes(t, path) == 0 {
+		t.Fatal("nothing in the journal before the checkpoint")
+	}
+	crash(t, s)
+
+	var logs bytes.Buffer
+	s = openAt(t, path, now, slog.New(slog.NewTextHandler(&logs, nil)))
+	defer s.Close()
+	if n := journalBytes(t, path); n != 0 {
+		t.Fatalf("journal holds %d bytes after Open, want 0", n)
+	}
+	if !bytes.Contains(logs.Bytes(), []byte("inbox journal applied")) || !bytes.Contains(logs.Bytes(), []byte("events=2")) {
+		t.Errorf("Open's log does not say it applied 2 events:\n%s", logs.String())
+	}
+	got, err := s.LeaseInbound(ctx, "r2", 10, now, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, e := range got {
+		ids[e.ID] = string(e.Payload)
+	}
+	if len(got) != 2 || ids["feishu:a"] != `{"a":1}` || ids["feishu:b"] != `{"b":2}` {
+		t.Fatalf("leased after the crash: %+v; want a and b with their payloads", got)
+	}
+	if fresh, err := s.PutInboundBatch(ctx, entries[:2], now); err != nil || fresh[0] || fresh[1] {
+		t.Fatalf("retries after the crash: fresh %v, %v; want duplicates", fresh, err)
+	}
+}
+
+// A crash in the middle of an append leaves a torn record at the end of the file: Open applies
+// the records before it, warns, and drops the torn one (it was never acknowledged).
+func TestJournalTornTail(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "nb.db")
+	s := openAt(t, path, now, nil)
+	stopCheckpoints(s)
+	for _, id := range []string{"feishu:a", "feishu:b"} {
+		if _, err := s.PutInbound(ctx, id, []byte(`{}`), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := s.journal.cur
+	crash(t, s)
+	p := journalPaths(path)[k]
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data[:len(data)-3], 0o600); err != nil { // b's last bytes never made it
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	s = openAt(t, path, now, slog.New(slog.NewTextHandler(&logs, nil)))
+	defer s.Close()
+	if !bytes.Contains(logs.Bytes(), []byte("torn record")) {
+		t.Errorf("no warning about the torn record:\n%s", logs.String())
+	}
+	got, err := s.LeaseInbound(ctx, "r2", 10, now, time.Minute)
+	if err != nil || len(got) != 1 || got[0].ID != "feishu:a" {
+		t.Fatalf("leased after the torn write: %+v, %v; want only feishu:a", got, err)
+	}
+	if ok, err := s.PutInbound(ctx, "feishu:b", []byte(`{}`), now); err != nil || !ok {
+		t.Fatalf("the torn event's retry: %v, %v; want it recorded", ok, err)
+	}
+}
+
+// A crash after a checkpoint's commit but before its file was emptied makes Open apply events
+// bbolt has: they stay as they are (handled stays handled, nothing is due twice).
+func TestJournalReplayOfCheckpointed(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "nb.db")
+	s := openAt(t, path, now, nil)
+	stopCheckpoints(s)
+	for _, id := range []string{"feishu:a", "feishu:b"} {
+		if _, err := s.PutInbound(ctx, id, []byte(`{}`), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := s.journal.cur
+	data, err := os.ReadFile(journalPaths(path)[k])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AckInbound(ctx, "feishu:a", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := journalBytes(t, path); n != 0 {
+		t.Fatalf("journal holds %d bytes after the checkpoint, want 0", n)
+	}
+	crash(t, s)
+	if err := os.WriteFile(journalPaths(path)[k], data, 0o600); err != nil { // as if not emptied
+		t.Fatal(err)
+	}
+	s = openAt(t, path, now, nil)
+	defer s.Close()
+	got, err := s.LeaseInbound(ctx, "r2", 10, now, time.Minute)
+	if err != nil || len(got) != 1 || got[0].ID != "feishu:b" {
+		t.Fatalf("leased: %+v, %v; want only feishu:b (a was handled before the crash)", got, err)
+	}
+}
+
+// An ack that comes while a checkpoint is writing its event (read, not yet committed) goes to
+// bbolt after that commit and is not lost.
+func TestJournalAckDuringCheckpoint(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	s := openAt(t, filepath.Join(t.TempDir(), "nb.db"), now, nil)
+	defer s.Close()
+	stopCheckpoints(s)
+	if _, err := s.PutInbound(ctx, "feishu:a", []byte(`{}`), now); err != nil {
+		t.Fatal(err)
+	}
+	acked := make(chan error, 1)
+	afterSeal = func() {
+		go func() { acked <- s.AckInbound(ctx, "feishu:a", now) }()
+		time.Sleep(20 * time.Millisecond) // the ack waits for this commit to end
+	}
+	defer func() { afterSeal = nil }()
+	if err := s.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	afterSeal = nil
+	if err := <-acked; err != nil {
+		t.Fatalf("ack during the checkpoint: %v", err)
+	}
+	got, err := s.LeaseInbound(ctx, "r2", 10, now, time.Minute)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("leased after the ack: %+v, %v; want none", got, err)
+	}
+}
+
+// Many receivers, workers and checkpoints at once (run with -race): every id is recorded once
+// however often it is retried, every acked event is handled after a restart, and a clean close
+// leaves the journal empty.
+func TestJournalConcurrent(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "nb.db")
+	s := openAt(t, path, now, nil)
+	const receivers, events = 8, 300
+	var mu sync.Mutex
+	freshCount := map[string]int{}
+	var wg sync.WaitGroup
+	for r := range receivers {
+		wg.Go(func() {
+			for i := range events {
+				id := fmt.Sprintf("feishu:%04d", (i*7+r*13)%events) // every receiver sends every id
+				fresh, err := s.PutInboundBatch(ctx, []store.InboundEntry{{ID: id, Payload: []byte(id), LeaseOwner: "r1", LeaseUntil: now.Add(time.Minute)}}, now)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if fresh[0] {
+					mu.Lock()
+					freshCount[id]++
+					mu.Unlock()
+					if err := s.AckInboundBatch(ctx, []string{id}, now); err != nil {
+						t.Error(err)
+					}
+				}
+				if i%50 == 0 {
+					if err := s.checkpoint(ctx); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range events {
+		if id := fmt.Sprintf("feishu:%04d", i); freshCount[id] != 1 {
+			t.Errorf("%s recorded %d times, want once", id, freshCount[id])
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := journalBytes(t, path); n != 0 {
+		t.Fatalf("journal holds %d bytes after Close, want 0", n)
+	}
+	s = openAt(t, path, now, nil)
+	defer s.Close()
+	got, err := s.LeaseInbound(ctx, "r2", 1000, now.Add(time.Hour), time.Minute)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("%d events unhandled after every one was acked (%v)", len(got), err)
+	}
+}
+
+// A failed append (a full disk, an I/O error) refuses that put and every later one, so the
+// platform retries them, rather than appending after a half-written record that would end
+// the file's replay.
+func TestJournalFailedAppend(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	s := openAt(t, filepath.Join(t.TempDir(), "nb.db"), now, nil)
+	defer s.Close()
+	stopCheckpoints(s)
+	s.journal.files[s.journal.cur].Close() // every write to it fails
+	if _, err := s.PutInbound(ctx, "feishu:a", []byte(`{}`), now); err == nil {
+		t.Fatal("a put whose append failed reported success")
+	}
+	_, err := s.PutInbound(ctx, "feishu:b", []byte(`{}`), now)
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("restart")) {
+		t.Fatalf("a put after the failed append: %v; want refused, saying to restart", err)
+	}
+}
