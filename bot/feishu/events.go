@@ -62,19 +62,27 @@ func parseEncrypted(body []byte) (encrypted, error) {
 	return env, err
 }
 
+// isBase64 tells whether v holds only characters of the standard base64 alphabet (padding
+// included): nothing JSON would unescape, and no \r or \n, which the base64 decoder would skip.
 func isBase64(v []byte) bool {
 	for _, c := range v {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
+		if !base64Alphabet[c] {
 			return false
 		}
 	}
 	return true
 }
 
+var base64Alphabet = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") {
+		t[c] = true
+	}
+	return t
+}()
+
 // eventHead is what is read of a decrypted body before dispatching it: the challenge of a URL
 // verification (token at the top) or the v2 header (token inside), and the event itself, kept
-// undecoded: a message (the event nearly every request carries) is decoded from it once,
-// without the SDK dispatcher's two further passes over the whole body.
+// undecoded (see decodeEvent).
 type eventHead struct {
 	Type      string                 `json:"type"`
 	Token     string                 `json:"token"`
@@ -84,8 +92,45 @@ type eventHead struct {
 	Event     json.RawMessage        `json:"event"`
 }
 
+// messageBody is eventHead with the event read as a message, the event nearly every request
+// carries: one pass of encoding/json over the body instead of one for the head (which scans
+// the event twice, to check it and to skip it) and two more over the event.
+type messageBody struct {
+	Type      string                         `json:"type"`
+	Token     string                         `json:"token"`
+	Challenge string                         `json:"challenge"`
+	Schema    string                         `json:"schema"`
+	Header    *larkevent.EventHeader         `json:"header"`
+	Event     *larkim.P2MessageReceiveV1Data `json:"event"`
+}
+
 // eventMessageReceive is the event type of a message to the bot or in its chats.
 const eventMessageReceive = "im.message.receive_v1"
+
+// isMessage tells whether the header says im.message.receive_v1.
+func (h *eventHead) isMessage() bool {
+	return h.Header != nil && h.Header.EventType == eventMessageReceive
+}
+
+// decodeEvent reads a decrypted body in one pass as a message (messageBody). msg is the
+// event when the header says it is a message and the body has one, else nil; then the event
+// goes to the dispatcher, which reads it from the plaintext again, whatever its type. A body
+// that does not fit messageBody (a type error, in the event of another type or anywhere) is
+// read again as eventHead, the event kept raw: what was read before this one pass existed,
+// and err is then what that read says. (A body naming "event" twice now has the two merged,
+// as the SDK's dispatcher merges them, where the raw read kept the last.)
+func decodeEvent(plain []byte) (head eventHead, msg *larkim.P2MessageReceiveV1Data, err error) {
+	var b messageBody
+	if json.Unmarshal(plain, &b) == nil {
+		head = eventHead{Type: b.Type, Token: b.Token, Challenge: b.Challenge, Schema: b.Schema, Header: b.Header}
+		if head.isMessage() {
+			msg = b.Event
+		}
+		return head, msg, nil
+	}
+	err = json.Unmarshal(plain, &head)
+	return head, nil, err
+}
 
 func (p *Platform) serveEvent(w http.ResponseWriter, r *http.Request, d *dispatcher.EventDispatcher, in bot.Receiver) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.opt.MaxBody))
@@ -130,8 +175,8 @@ func (p *Platform) serveEvent(w http.ResponseWriter, r *http.Request, d *dispatc
 		p.refuse(w, r, http.StatusBadRequest, "cannot decrypt with FEISHU_ENCRYPT_KEY")
 		return
 	}
-	var head eventHead
-	if err := json.Unmarshal(plain, &head); err != nil {
+	head, msg, err := decodeEvent(plain)
+	if err != nil {
 		p.refuse(w, r, http.StatusBadRequest, "decrypted event is not JSON")
 		return
 	}
@@ -152,15 +197,19 @@ func (p *Platform) serveEvent(w http.ResponseWriter, r *http.Request, d *dispatc
 		p.refuse(w, r, http.StatusUnauthorized, "event not signed")
 		return
 	}
-	var resp any
-	if head.Header != nil && head.Header.EventType == eventMessageReceive && len(head.Event) > 0 {
-		ev := &larkim.P2MessageReceiveV1{
-			EventV2Base: &larkevent.EventV2Base{Schema: head.Schema, Header: head.Header},
-			Event:       &larkim.P2MessageReceiveV1Data{},
-		}
-		if err = json.Unmarshal(head.Event, ev.Event); err != nil {
+	if msg == nil && head.isMessage() && len(head.Event) > 0 {
+		// Read as eventHead (decodeEvent): the event did not fit a message.
+		msg = &larkim.P2MessageReceiveV1Data{}
+		if err = json.Unmarshal(head.Event, msg); err != nil {
 			p.refuse(w, r, http.StatusBadRequest, "message event is not JSON")
 			return
+		}
+	}
+	var resp any
+	if msg != nil {
+		ev := &larkim.P2MessageReceiveV1{
+			EventV2Base: &larkevent.EventV2Base{Schema: head.Schema, Header: head.Header},
+			Event:       msg,
 		}
 		err = p.onMessage(r.Context(), in, ev)
 	} else {
