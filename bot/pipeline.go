@@ -3,8 +3,10 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,18 +47,27 @@ type Pipeline struct {
 	Queue int
 
 	once    sync.Once
-	reqs    chan *receiveReq
 	wake    chan struct{}
 	started chan struct{}
 	local   chan job    // events leased to this replica as they were recorded
 	acks    chan string // handled events' ids, for ackLoop
+
+	// Group commit (see Receive): mu guards the rest.
+	mu      sync.Mutex
+	queue   []*receiveReq // waiting for the next write
+	leading bool          // a Receive is writing; it hands over to queue[0] when done
+	closing bool          // Run is ending: no more events are taken
+	idle    chan struct{} // closed by the last leader once closing (nil until then)
 }
 
 type receiveReq struct {
 	entry store.InboundEntry
 	msg   Message
-	done  chan error
+	done  chan error // the write's result, or errLead
 }
+
+// errLead tells a waiting Receive to write the next group.
+var errLead = errors.New("bot: lead the next inbox write")
 
 // job is an event for a worker: m is set when it came from Receive on this replica, so it
 // needs no decoding.
@@ -86,7 +97,6 @@ func (p *Pipeline) init() {
 			p.AckDelay = 5 * time.Millisecond
 		}
 		p.acks = make(chan string, p.MaxBatch)
-		p.reqs = make(chan *receiveReq, 4096)
 		p.wake = make(chan struct{}, 1)
 		p.started = make(chan struct{})
 		p.local = make(chan job, p.Queue)
@@ -104,16 +114,50 @@ func (p *Pipeline) Receive(ctx context.Context, m Message) error {
 		return fmt.Errorf("encode event %s: %w", m.Key(), err)
 	}
 	req := &receiveReq{entry: store.InboundEntry{ID: m.Key(), Payload: payload}, msg: m, done: make(chan error, 1)}
-	select {
-	case p.reqs <- req:
-	case <-ctx.Done():
-		return ctx.Err()
+	// Group commit without a goroutine of its own: the first Receive to find no write running
+	// writes every event waiting, then hands the lead to the first that arrived meanwhile. A
+	// lone event is written by the goroutine that received it, with no hand-offs; under load
+	// one hand-off serves a whole group. The wait is not cut short by ctx: the write does not
+	// stop for it, and a designated leader must lead.
+	p.mu.Lock()
+	if p.closing {
+		p.mu.Unlock()
+		return errShuttingDown
 	}
-	select {
-	case err := <-req.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	p.queue = append(p.queue, req)
+	if p.leading {
+		p.mu.Unlock()
+		if err := <-req.done; err != errLead {
+			return err
+		}
+	} else {
+		p.leading = true
+		p.mu.Unlock()
+	}
+	p.lead()
+	return <-req.done
+}
+
+var errShuttingDown = errors.New("shutting down")
+
+// lead writes the waiting events (up to MaxBatch) as one group, then hands the lead on.
+func (p *Pipeline) lead() {
+	p.mu.Lock()
+	n := min(len(p.queue), p.MaxBatch)
+	batch := slices.Clone(p.queue[:n])
+	p.queue = slices.Delete(p.queue, 0, n)
+	p.mu.Unlock()
+	p.commit(batch)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) > 0 {
+		p.queue[0].done <- errLead
+		return
+	}
+	p.leading = false
+	if p.closing && p.idle != nil {
+		close(p.idle)
+		p.idle = nil
 	}
 }
 
@@ -125,8 +169,21 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	go func() { defer close(ackDone); p.ackLoop() }()
 	defer func() { close(p.acks); <-ackDone }() // after the workers: their last acks are written
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); p.commitLoop(ctx) }() // closes p.local when it ends
+	go func() { // once ctx ends: no new events, and p.local closes after the last write
+		<-ctx.Done()
+		p.mu.Lock()
+		p.closing = true
+		var idle chan struct{}
+		if p.leading {
+			idle = make(chan struct{})
+			p.idle = idle
+		}
+		p.mu.Unlock()
+		if idle != nil {
+			<-idle
+		}
+		close(p.local)
+	}()
 	recovered := make(chan job)
 	for i := 0; i < p.Workers; i++ {
 		wg.Add(1)
@@ -176,51 +233,38 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return nil
 }
 
-func (p *Pipeline) commitLoop(ctx context.Context) {
-	defer close(p.local)
-	batch := make([]*receiveReq, 0, p.MaxBatch)
-	for {
-		batch = batch[:0]
-		select {
-		case <-ctx.Done():
-			p.drainRefused()
-			return
-		case r := <-p.reqs:
-			batch = append(batch, r)
+// put is the inbox write, a panic in it turned into its error: the lead must go on.
+func (p *Pipeline) put(entries []store.InboundEntry, now time.Time) (fresh []bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in the inbox write: %v", r)
 		}
-	fill: // take whatever else is already waiting: that is the group in group commit
-		for len(batch) < p.MaxBatch {
-			select {
-			case r := <-p.reqs:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
+	}()
+	return p.Inbox.PutInboundBatch(context.Background(), entries, now)
+}
+
+// commit writes a group of received events, tells each Receive the result, and hands the new
+// events to this replica's workers. Only the leader runs it, one at a time.
+func (p *Pipeline) commit(batch []*receiveReq) {
+	// Only a leader sends to p.local, and workers only take from it meanwhile: the free room
+	// now is there after the write too. Events beyond it are recorded unleased.
+	room := cap(p.local) - len(p.local)
+	now := p.Now()
+	until := now.Add(p.Lease)
+	entries := make([]store.InboundEntry, len(batch))
+	for i, r := range batch {
+		entries[i] = r.entry
+		if i < room && p.Owner != "" {
+			entries[i].LeaseOwner, entries[i].LeaseUntil = p.Owner, until
 		}
-		// Only this loop sends to p.local, and workers only take from it meanwhile: the free
-		// room now is there after the write too. Events beyond it are recorded unleased.
-		room := cap(p.local) - len(p.local)
-		now := p.Now()
-		until := now.Add(p.Lease)
-		entries := make([]store.InboundEntry, len(batch))
-		for i, r := range batch {
-			entries[i] = r.entry
-			if i < room && p.Owner != "" {
-				entries[i].LeaseOwner, entries[i].LeaseUntil = p.Owner, until
-			}
-		}
-		// The write must finish even while shutting down: the callers are waiting to ack.
-		fresh, err := p.Inbox.PutInboundBatch(context.WithoutCancel(ctx), entries, now)
-		if err != nil {
-			err = store.ErrUnavailable(err)
-			p.Log.Error("inbox write failed", "events", len(batch), "err", err)
-		}
-		for _, r := range batch {
-			r.done <- err
-		}
-		if err != nil {
-			continue
-		}
+	}
+	// The write must finish even while shutting down: the callers are waiting to ack.
+	fresh, err := p.put(entries, now)
+	if err != nil {
+		err = store.ErrUnavailable(err)
+		p.Log.Error("inbox write failed", "events", len(batch), "err", err)
+	}
+	if err == nil {
 		unleased := false
 		for i, e := range entries {
 			switch {
@@ -239,16 +283,8 @@ func (p *Pipeline) commitLoop(ctx context.Context) {
 			}
 		}
 	}
-}
-
-func (p *Pipeline) drainRefused() {
-	for {
-		select {
-		case r := <-p.reqs:
-			r.done <- fmt.Errorf("shutting down")
-		default:
-			return
-		}
+	for _, r := range batch {
+		r.done <- err
 	}
 }
 

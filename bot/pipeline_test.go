@@ -38,8 +38,8 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 	}
 }
 
-// An inbox that does not ack in batches (bbolt, whose group commit joins concurrent acks
-// with the puts) gets each ack as soon as its event is handled, whatever AckDelay says.
+// An inbox that does not ack in batches gets each ack as soon as its event is handled,
+// whatever AckDelay says.
 func TestPipelineAcksAtOnceWithoutBatches(t *testing.T) {
 	clock := &bottest.Clock{}
 	clock.Set(bottest.Start)
@@ -158,4 +158,116 @@ func TestPipelineAcksABurstInOneBatch(t *testing.T) {
 	if len(inbox.batches) != 1 || len(inbox.batches[0]) != n || inbox.single.Load() != 0 {
 		t.Fatalf("acks: batches %v and %d single; want one batch of %d", inbox.batches, inbox.single.Load(), n)
 	}
+}
+
+// Receives from many goroutines at once (each platform request is one) share group writes led
+// by one of them: every event is recorded and handled once, retries are duplicates, and
+// stopping while events arrive refuses the late ones cleanly (run with -race).
+func TestPipelineConcurrentReceives(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	var handled sync.Map
+	var calls atomic.Int64
+	p := &bot.Pipeline{Inbox: st, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now,
+		Log: discard, MaxBatch: 7}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	const senders, each = 16, 40
+	var wg sync.WaitGroup
+	for g := range senders {
+		wg.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("e%d", (g*each+i)%(senders*each/2)) // every event arrives twice
+				if err := p.Receive(ctx, msg(id, "hi")); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	const events = senders * each / 2
+	waitFor(t, "every event handled", 20*time.Second, func() bool { return calls.Load() >= events })
+	// Stop while more arrive: each Receive either records its event or says it is shutting down.
+	var late sync.WaitGroup
+	var recorded, refused atomic.Int64
+	for g := range senders {
+		late.Go(func() {
+			for i := range each {
+				switch err := p.Receive(context.Background(), msg(fmt.Sprintf("late%d-%d", g, i), "hi")); err {
+				case nil:
+					recorded.Add(1)
+				default:
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	time.Sleep(5 * time.Millisecond)
+	cancel()
+	late.Wait()
+	<-done
+	if recorded.Load()+refused.Load() != senders*each {
+		t.Fatalf("late receives: %d recorded + %d refused, want %d", recorded.Load(), refused.Load(), senders*each)
+	}
+	if refused.Load() == 0 {
+		t.Log("every late event was recorded before the stop (the refusal path did not run this time)")
+	}
+	for i := range events {
+		v, ok := handled.Load(fmt.Sprintf("e%d", i))
+		if !ok || v.(*atomic.Int64).Load() != 1 {
+			t.Errorf("event e%d handled %v times, want once", i, v)
+		}
+	}
+	// Every late event that was recorded is handled or still in the inbox for a later run.
+	clock.Advance(time.Hour)
+	left, err := st.LeaseInbound(context.Background(), "probe", 10000, clock.Now(), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int64(0)
+	handled.Range(func(k, v any) bool {
+		if len(k.(string)) > 4 && k.(string)[:4] == "late" {
+			n++
+		}
+		return true
+	})
+	if n+int64(len(left)) != recorded.Load() {
+		t.Errorf("late events: %d handled + %d left in the inbox, want the %d recorded", n, len(left), recorded.Load())
+	}
+}
+
+// panicInbox panics on its first write.
+type panicInbox struct {
+	store.Inbox
+	once sync.Once
+}
+
+func (p *panicInbox) PutInboundBatch(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
+	p.once.Do(func() { panic("disk on fire") })
+	return p.Inbox.PutInboundBatch(ctx, entries, now)
+}
+
+// A write that panics fails its events (the platform retries them) and does not stall the
+// group commit: the next event is recorded.
+func TestPipelineSurvivesAPanickingWrite(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	var handled sync.Map
+	var calls atomic.Int64
+	p := &bot.Pipeline{Inbox: &panicInbox{Inbox: st}, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a",
+		Now: clock.Now, Log: discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if err := p.Receive(ctx, msg("e1", "hi")); err == nil {
+		t.Fatal("the event whose write panicked was reported recorded")
+	}
+	if err := p.Receive(ctx, msg("e1", "hi")); err != nil {
+		t.Fatalf("the retry after the panic: %v", err)
+	}
+	waitFor(t, "the retried event handled", 10*time.Second, func() bool { return calls.Load() == 1 })
 }
