@@ -31,7 +31,13 @@ import (
 // a checkpoint's commit and the emptying only repeats puts, which change nothing) and empties
 // them; a torn last record (a crash mid-append, never acked) ends a file's replay.
 //
-// A record is [length uint32][crc32c of the rest uint32][the event, encodeJournal].
+// The files are written full of zeros once (journalPrealloc) and then overwritten in place: an
+// fdatasync that need not also record a new file size and newly allocated blocks cost 63–70
+// instead of 112–115 µs of CPU here. Emptying a file is therefore not truncating it but giving
+// it a new epoch in its header: records of an older epoch that follow are the end, like zeros.
+//
+// A file is a header, [magic "NBJ1"][reserved uint32][epoch uint64], and records,
+// [length uint32][crc32c of the rest uint32][epoch uint64][the event, encodeJournal].
 //
 // Locks: putMu orders puts (the dedupe check and the append); mu guards the rest. A checkpoint
 // takes mu inside bbolt's write transaction, so nothing holding mu may wait for that writer.
@@ -40,7 +46,8 @@ type journal struct {
 
 	mu       sync.Mutex
 	files    [2]*os.File
-	size     [2]int64              // bytes in each file, appends reserved included
+	size     [2]int64              // where each file's next record goes (appends reserved included)
+	epoch    [2]uint64             // each file's epoch: its records carry it
 	inflight [2]int                // appends written or syncing, not yet in pending
 	count    [2]int                // pending events in each file
 	cur      int                   // the file appends go to
@@ -70,7 +77,14 @@ const (
 	checkpointAt = 512
 	// journalRecordMax refuses absurd lengths when reading a file back (a torn header).
 	journalRecordMax = 64 << 20
+	// journalPrealloc is how much of each file is written with zeros at Open: at 1,000
+	// events/s a checkpoint's file holds about 100 KB. Appends beyond it (a checkpoint that
+	// cannot commit) grow the file.
+	journalPrealloc = 1 << 20
+	journalHeader   = 16
 )
+
+var journalMagic = []byte("NBJ1")
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -91,15 +105,16 @@ func openJournal(db *bbolt.DB, path string, noSync bool, log *slog.Logger) (*jou
 			return nil, fmt.Errorf("open inbox journal: %w", err)
 		}
 		j.files[i] = f
-		rs, torn, err := readJournal(f)
+		epoch, rs, torn, err := readJournal(f)
 		if err != nil {
 			j.closeFiles()
 			return nil, fmt.Errorf("read inbox journal %s: %w", p, err)
 		}
-		if torn > 0 {
+		if torn {
 			log.Warn("bolt: inbox journal ends in a torn record (a crash while it was written; that event was never acknowledged)",
-				"path", p, "bytes", torn)
+				"path", p, "events_before", len(rs))
 		}
+		j.epoch[i] = epoch
 		recs = append(recs, rs...)
 	}
 	if len(recs) > 0 {
@@ -117,8 +132,12 @@ func openJournal(db *bbolt.DB, path string, noSync bool, log *slog.Logger) (*jou
 		}
 		log.Info("bolt: inbox journal applied", "events", len(recs))
 	}
-	for _, f := range j.files {
-		if err := truncate(f, noSync); err != nil {
+	for k, f := range j.files {
+		if err := preallocate(f, noSync); err != nil {
+			j.closeFiles()
+			return nil, fmt.Errorf("prepare inbox journal: %w", err)
+		}
+		if err := j.reset(k); err != nil {
 			j.closeFiles()
 			return nil, fmt.Errorf("empty inbox journal: %w", err)
 		}
@@ -126,14 +145,43 @@ func openJournal(db *bbolt.DB, path string, noSync bool, log *slog.Logger) (*jou
 	return j, nil
 }
 
-func truncate(f *os.File, noSync bool) error {
-	if err := f.Truncate(0); err != nil {
+// preallocate writes zeros to f up to journalPrealloc bytes.
+func preallocate(f *os.File, noSync bool) error {
+	fi, err := f.Stat()
+	if err != nil {
 		return err
+	}
+	if fi.Size() >= journalPrealloc {
+		return nil
+	}
+	zeros := make([]byte, 1<<20)
+	for off := fi.Size(); off < journalPrealloc; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), journalPrealloc-off)], off); err != nil {
+			return err
+		}
 	}
 	if noSync {
 		return nil
 	}
 	return syncData(f)
+}
+
+// reset empties file k: a new epoch in its header. j.mu held, or not yet shared.
+func (j *journal) reset(k int) error {
+	var h [journalHeader]byte
+	copy(h[:], journalMagic)
+	binary.LittleEndian.PutUint64(h[8:], j.epoch[k]+1)
+	if _, err := j.files[k].WriteAt(h[:], 0); err != nil {
+		return err
+	}
+	if !j.noSync {
+		if err := syncData(j.files[k]); err != nil {
+			return err
+		}
+	}
+	j.epoch[k]++
+	j.size[k] = journalHeader
+	return nil
 }
 
 func (j *journal) closeFiles() {
@@ -144,38 +192,52 @@ func (j *journal) closeFiles() {
 	}
 }
 
-// readJournal reads a file's records up to its end or to a torn or corrupt record, whose
-// bytes (to the end of the file) it reports.
-func readJournal(f *os.File) ([]inboundRecord, int64, error) {
+// readJournal reads a file's epoch and records, up to zeros, a record of an older epoch (the
+// end) or a torn one (a crash mid-append), which it reports. A file without a header (new) has
+// epoch 0 and no records.
+func readJournal(f *os.File) (uint64, []inboundRecord, bool, error) {
 	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<62))
 	if err != nil {
-		return nil, 0, err
+		return 0, nil, false, err
 	}
+	if len(data) < journalHeader || !bytes.Equal(data[:4], journalMagic) {
+		return 0, nil, false, nil
+	}
+	epoch := binary.LittleEndian.Uint64(data[8:])
 	var out []inboundRecord
-	for rest := data; len(rest) > 0; {
-		if len(rest) < 8 {
-			return out, int64(len(rest)), nil
-		}
+	for rest := data[journalHeader:]; len(rest) >= 8; {
 		n := binary.LittleEndian.Uint32(rest)
 		sum := binary.LittleEndian.Uint32(rest[4:])
-		if n > journalRecordMax || int(n) > len(rest)-8 || crc32.Checksum(rest[8:8+n], crcTable) != sum {
-			return out, int64(len(rest)), nil
+		if n == 0 && sum == 0 {
+			break // zeros: the end
 		}
-		r, err := decodeJournal(rest[8 : 8+n])
+		if n < 8 || n > journalRecordMax || int(n) > len(rest)-8 {
+			return epoch, out, true, nil
+		}
+		body := rest[8 : 8+n]
+		if binary.LittleEndian.Uint64(body) != epoch {
+			break // an older epoch's record: the end
+		}
+		if crc32.Checksum(body, crcTable) != sum {
+			return epoch, out, true, nil
+		}
+		r, err := decodeJournal(body[8:])
 		if err != nil {
-			return out, int64(len(rest)), nil
+			return epoch, out, true, nil
 		}
 		out = append(out, r)
 		rest = rest[8+n:]
 	}
-	return out, 0, nil
+	return epoch, out, false, nil
 }
 
-// encodeJournal appends r's record (header included) to buf: the id, when it was received,
-// its lease (owner, end, attempts) and the payload, lengths and times as fixed-size integers.
-func encodeJournal(buf []byte, r *inboundRecord) []byte {
+// encodeJournal appends r's record (header included) for a file of epoch to buf: the id, when
+// it was received, its lease (owner, end, attempts) and the payload, lengths and times as
+// fixed-size integers.
+func encodeJournal(buf []byte, epoch uint64, r *inboundRecord) []byte {
 	start := len(buf)
 	buf = append(buf, make([]byte, 8)...)
+	buf = binary.LittleEndian.AppendUint64(buf, epoch)
 	buf = appendString(buf, r.ID)
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(r.Received.UnixNano()))
 	buf = appendString(buf, r.LeaseOwner)
@@ -311,7 +373,6 @@ func (s *Store) putJournal(ctx context.Context, entries []store.InboundEntry, no
 			return nil, err
 		}
 	}
-	var buf []byte
 	var recs []*journaled
 	for i, e := range entries {
 		if !fresh[i] {
@@ -321,14 +382,18 @@ func (s *Store) putJournal(ctx context.Context, entries []store.InboundEntry, no
 		if e.LeaseOwner != "" && e.LeaseUntil.After(now) { // leased to the receiver on the way in
 			r.LeaseOwner, r.LeaseUntil, r.Attempts = e.LeaseOwner, e.LeaseUntil, 1
 		}
-		buf = encodeJournal(buf, &r)
 		recs = append(recs, &journaled{rec: r})
 	}
 	if len(recs) == 0 {
 		return fresh, nil
 	}
+	// Encoded under mu: the records carry the epoch of the file they go to.
 	j.mu.Lock()
 	k, f, off := j.cur, j.files[j.cur], j.size[j.cur]
+	var buf []byte
+	for _, r := range recs {
+		buf = encodeJournal(buf, j.epoch[k], &r.rec)
+	}
 	j.size[k] += int64(len(buf))
 	j.inflight[k]++
 	j.mu.Unlock()
@@ -406,7 +471,7 @@ func (s *Store) checkpoint(ctx context.Context) error {
 	j.gen++
 	gen := j.gen
 	// New appends go to the other file if it is empty, so this one empties after the commit.
-	if o := 1 - j.cur; j.size[o] == 0 && j.inflight[o] == 0 {
+	if o := 1 - j.cur; j.size[o] == journalHeader && j.inflight[o] == 0 {
 		j.cur = o
 	}
 	j.mu.Unlock()
@@ -457,12 +522,11 @@ func (s *Store) checkpoint(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for k, f := range j.files {
-		if j.count[k] == 0 && j.inflight[k] == 0 && j.size[k] > 0 {
-			if terr := truncate(f, j.noSync); terr != nil {
+	for k := range j.files {
+		if j.count[k] == 0 && j.inflight[k] == 0 && j.size[k] > journalHeader {
+			if terr := j.reset(k); terr != nil {
 				return fmt.Errorf("bolt: empty inbox journal: %w", terr)
 			}
-			j.size[k] = 0
 		}
 	}
 	return nil
