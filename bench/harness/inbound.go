@@ -106,9 +106,12 @@ func runInbound(ctx context.Context, e *Env) ([]Section, error) {
 		}
 		var bare []rateResult
 		if src.platform() == "feishu" {
-			var err error
-			if bare, err = e.inboundBare(ctx, src); err != nil {
-				errs = append(errs, fmt.Errorf("bare SDK: %w", err))
+			for _, durable := range []bool{false, true} {
+				rs, err := e.inboundBare(ctx, src, durable)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("bare SDK (durable %v): %w", durable, err))
+				}
+				bare = append(bare, rs...)
 			}
 		}
 		for _, be := range backends {
@@ -170,8 +173,14 @@ func loadOnce(ctx context.Context, base string, events []prepared, rate float64)
 	return res, &acks, sent, ok
 }
 
-// inboundBare measures the SDK's bare dispatcher at each rate.
-func (e *Env) inboundBare(ctx context.Context, src source) ([]rateResult, error) {
+const (
+	bareTarget    = "SDK bare dispatcher"
+	durableTarget = "SDK + durable append (floor of a durable ack)"
+)
+
+// inboundBare measures the SDK's bare dispatcher at each rate; durable, the same with every
+// message recorded in a group-committed journal before the ack (larkbare -journal).
+func (e *Env) inboundBare(ctx context.Context, src source, durable bool) ([]rateResult, error) {
 	bin, err := e.binary(ctx, "./bench/larkbare", "larkbare")
 	if err != nil {
 		return nil, err
@@ -181,7 +190,13 @@ func (e *Env) inboundBare(ctx context.Context, src source) ([]rateResult, error)
 	if err != nil {
 		return nil, err
 	}
-	p, err := start(bin, []string{"-addr", addr, "-token", fs.ev.VerificationToken, "-key", fs.ev.EncryptKey}, nil, filepath.Join(e.Work, "larkbare.log"))
+	args := []string{"-addr", addr, "-token", fs.ev.VerificationToken, "-key", fs.ev.EncryptKey}
+	target, name := bareTarget, "larkbare"
+	if durable {
+		target, name = durableTarget, "larkbare-journal"
+		args = append(args, "-journal", filepath.Join(e.Work, name+".journal"))
+	}
+	p, err := start(bin, args, nil, filepath.Join(e.Work, name+".log"))
 	if err != nil {
 		return nil, err
 	}
@@ -194,12 +209,12 @@ func (e *Env) inboundBare(ctx context.Context, src source) ([]rateResult, error)
 	loadOnce(ctx, base, warm, 500)
 	var out []rateResult
 	for _, rate := range e.Rates {
-		evs := e.events(src, fmt.Sprintf("bare%d", int(rate)), int(rate*e.inboundDuration().Seconds()))
-		e.Log.Info("load", "target", "SDK bare dispatcher", "rate", rate, "events", len(evs))
+		evs := e.events(src, fmt.Sprintf("%s%d", name, int(rate)), int(rate*e.inboundDuration().Seconds()))
+		e.Log.Info("load", "target", target, "rate", rate, "events", len(evs))
 		cpu0, _ := cpuTime(p.Pid())
 		pr, acks, _, ok := loadOnce(ctx, base, evs, rate)
 		cpu1, _ := cpuTime(p.Pid())
-		r := rateResult{Target: "SDK bare dispatcher", Rate: rate, Achieved: pr.Rate(), Events: pr.Sent, Ack: acks.Summary(), CPU: cpu1 - cpu0}
+		r := rateResult{Target: target, Rate: rate, Achieved: pr.Rate(), Events: pr.Sent, Ack: acks.Summary(), CPU: cpu1 - cpu0}
 		for _, good := range ok[:pr.Sent] {
 			if !good {
 				r.Errors++
@@ -407,7 +422,9 @@ func (e *Env) inboundReport(runs []inboundRun) string {
 		"(XML, AES-256-CBC, msg_signature, as `bot/wecom/wecomtest` builds them), so the bot answers every one of them. Ack is the platform's wait for the HTTP answer; first send is from the "+
 		"event's send to the bot's first call of the fake's send API for it (probes only). CPU per event is the process's "+
 		"utime+stime (/proc/<pid>/stat) over the run and until it goes quiet, divided by the events; the SDK's bare "+
-		"dispatcher (bench/larkbare: `httpserverext.NewEventHandlerFunc` with a no-op handler) gets the same events.\n",
+		"dispatcher (bench/larkbare: `httpserverext.NewEventHandlerFunc` with a no-op handler) gets the same events, and so does \"SDK + "+
+		"durable append\" (`larkbare -journal`): the same dispatcher whose handler first writes the message to a preallocated file with "+
+		"one fdatasync per group of concurrent events, the cheapest durable record before an ack, with no handling at all.\n",
 		e.inboundDuration(), probeEvery, probeChats)
 	for _, run := range runs {
 		fmt.Fprintf(&b, "\n#### %s, %s\n\n", platformTitle(run.Platform), run.Backend)
@@ -417,14 +434,19 @@ func (e *Env) inboundReport(runs []inboundRun) string {
 		}
 		t := Table{Head: []string{"target", "rate /s (achieved)", "events", "errors", "ack p50 / p99 / max", "CPU per event", "vs SDK", "first send p50 / p99 / max", "probes unanswered"}}
 		for _, r := range run.Bare {
+			ratio := "1×"
+			if r.Target != bareTarget {
+				if x, ok := run.vsBare(r); ok {
+					ratio = fmt.Sprintf("%.2f×", x)
+				}
+			}
 			t.Row(r.Target, fmt.Sprintf("%.0f (%.0f)", r.Rate, r.Achieved), fmt.Sprint(r.Events), fmt.Sprint(r.Errors),
 				fmt.Sprintf("%s / %s / %s ms", ms(r.Ack.P50), ms(r.Ack.P99), ms(r.Ack.Max)),
-				fmt.Sprintf("%.0f µs", float64(r.cpuPerEvent())/1e3), "1×", "", "")
+				fmt.Sprintf("%.0f µs", float64(r.cpuPerEvent())/1e3), ratio, "", "")
 		}
 		for _, r := range run.Results {
 			ratio := ""
-			if i := slices.IndexFunc(run.Bare, func(x rateResult) bool { return x.Rate == r.Rate }); i >= 0 && run.Bare[i].cpuPerEvent() > 0 {
-				x := float64(r.cpuPerEvent()) / float64(run.Bare[i].cpuPerEvent())
+			if x, ok := run.vsBare(r); ok {
 				ratio = fmt.Sprintf("%.2f× %s", x, verdict(x <= targetCPURatio))
 			}
 			ackOK := r.Rate < 1000 || r.Ack.P99 < targetAckP99
@@ -448,6 +470,15 @@ func (e *Env) inboundReport(runs []inboundRun) string {
 	fmt.Fprintf(&b, "\nTargets: ack p99 under 5 ms at 1,000 events/s with every event durably recorded before its ack; "+
 		"first send p99 under 100 ms; CPU per event within %.1f× of the SDK's bare dispatcher.\n", targetCPURatio)
 	return b.String()
+}
+
+// vsBare is r's CPU per event over the SDK's bare dispatcher's at the same rate.
+func (run inboundRun) vsBare(r rateResult) (float64, bool) {
+	i := slices.IndexFunc(run.Bare, func(x rateResult) bool { return x.Target == bareTarget && x.Rate == r.Rate })
+	if i < 0 || run.Bare[i].cpuPerEvent() <= 0 {
+		return 0, false
+	}
+	return float64(r.cpuPerEvent()) / float64(run.Bare[i].cpuPerEvent()), true
 }
 
 func platformTitle(p string) string {

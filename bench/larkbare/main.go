@@ -4,7 +4,12 @@
 // neighborbot, so the cost of neighborbot's own work per event (authentication, a durable
 // record before the ack, handling) can be read against the SDK's floor.
 //
-//	larkbare -addr 127.0.0.1:9001 -token VERIFICATION_TOKEN -key ENCRYPT_KEY
+// With -journal FILE the handler first records the message (id, chat, content) in a
+// group-committed, preallocated file with fdatasync (journal.go) and returns once it is on
+// the disk: the SDK plus the cheapest durable record, so the harness can show what "every
+// event durably recorded before its ack" costs before any handling.
+//
+//	larkbare -addr 127.0.0.1:9001 -token VERIFICATION_TOKEN -key ENCRYPT_KEY [-journal FILE]
 package main
 
 import (
@@ -28,10 +33,26 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	token := flag.String("token", "", "verification token")
 	key := flag.String("key", "", "encrypt key")
+	journalPath := flag.String("journal", "", "record every message durably in this file before the ack")
 	flag.Parse()
 
-	d := dispatcher.NewEventDispatcher(*token, *key).
-		OnP2MessageReceiveV1(func(ctx context.Context, e *larkim.P2MessageReceiveV1) error { return nil })
+	handle := func(ctx context.Context, e *larkim.P2MessageReceiveV1) error { return nil }
+	if *journalPath != "" {
+		j, err := openJournal(*journalPath, 64<<20)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "larkbare:", err)
+			os.Exit(1)
+		}
+		defer j.Close()
+		handle = func(ctx context.Context, e *larkim.P2MessageReceiveV1) error {
+			if e.Event == nil || e.Event.Message == nil {
+				return nil
+			}
+			m := e.Event.Message
+			return j.append(deref(m.MessageId), deref(m.ChatId), deref(m.Content))
+		}
+	}
+	d := dispatcher.NewEventDispatcher(*token, *key).OnP2MessageReceiveV1(handle)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /feishu/events", httpserverext.NewEventHandlerFunc(d, larkevent.WithLogLevel(larkcore.LogLevelError)))
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ready\n")) })
@@ -49,4 +70,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "larkbare:", err)
 		os.Exit(1)
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
