@@ -13,10 +13,12 @@
 // The dispatcher runs with its defaults (as internal/app builds it) unless flags say
 // otherwise, except its lease (-lease), which bounds how long a killed sender's messages
 // wait where the store does not release them at open (bbolt does); the clients time out
-// each request after -clienttimeout, as an adapter should. Its limiter starts as
-// internal/app's does, assuming the platforms still count a second of sending before the
-// bot started: the SIGKILL run's first sender carries on the bot that took the
-// confirmation, the restarted one starts its own. Every run is bounded by -max.
+// each request after -clienttimeout, as an adapter should. Its limiter is internal/app's,
+// which assumes the platforms still count a second of sending before the bot started; the
+// bot that takes the confirmation has been running for -uptime by then (default a minute,
+// as a bot that did not just start: its buckets full again; 0: it started as the store was
+// being seeded). The SIGKILL run's first sender carries on that bot, the restarted one starts
+// its own. Every run is bounded by -max.
 package main
 
 import (
@@ -64,6 +66,7 @@ type options struct {
 	poll          time.Duration
 	hist          bool
 	headroom      float64
+	uptime        time.Duration
 
 	// child mode: one sending process on a prepared store.
 	child     bool
@@ -91,6 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.backoff, "backoff", 0, "the dispatcher's BaseBackoff (0: its default, 250ms)")
 	fs.DurationVar(&o.poll, "poll", 0, "the dispatcher's Poll (0: its default, 100ms)")
 	fs.Float64Var(&o.headroom, "headroom", 0, "notices.Headroom (0: its default 0.1; negative: none)")
+	fs.DurationVar(&o.uptime, "uptime", time.Minute, "how long the bot has been running when the notice is confirmed (its limiter's Since; 0: it starts as the store is seeded)")
 	fs.BoolVar(&o.hist, "hist", false, "print each platform's attempts in each second of each run")
 	fs.BoolVar(&o.child, "child", false, "internal: run one sender on -store")
 	fs.StringVar(&o.storePath, "store", "", "internal: the store file")
@@ -206,7 +210,7 @@ func assemble(o options, path, feishuURL, wecomURL string, groups int, owner str
 	h := &handlers.Handlers{Store: st, Tree: tree, BotName: "邻里帮", Log: log}
 	// The limiter assumes the platforms still count a second of sending before the process
 	// started, as internal/app's does (bot.LocalLimiter).
-	d := &bot.Dispatcher{Outbox: st, Refs: st, Platforms: plats, Limiter: &bot.LocalLimiter{Since: cmp.Or(o.since, time.Now())}, Owner: owner,
+	d := &bot.Dispatcher{Outbox: st, Refs: st, Platforms: plats, Limiter: &bot.LocalLimiter{Since: cmp.Or(o.since, time.Now().Add(-o.uptime))}, Owner: owner,
 		Now: time.Now, Log: log, Refresh: h.RefreshCard(time.Now), SendTimeout: o.sendTimeout, Lease: o.lease,
 		BaseBackoff: o.backoff, Poll: o.poll}
 	n := &notices.Notices{Store: st, Tree: tree, Now: time.Now, Log: log, Wake: d.Wake, Headroom: o.headroom}
@@ -283,6 +287,9 @@ func measure(ctx context.Context, o options, groups int, kill bool) (result, err
 	}
 	if o.clientTimeout == 0 {
 		r.mode += ", no client timeout"
+	}
+	if o.uptime != time.Minute {
+		r.mode += fmt.Sprintf(", bot up %v", o.uptime)
 	}
 	if o.backoff > 0 || o.poll > 0 {
 		r.mode += fmt.Sprintf(", backoff %v, poll %v", cmp.Or(o.backoff, 250*time.Millisecond), cmp.Or(o.poll, 100*time.Millisecond))
@@ -401,7 +408,7 @@ func killHalfway(ctx context.Context, o options, path string, feishu, wecom *fak
 		cmd := exec.CommandContext(ctx, exe, append([]string{"-child", "-store", path, "-feishu", feishu.url, "-wecom", wecom.url,
 			"-n", strconv.Itoa(groups), "-sendtimeout", o.sendTimeout.String(), "-lease", o.lease.String(),
 			"-nosync=" + strconv.FormatBool(o.noSync), "-nopace=" + strconv.FormatBool(o.noPace),
-			"-headroom", strconv.FormatFloat(o.headroom, 'g', -1, 64), "-backoff", o.backoff.String(), "-poll", o.poll.String(), "-clienttimeout", o.clientTimeout.String()}, extra...)...)
+			"-headroom", strconv.FormatFloat(o.headroom, 'g', -1, 64), "-backoff", o.backoff.String(), "-poll", o.poll.String(), "-clienttimeout", o.clientTimeout.String(), "-uptime", "0"}, extra...)...)
 		cmd.Stderr = os.Stderr
 		return cmd
 	}
