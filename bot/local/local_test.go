@@ -928,3 +928,34 @@ func TestReplayedEventID(t *testing.T) {
 		t.Errorf("bad event id: %d %s", a.Status, a.Raw)
 	}
 }
+
+// With replicas on one Redis, the card an update names may have been shown by another replica:
+// its id is unknown here or names an unrelated message of this transcript.
+func TestUpdateCardOfAnotherReplica(t *testing.T) {
+	e := start(t, nil)
+	text := send(t, e.p, bot.Outbound{ID: "a/0", ChatID: "xingfuli", Text: "第一条消息"})
+
+	// The id names this transcript's text message: the text stays, the card is shown anew.
+	if err := e.p.UpdateCard(context.Background(), text, bot.Outbound{ID: "b/0", ChatID: "xingfuli", Card: itemCard("#12 服务事项 · 待认领"), Update: true}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.messages(t, "group=local:xingfuli&after=0")
+	if len(msgs) != 2 || msgs[0].Text != "第一条消息" || msgs[0].Card != nil || msgs[1].Card == nil || msgs[1].Card.Title != "#12 服务事项 · 待认领" {
+		t.Fatalf("after updating another replica's card the transcript is %+v", msgs)
+	}
+	card := msgs[1].ID
+
+	// An unknown id: this transcript's card of the same subject is updated in place.
+	if err := e.p.UpdateCard(context.Background(), "999", bot.Outbound{ID: "c/0", ChatID: "xingfuli", Card: itemCard("#12 服务事项 · 办理中"), Update: true}); err != nil {
+		t.Fatal(err)
+	}
+	msgs = e.messages(t, "group=local:xingfuli&after=0")
+	if len(msgs) != 2 || msgs[1].ID != card || msgs[1].Card.Title != "#12 服务事项 · 办理中" {
+		t.Fatalf("after updating an unknown message the transcript is %+v", msgs)
+	}
+
+	// Without a chat there is nowhere to show it.
+	if err := e.p.UpdateCard(context.Background(), "999", bot.Outbound{Card: itemCard("#12 服务事项 · 已办结")}); err == nil {
+		t.Error("an update of an unknown message without a chat succeeded")
+	}
+}
