@@ -204,8 +204,9 @@ func (p *Platform) Send(ctx context.Context, o bot.Outbound) (bot.Sent, error) {
 //
 // Transcripts are per process, so with replicas on one Redis the card may have been shown by
 // another replica: messageID is then unknown here, or names an unrelated message of this
-// transcript (ids count from 1 in each). The update then goes to this transcript's latest card
-// of the same subject (Card.Key) in o's chat, or, if it has none, shows the card anew there.
+// transcript (ids count from 1 in each). The update then goes through Send with Update: to this
+// transcript's latest card of the same subject (Card.Key) in o's chat, or, if it has none, the
+// card is shown anew there.
 func (p *Platform) UpdateCard(ctx context.Context, messageID string, o bot.Outbound) error {
 	id, err := strconv.ParseInt(messageID, 10, 64)
 	if err != nil {
@@ -216,23 +217,10 @@ func (p *Platform) UpdateCard(ctx context.Context, messageID string, o bot.Outbo
 	}
 	p.mu.Lock()
 	if old, ok := p.msgs[id]; !ok || old.Card == nil || old.Card.Key != o.Card.Key {
-		var group, to string
-		switch {
-		case o.ChatID != "":
-			group = p.groupID(o.ChatID)
-		case o.UserID != "":
-			to = qualify(o.UserID)
-		default:
-			p.mu.Unlock()
-			return bot.Permanent("not_found", fmt.Errorf("local: no card %q in message %s, and no chat to show it in", o.Card.Key, messageID))
-		}
-		if id = p.findCardLocked(group, to, o.Card.Key); id == 0 || o.Card.Key == "" {
-			rec := &record{From: "bot", Group: group, To: to, Name: p.botName, Card: cloneCard(o.Card),
-				Mentions: slices.Clone(o.Mentions), At: p.now(), OutID: o.ID}
-			p.appendLocked(rec)
-			p.mu.Unlock()
-			return p.persist(ctx, rec)
-		}
+		p.mu.Unlock()
+		o.Update = true // Send updates the chat's card of o.Card.Key, or shows it anew
+		_, err := p.Send(ctx, o)
+		return err
 	}
 	rec := p.updateLocked(id, o)
 	p.mu.Unlock()
