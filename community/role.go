@@ -75,6 +75,7 @@ type Actor struct {
 	ID     string
 	Name   string
 	Role   Role
+	Node   string // the person's home org node: where their authority applies
 	System bool
 }
 
@@ -87,5 +88,5 @@ func ActorOf(p Person) Actor {
 	if p.Pending && !p.Approved {
 		role = RoleResident
 	}
-	return Actor{ID: p.ID, Name: p.Name, Role: role}
+	return Actor{ID: p.ID, Name: p.Name, Role: role, Node: p.Node}
 }

@@ -169,7 +169,7 @@ func (it *Item) apply(c Change) error {
 		}
 		switch it.State {
 		case StateDone:
-			return Errorf(EDuplicate, "#%d 已经报告完成，正等待 %s 确认。", no, it.RequesterName)
+			return Errorf(EDuplicate, "#%d 已经报告完成，正等待提出人确认。", no)
 		case StateClaimed:
 		case StateOpen:
 			if len(it.Claims) == 0 {
@@ -185,7 +185,7 @@ func (it *Item) apply(c Change) error {
 
 	case ActConfirm:
 		if !it.mayRate(a) {
-			return Errorf(EForbidden, "只有提出需求的 %s 可以确认和评价 #%d。", it.RequesterName, no)
+			return Errorf(EForbidden, "只有提出需求的本人可以确认和评价 #%d。", no)
 		}
 		if it.State != StateDone {
 			return Errorf(EConflict, "#%d %s，完成后才能评价。", no, it.State.Chinese())
@@ -205,7 +205,7 @@ func (it *Item) apply(c Change) error {
 
 	case ActUnsatisfied:
 		if !it.mayRate(a) {
-			return Errorf(EForbidden, "只有提出需求的 %s 可以评价 #%d。", it.RequesterName, no)
+			return Errorf(EForbidden, "只有提出需求的本人可以评价 #%d。", no)
 		}
 		if it.State != StateDone && it.State != StateClosed {
 			return Errorf(EConflict, "#%d %s，完成后才能评价。", no, it.State.Chinese())

@@ -193,6 +193,9 @@ func (h *Handlers) handleAction(ctx context.Context, r *bot.Request, a *bot.Acti
 
 func (h *Handlers) actor(r *bot.Request) community.Actor { return community.ActorOf(r.Sender) }
 
+// Auth is the authority rule over this community's tree.
+func (h *Handlers) Auth() community.Authority { return community.NewAuthority(h.Tree) }
+
 // homeGroup is the group bound to node, or to its nearest ancestor that has one.
 func (h *Handlers) homeGroup(ctx context.Context, node string) (community.Group, bool, error) {
 	groups, err := h.Store.ListGroups(ctx)
@@ -286,8 +289,12 @@ func (h *Handlers) transition(ctx context.Context, r *bot.Request, no int64, c c
 	c.Actor = h.actor(r)
 	c.At = r.Now
 	var before community.Item
+	auth := h.Auth()
 	it, err := h.Store.UpdateItem(ctx, no, func(it *community.Item) error {
 		before = *it
+		if err := auth.CheckItem(c.Actor, c.Action, it); err != nil {
+			return err
+		}
 		return it.Apply(c)
 	})
 	if err != nil {
@@ -339,7 +346,9 @@ func (h *Handlers) announce(ctx context.Context, r *bot.Request, before, it *com
 			left = fmt.Sprintf("，还差%d人", it.SlotsLeft())
 		}
 		h.replyInItemChat(r, it, fmt.Sprintf("✅ %s 认领了 #%d%s。", c.Actor.Name, no, left))
-		r.Send(h.private(r, c.Actor.ID, h.contactCard(ctx, it)))
+		if h.Auth().SightOf(c.Actor, it, "") == community.SightFull {
+			r.Send(h.private(r, c.Actor.ID, h.contactCard(ctx, it)))
+		}
 	case community.ActRelease:
 		r.Send(card)
 		h.replyInItemChat(r, it, fmt.Sprintf("↩️ %s 放弃了 #%d，欢迎其他党员认领。", c.Actor.Name, no))
@@ -438,24 +447,38 @@ func (h *Handlers) private(r *bot.Request, userID, text string) bot.Outbound {
 	return bot.Outbound{Platform: plat, UserID: userID, Text: text}
 }
 
-// contactCard is what a claimer needs, privately: the requester's full contact.
+// contactCard is what a claimer needs, privately: the requester's full contact. It is sent
+// only to those the authority rule lets see the item in full.
 func (h *Handlers) contactCard(ctx context.Context, it *community.Item) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "🔒 #%d 的联系方式（仅您可见）\n事项：%s\n提出人：%s", it.No, it.Title, it.RequesterName)
-	phone, door := it.Phone, ""
-	if p, err := h.Store.GetPerson(ctx, it.RequesterID); err == nil {
-		if phone == "" {
-			phone = p.Phone
-		}
-		door = p.Door
+	b.WriteString(contactLines(it, h.requester(ctx, it)))
+	fmt.Fprintf(&b, "\n办好后发送：完成 %d 办理情况", it.No)
+	return b.String()
+}
+
+// requester is the item's requester as the directory knows them (zero if unknown).
+func (h *Handlers) requester(ctx context.Context, it *community.Item) community.Person {
+	p, err := h.Store.GetPerson(ctx, it.RequesterID)
+	if err != nil {
+		return community.Person{}
+	}
+	return p
+}
+
+// contactLines are the requester's phone and address, for private messages only.
+func contactLines(it *community.Item, p community.Person) string {
+	var b strings.Builder
+	phone := it.Phone
+	if phone == "" {
+		phone = p.Phone
 	}
 	if phone != "" {
 		fmt.Fprintf(&b, "\n电话：%s", phone)
 	}
-	if door != "" {
-		fmt.Fprintf(&b, "\n住址：%s", door)
+	if p.Door != "" {
+		fmt.Fprintf(&b, "\n住址：%s", p.Door)
 	}
-	fmt.Fprintf(&b, "\n办好后发送：完成 %d 办理情况", it.No)
 	return b.String()
 }
 
@@ -657,6 +680,17 @@ func (h *Handlers) showItem(ctx context.Context, r *bot.Request, no int64) error
 			return community.Errorf(community.ENotFound, "没有找到 #%d。", no)
 		}
 		return err
+	}
+	switch h.Auth().SightOf(h.actor(r), it, r.Group.ID) {
+	case community.SightNone:
+		// The same answer as for a number that does not exist: another area's items are
+		// not even confirmed to exist.
+		return community.Errorf(community.ENotFound, "没有找到 #%d，或它不在您可查看的范围内。", no)
+	case community.SightFull:
+		if r.Msg.Private {
+			r.Reply(ItemDetail(it, r.Now) + contactLines(it, h.requester(ctx, it)))
+			return nil
+		}
 	}
 	r.Reply(ItemDetail(it, r.Now))
 	return nil

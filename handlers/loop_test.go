@@ -246,7 +246,7 @@ func TestConcurrentClaimsOneWinner(t *testing.T) {
 	// 100 members, registered directly in the store.
 	for i := 0; i < 100; i++ {
 		id := fmt.Sprintf("local:m%03d", i)
-		if err := h.Store.PutPerson(ctx, community.Person{ID: id, Name: fmt.Sprintf("党员%03d", i), Role: community.RoleMember, Approved: true}); err != nil {
+		if err := h.Store.PutPerson(ctx, community.Person{ID: id, Name: fmt.Sprintf("党员%03d", i), Role: community.RoleMember, Node: "grid1", Approved: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

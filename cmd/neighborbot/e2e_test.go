@@ -206,6 +206,7 @@ func TestPlaygroundConcurrentClaims(t *testing.T) {
 	s := startServer(t, map[string]string{"NEIGHBORBOT_DATA": t.TempDir()})
 	const g = "local:xingfuli"
 	s.say(g, "local:wang", "发布 帮忙搬桌子")
+	// 赵志强 is a member of 2网格: the item is 1网格's, so he is refused whoever wins.
 	members := []string{"local:li", "local:zhang", "local:zhao", "local:wang", "local:sun"}
 	var wg sync.WaitGroup
 	replies := make([]string, 100)
@@ -219,12 +220,19 @@ func TestPlaygroundConcurrentClaims(t *testing.T) {
 	}
 	wg.Wait()
 	wins := 0
-	for _, r := range replies {
+	for i, r := range replies {
 		switch {
 		case strings.Contains(r, "✅"):
+			if members[i%len(members)] == "local:zhao" {
+				t.Errorf("a member of 2网格 claimed 1网格's item: %q", r)
+			}
 			wins++
 		case strings.Contains(r, "已由 ") || strings.Contains(r, "您已经认领了 #1"):
 			// lost, and told who has it; or the winner trying again
+		case strings.Contains(r, "不在您所在网格的服务范围内"):
+			if members[i%len(members)] != "local:zhao" {
+				t.Errorf("a member of 1网格 refused as outside: %q", r)
+			}
 		default:
 			t.Errorf("unexpected answer to a claim: %q", r)
 		}
