@@ -43,7 +43,7 @@ func HelpText(role community.Role, botName string) string {
 	fmt.Fprintf(&b, "👋 我是%s，您的身份：%s。可以这样用：", botName, role.Chinese())
 	for _, l := range helpLines {
 		if role.AtLeast(l.role) {
-			b.WriteString("\n• " + fmt.Sprintf(l.text, botName))
+			b.WriteString("\n• " + strings.ReplaceAll(l.text, "%[1]s", botName))
 		}
 	}
 	return b.String()

@@ -191,6 +191,11 @@ func TestHelpByRole(t *testing.T) {
 	if !strings.Contains(all[2], "派单") {
 		t.Errorf("secretary help:\n%s", all[2])
 	}
+	for _, text := range all {
+		if strings.Contains(text, "%!") {
+			t.Errorf("help shows a formatting error:\n%s", text)
+		}
+	}
 	golden(t, "help.golden", strings.Join(all, "\n---\n")+"\n")
 }
 
