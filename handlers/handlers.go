@@ -270,6 +270,11 @@ func (h *Handlers) post(ctx context.Context, r *bot.Request, cmd Command) error 
 		return nil
 	}
 	me := h.actor(r)
+	if me.Role.AtLeast(community.RoleSecretary) {
+		if err := h.Auth().CheckPlace(me, r.Group.Node); err != nil {
+			return err
+		}
+	}
 	it, err := h.Store.CreateItem(ctx, func(no int64) (*community.Item, error) {
 		it, err := community.NewPost(no, r.Group, me, cmd.Text, cmd.Slots, cmd.Deadline, r.Now)
 		return withSource(r, it), err
@@ -567,13 +572,15 @@ func (h *Handlers) listTodo(ctx context.Context, r *bot.Request) error {
 		if err != nil {
 			return store.ErrUnavailable(err)
 		}
+		auth, me := h.Auth(), h.actor(r)
 		for _, g := range groups {
-			if r.Sender.Node == "" || h.Tree == nil || g.Node == "" || h.Tree.Within(g.Node, r.Sender.Node) {
+			if auth.Covers(me, g.Node) {
 				f.Groups = append(f.Groups, g.ID)
 			}
 		}
-		if r.Group.ID != "" && !slices.Contains(f.Groups, r.Group.ID) {
-			f.Groups = append(f.Groups, r.Group.ID)
+		if len(f.Groups) == 0 {
+			h.privately(r, "您的辖区内还没有绑定的群，暂无待办。")
+			return nil
 		}
 	} else {
 		if r.Group.ID == "" {
@@ -598,7 +605,11 @@ func (h *Handlers) listTodo(ctx context.Context, r *bot.Request) error {
 		total += n
 	}
 	if total == 0 {
-		r.Reply("👍 目前没有待办事项。")
+		if secretary {
+			h.privately(r, "👍 您的辖区目前没有待办事项。")
+		} else {
+			r.Reply("👍 目前没有待办事项。")
+		}
 		return nil
 	}
 	overdue := 0
@@ -647,8 +658,24 @@ func (h *Handlers) listTodo(ctx context.Context, r *bot.Request) error {
 	if total > len(items) {
 		more = fmt.Sprintf("\n……另有%d项", total-len(items))
 	}
+	if secretary {
+		// The whole jurisdiction's list is the secretary's business, not the group's.
+		h.privately(r, title+"\n"+summaries(items, r.Now)+more)
+		return nil
+	}
 	r.Reply(title + "\n" + summaries(items, r.Now) + more)
 	return nil
+}
+
+// privately answers the sender in their private chat; asked in a group, the group hears only
+// that the answer went there.
+func (h *Handlers) privately(r *bot.Request, text string) {
+	if r.Msg.Private {
+		r.Reply(text)
+		return
+	}
+	r.Send(h.private(r, r.Sender.ID, text))
+	r.Reply("📬 已私信您，请查看与我的私聊。")
 }
 
 // overdueStates are the states of states (all, if none) in which an item can be overdue.
@@ -799,6 +826,17 @@ func (h *Handlers) bind(ctx context.Context, r *bot.Request, cmd Command) error 
 			}
 		}
 		return community.Errorf(community.ENotFound, "没有找到“%s”。可以绑定：%s", cmd.Name, strings.Join(names, "、"))
+	}
+	// A secretary binds a group only into their own jurisdiction, and cannot take over a
+	// group bound elsewhere.
+	me, auth := h.actor(r), h.Auth()
+	if err := auth.CheckPlace(me, n.ID); err != nil {
+		return err
+	}
+	if r.Group.Node != "" {
+		if err := auth.CheckPlace(me, r.Group.Node); err != nil {
+			return err
+		}
 	}
 	g := r.Group
 	g.Node = n.ID

@@ -52,6 +52,27 @@ func golden(t *testing.T, name, got string) {
 
 func texts(sent []bottest.Sent) string { return bottest.Transcript(sent) }
 
+// inGroups is what the groups saw of sent; privately is what went to user privately.
+func inGroups(sent []bottest.Sent) string {
+	var g []bottest.Sent
+	for _, s := range sent {
+		if s.UserID == "" {
+			g = append(g, s)
+		}
+	}
+	return texts(g)
+}
+
+func privately(sent []bottest.Sent, user string) string {
+	var p []bottest.Sent
+	for _, s := range sent {
+		if s.UserID == user {
+			p = append(p, s)
+		}
+	}
+	return texts(p)
+}
+
 func mustContain(t *testing.T, sent []bottest.Sent, subs ...string) {
 	t.Helper()
 	all := texts(sent)
@@ -322,6 +343,16 @@ func TestTodoAndLists(t *testing.T) {
 	h.Clock.Advance(33 * time.Hour) // Tuesday 19:00: item 1 (due Tuesday 18:00) is overdue
 	sent := h.Say(g1, wang, "待办")
 	mustContain(t, sent, "您辖区共 2 项未办结，其中超期 1 项、待派单 0 项、待认领 1 项", "#1", "#2", "⚠已超期")
+	// The jurisdiction's list goes to the secretary privately; the group hears only that.
+	if g := inGroups(sent); strings.Contains(g, "#1") || !strings.Contains(g, "已私信您") {
+		t.Errorf("secretary's 待办 in the group:\n%s", g)
+	}
+	if p := privately(sent, wang); !strings.Contains(p, "您辖区共 2 项") {
+		t.Errorf("secretary's 待办 not sent privately:\n%s", texts(sent))
+	}
+	if p := texts(h.Private(wang, "待办")); !strings.Contains(p, "您辖区共 2 项") || strings.Contains(p, "已私信") {
+		t.Errorf("secretary's 待办 in the private chat:\n%s", p)
+	}
 	if s := texts(sent); strings.Index(s, "#1") > strings.Index(s, "#2") {
 		t.Errorf("overdue item not first:\n%s", s)
 	}
