@@ -39,6 +39,31 @@ func (r *Request) Reply(text string) {
 	r.outs = append(r.outs, o)
 }
 
+// PrivatelyNote is what a group hears when the answer to a message went to the sender's
+// private chat.
+const PrivatelyNote = "📬 已私信您，请查看与我的私聊。"
+
+// ReplyPrivately answers the sender in their private chat with the bot: for answers that
+// name people who have not acted, or a jurisdiction's figures. Asked in a group, the group
+// hears only PrivatelyNote.
+func (r *Request) ReplyPrivately(text string) {
+	r.SendPrivately(Outbound{Text: text})
+}
+
+// SendPrivately sends o (a text or a card) to the sender's private chat, telling the group
+// where it went when the message came from one.
+func (r *Request) SendPrivately(o Outbound) {
+	if r.Msg.Private {
+		o.ResponseURL = r.Msg.ResponseURL
+		o.ReplyTo = r.Msg.MessageID
+	}
+	o.Platform, o.UserID, o.ChatID = r.Msg.Platform, r.Msg.UserID, ""
+	r.outs = append(r.outs, o)
+	if !r.Msg.Private {
+		r.Reply(PrivatelyNote)
+	}
+}
+
 // Replyf is Reply with formatting.
 func (r *Request) Replyf(format string, args ...any) { r.Reply(fmt.Sprintf(format, args...)) }
 

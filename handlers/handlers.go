@@ -579,7 +579,7 @@ func (h *Handlers) listTodo(ctx context.Context, r *bot.Request) error {
 			}
 		}
 		if len(f.Groups) == 0 {
-			h.privately(r, "您的辖区内还没有绑定的群，暂无待办。")
+			r.ReplyPrivately("您的辖区内还没有绑定的群，暂无待办。")
 			return nil
 		}
 	} else {
@@ -606,7 +606,7 @@ func (h *Handlers) listTodo(ctx context.Context, r *bot.Request) error {
 	}
 	if total == 0 {
 		if secretary {
-			h.privately(r, "👍 您的辖区目前没有待办事项。")
+			r.ReplyPrivately("👍 您的辖区目前没有待办事项。")
 		} else {
 			r.Reply("👍 目前没有待办事项。")
 		}
@@ -660,23 +660,14 @@ func (h *Handlers) listTodo(ctx context.Context, r *bot.Request) error {
 	}
 	if secretary {
 		// The whole jurisdiction's list is the secretary's business, not the group's.
-		h.privately(r, title+"\n"+summaries(items, r.Now)+more)
+		r.ReplyPrivately(title+"\n"+summaries(items, r.Now)+more)
 		return nil
 	}
 	r.Reply(title + "\n" + summaries(items, r.Now) + more)
 	return nil
 }
 
-// privately answers the sender in their private chat; asked in a group, the group hears only
-// that the answer went there.
-func (h *Handlers) privately(r *bot.Request, text string) {
-	if r.Msg.Private {
-		r.Reply(text)
-		return
-	}
-	r.Send(h.private(r, r.Sender.ID, text))
-	r.Reply("📬 已私信您，请查看与我的私聊。")
-}
+
 
 // overdueStates are the states of states (all, if none) in which an item can be overdue.
 func overdueStates(states []community.State) []community.State {

@@ -299,13 +299,16 @@ func (n *Notices) isTargetGroup(ctx context.Context, id int64, group string) (bo
 
 // scope is the org node a person may send to: "" for everything (street level, or no node).
 func (n *Notices) scope(p community.Person) string {
-	if p.Role.AtLeast(community.RoleStreet) || p.Node == "" || n.Tree == nil {
+	node, all := community.NewAuthority(n.Tree).Scope(community.ActorOf(p))
+	if all || n.Tree == nil {
 		return ""
 	}
-	if _, ok := n.Tree.Node(p.Node); !ok {
-		return ""
+	if _, ok := n.Tree.Node(node); !ok {
+		// Placed on no known node: nowhere rather than everywhere. The node's own id keeps
+		// within() false for every group.
+		return "\x00" + node
 	}
-	return p.Node
+	return node
 }
 
 func (n *Notices) nodeName(id string) string {
@@ -496,7 +499,8 @@ func (n *Notices) draft(ctx context.Context, r *bot.Request, cmd Command) error 
 		c.Fields = append(c.Fields, bot.Field{Label: "注意", Value: fmt.Sprintf(
 			"企业微信群（%d 个）的机器人消息最长 4096 字节（约1300字），超出部分会被截断；长通知建议附全文链接。", wecom)})
 	}
-	r.Send(replyCard(r, &c))
+	// A draft is the secretary's to confirm: it goes privately, never into the group.
+	r.SendPrivately(bot.Outbound{Card: &c})
 	return nil
 }
 
@@ -514,16 +518,6 @@ func countPlatform(groups []string, platform string) int {
 	return n
 }
 
-// replyCard is a card sent where r came from.
-func replyCard(r *bot.Request, c *bot.Card) bot.Outbound {
-	o := bot.Outbound{Platform: r.Msg.Platform, Card: c, ReplyTo: r.Msg.MessageID, ResponseURL: r.Msg.ResponseURL}
-	if r.Msg.Private || r.Msg.ChatID == "" {
-		o.UserID = r.Msg.UserID
-	} else {
-		o.ChatID = r.Msg.ChatID
-	}
-	return o
-}
 
 // confirm sends a draft: the sender's latest one when id is 0.
 func (n *Notices) confirm(ctx context.Context, r *bot.Request, id int64) error {
@@ -644,9 +638,8 @@ func (n *Notices) updateDraftCard(r *bot.Request, nt *Notice) {
 		return
 	}
 	c := confirmCard(nt, r.Now, n.DraftTTL)
-	o := replyCard(r, &c)
-	o.Update, o.ReplyTo = true, ""
-	r.Send(o)
+	// The draft card lives in the author's private chat (draft sends it there).
+	r.Send(bot.Outbound{Platform: r.Msg.Platform, UserID: r.Msg.UserID, Card: &c, Update: true})
 }
 
 // Kick makes Run enqueue confirmed notices now rather than at its next tick.

@@ -153,6 +153,15 @@ func TestNoticeDeliveryAndReceipts(t *testing.T) {
 	rep := texts(e.say(sec, "", "回执 "+ref))
 	mustContain(t, rep, "已回执 3 人；登记在册 4 人中 3 人已回执（75%）", "送达 2/2 个群，失败 0",
 		"1. 幸福里小区群：2/3（66%）已送达", "未回执：王五", "2. 阳光花园群：1/1（100%）")
+	// Asked in a group, the receipts (they name who has not acknowledged) go privately.
+	for _, o := range e.say(sec, g1, "回执 "+ref) {
+		switch {
+		case o.UserID == sec:
+			mustContain(t, o.Text, "未回执：王五")
+		case o.ChatID != "" && o.Text != bot.PrivatelyNote:
+			t.Errorf("the group got %q", o.Text)
+		}
+	}
 
 	// The card's counter is refreshed in place.
 	e.drain(100 * time.Millisecond)
@@ -166,8 +175,12 @@ func TestNoticeDeliveryAndReceipts(t *testing.T) {
 	e.drain(100 * time.Millisecond)
 	got := e.fakes["feishu"].chat("oc_1")
 	last := got[len(got)-1]
-	if !strings.Contains(last.Text, "请大家查看通知 #1") || len(last.Mentions) != 1 || last.Mentions[0].Name != "王五" {
+	// The group is reminded naming nobody; 王五, who has not acknowledged, is told privately.
+	if !strings.Contains(last.Text, "请大家查看通知 #1") || len(last.Mentions) != 0 || strings.Contains(last.Text, "王五") {
 		t.Errorf("reminder = %+v", last)
+	}
+	if p := e.fakes["feishu"].chat("user:" + pc); len(p) == 0 || !strings.Contains(p[len(p)-1].Text, "还没有收到您的回执") {
+		t.Errorf("王五's private reminder = %+v", p)
 	}
 	if n := len(e.fakes["feishu"].chat("oc_2")); n != 1 {
 		t.Errorf("the group with every receipt got %d messages", n)
@@ -327,8 +340,12 @@ func TestPollInAGroupGoesToThatGroup(t *testing.T) {
 	e := smallEnv(t)
 	outs := e.say(sec, g2, "投票 楼下停车位划线方案 甲/乙")
 	mustContain(t, texts(outs), "本群（阳光花园群）", "1 个群", "已登记 1 人")
-	if outs[0].ChatID != "oc_2" {
+	// The draft card goes to the secretary privately; the group hears only where it went.
+	if outs[0].UserID != sec || outs[0].Card == nil || outs[0].ChatID != "" {
 		t.Fatalf("confirmation went to %+v", outs[0])
+	}
+	if len(outs) != 2 || outs[1].ChatID != "oc_2" || outs[1].Text != bot.PrivatelyNote {
+		t.Fatalf("the group was told %+v", outs[1:])
 	}
 	mustContain(t, texts(e.say(sec, g2, "确认发送")), "开始发送到 1 个群")
 }

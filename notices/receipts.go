@@ -400,7 +400,8 @@ func (n *Notices) receipts(ctx context.Context, r *bot.Request, id int64) error 
 		}
 	}
 	fmt.Fprintf(&b, "\n（“登记在册”指群所属网格下登记过的人员，群里实际人数以平台为准。提醒回执最少的群：催办回执 %d；完整名单：导出 %d）", nt.ID, nt.ID)
-	r.Reply(b.String())
+	// It names people who have not acknowledged: for the secretary's eyes only.
+	r.ReplyPrivately(b.String())
 	return nil
 }
 
@@ -444,10 +445,13 @@ func (n *Notices) remindCmd(ctx context.Context, r *bot.Request, id int64) error
 	return nil
 }
 
+// maxNudges bounds the private reminders one group's reminder sends.
+const maxNudges = 20
+
 // remind sends a reminder to the quarter of delivered groups with the fewest receipts (at
-// least one group), skipping groups where every known member has acknowledged. Each message
-// @-mentions up to 20 known members who have not, on the group's platform. tag makes the
-// outbox ids: the same tag never reminds twice.
+// least one group), skipping groups where every known member has acknowledged, and a private
+// one to each of up to maxNudges known members of the group who have not, on the group's
+// platform. tag makes the outbox ids: the same tag never reminds twice.
 func (n *Notices) remind(ctx context.Context, nt *Notice, tag string, now time.Time) ([]*groupReport, error) {
 	rs, err := n.report(ctx, nt)
 	if err != nil {
@@ -464,23 +468,38 @@ func (n *Notices) remind(ctx context.Context, nt *Notice, tag string, now time.T
 	}
 	cand = cand[:min(len(cand), max(1, (len(rs)+3)/4))]
 	entries := make([]store.OutboxEntry, 0, len(cand))
-	for _, g := range cand {
-		var mentions []bot.Mention
-		for _, p := range g.Missing {
-			if plat, _ := community.SplitID(p.ID); plat == g.Group.Platform && len(mentions) < 20 {
-				mentions = append(mentions, bot.Mention{UserID: p.ID, Name: p.Name})
-			}
-		}
-		text := fmt.Sprintf("⏰ 请大家查看%s：%s\n看过请点通知卡片上的“收到”，或回复“收到 %d”。本群已回执 %d 人。",
-			nt.Label(), nt.Subject(), nt.ID, len(g.Acks))
-		o := bot.Outbound{ID: remindID(nt.ID, g.Group.ID, tag), Platform: g.Group.Platform, ChatID: g.Group.Chat,
-			Text: text, Mentions: mentions, Batch: remindBatch(nt.ID)}
+	add := func(o bot.Outbound) error {
 		e, err := bot.Entry(o, now)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		e.NotBefore = n.pace(o, now)
 		entries = append(entries, e)
+		return nil
+	}
+	for _, g := range cand {
+		// The group is reminded without naming anyone: who has not acknowledged is told
+		// privately, never in front of the neighbours.
+		text := fmt.Sprintf("⏰ 请大家查看%s：%s\n看过请点通知卡片上的“收到”，或回复“收到 %d”。本群已回执 %d 人。",
+			nt.Label(), nt.Subject(), nt.ID, len(g.Acks))
+		if err := add(bot.Outbound{ID: remindID(nt.ID, g.Group.ID, tag), Platform: g.Group.Platform, ChatID: g.Group.Chat,
+			Text: text, Batch: remindBatch(nt.ID)}); err != nil {
+			return nil, err
+		}
+		nudged := 0
+		for _, p := range g.Missing {
+			plat, _ := community.SplitID(p.ID)
+			if plat != g.Group.Platform || nudged == maxNudges {
+				continue
+			}
+			nudged++
+			if err := add(bot.Outbound{ID: remindID(nt.ID, g.Group.ID+"/"+p.ID, tag), Platform: plat, UserID: p.ID,
+				Text: fmt.Sprintf("⏰ %s 还没有收到您的回执：%s\n看过请在%s点通知卡片上的“收到”，或回复“收到 %d”。",
+					nt.Label(), nt.Subject(), groupName(g.Group), nt.ID),
+				Batch: remindBatch(nt.ID)}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := n.Store.Enqueue(ctx, entries...); err != nil {
 		return nil, store.ErrUnavailable(err)

@@ -402,7 +402,8 @@ func (s *Scheduler) attendance(ctx context.Context, r *bot.Request, ref string) 
 	if occ == nil {
 		occ = &Occurrence{ID: t.id, Start: t.start}
 	}
-	r.Reply(AttendanceText(t.sc, occ, r.Now))
+	// It names who signed up and did not come: for the secretary's eyes only.
+	r.ReplyPrivately(AttendanceText(t.sc, occ, r.Now))
 	return nil
 }
 

@@ -360,7 +360,7 @@ func lastEvent(it *community.Item, a community.Action) *community.Event {
 }
 
 // escalationRecipients are the people with the level's role (1: secretary, 2: street) whose
-// node is an ancestor of the item's node, falling back to those at the node itself.
+// jurisdiction covers the item: those above its node, else those at the node itself.
 func (s *Scheduler) escalationRecipients(ctx context.Context, it *community.Item, level int) ([]community.Person, error) {
 	node := it.Node
 	if node == "" {
@@ -376,9 +376,11 @@ func (s *Scheduler) escalationRecipients(ctx context.Context, it *community.Item
 	if err != nil {
 		return nil, store.ErrUnavailable(err)
 	}
+	auth := community.NewAuthority(s.tree)
 	var above, at, unbound []community.Person
 	for _, p := range all {
-		if p.Role != role {
+		// The authority rule decides who may read the item in full; the ladder picks among them.
+		if p.Role != role || !auth.Covers(community.ActorOf(p), node) {
 			continue
 		}
 		switch {
