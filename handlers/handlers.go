@@ -660,14 +660,12 @@ func (h *Handlers) listTodo(ctx context.Context, r *bot.Request) error {
 	}
 	if secretary {
 		// The whole jurisdiction's list is the secretary's business, not the group's.
-		r.ReplyPrivately(title+"\n"+summaries(items, r.Now)+more)
+		r.ReplyPrivately(title + "\n" + summaries(items, r.Now) + more)
 		return nil
 	}
 	r.Reply(title + "\n" + summaries(items, r.Now) + more)
 	return nil
 }
-
-
 
 // overdueStates are the states of states (all, if none) in which an item can be overdue.
 func overdueStates(states []community.State) []community.State {

@@ -518,7 +518,6 @@ func countPlatform(groups []string, platform string) int {
 	return n
 }
 
-
 // confirm sends a draft: the sender's latest one when id is 0.
 func (n *Notices) confirm(ctx context.Context, r *bot.Request, id int64) error {
 	if !r.Sender.Role.AtLeast(community.RoleSecretary) {
