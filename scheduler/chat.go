@@ -562,18 +562,28 @@ func (s *Scheduler) requireSecretary(r *bot.Request) error {
 
 // scope turns 范围 into org nodes: 全部 is every group, a name is that node; by default the
 // secretary's own jurisdiction, else this group's node.
+//
+// The authority rule bounds it: 全部 is all of the sender's jurisdiction (every group only for
+// those whose jurisdiction is the whole tree), and a named node must lie within it.
 func (s *Scheduler) scope(r *bot.Request, scope string) ([]string, error) {
+	auth, me := community.NewAuthority(s.tree), community.ActorOf(r.Sender)
+	mine, all := auth.Scope(me)
 	switch scope {
 	case "全部", "所有", "全部群", "所有群":
-		return nil, nil
+		if all {
+			return nil, nil
+		}
+		return []string{mine}, nil
 	case "":
 		switch {
 		case r.Sender.Node != "":
 			return []string{r.Sender.Node}, nil
-		case r.Group.Node != "":
+		case r.Group.Node != "" && auth.Covers(me, r.Group.Node):
 			return []string{r.Group.Node}, nil
+		case all:
+			return nil, nil
 		}
-		return nil, nil
+		return []string{mine}, nil
 	}
 	if s.tree == nil {
 		return nil, community.Errorf(community.EInvalid, "还没有配置组织架构，范围只能是“全部”。")
@@ -581,6 +591,9 @@ func (s *Scheduler) scope(r *bot.Request, scope string) ([]string, error) {
 	n, ok := s.tree.Find(scope)
 	if !ok {
 		return nil, community.Errorf(community.ENotFound, "没有找到范围“%s”，可以写社区或网格的名称，或“全部”。", scope)
+	}
+	if err := auth.CheckPlace(me, n.ID); err != nil {
+		return nil, err
 	}
 	return []string{n.ID}, nil
 }
@@ -729,6 +742,21 @@ func (s *Scheduler) editable(ctx context.Context, r *bot.Request, ref string) (*
 	}
 	if sc.Source == SourceConfig {
 		return nil, community.Errorf(community.EForbidden, "%s（编号 %s）由配置文件设定，请联系管理员修改配置。", sc.Title, sc.ID)
+	}
+	// Another secretary's activity may be changed only by one whose jurisdiction holds all of
+	// its reach (every group, for an activity sent to all).
+	if sc.CreatedBy != r.Sender.ID {
+		auth, me := community.NewAuthority(s.tree), community.ActorOf(r.Sender)
+		if _, all := auth.Scope(me); !all {
+			if len(sc.Nodes) == 0 {
+				return nil, community.Errorf(community.EForbidden, "%s（编号 %s）发往全部群，只能由发起人或上级书记修改。", sc.Title, sc.ID)
+			}
+			for _, n := range sc.Nodes {
+				if err := auth.CheckPlace(me, n); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	return sc, nil
 }

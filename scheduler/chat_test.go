@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/neighborbot/neighborbot/bot/bottest"
+	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/internal/setup"
 	"github.com/neighborbot/neighborbot/scheduler"
@@ -236,5 +237,31 @@ func golden(t *testing.T, name, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("%s differs; got:\n%s", name, got)
+	}
+}
+
+// A secretary schedules within their jurisdiction: 全部 is all of it, a node outside it is
+// refused, and another secretary's wider activity is not theirs to change.
+func TestChatScopeWithinJurisdiction(t *testing.T) {
+	c := newChat(t)
+	const xf = "local:xingfuli"
+	const gsec = "local:gsec"
+	if err := c.h.Store.PutPerson(context.Background(), community.Person{ID: gsec, Name: "网格书记", Role: community.RoleSecretary, Node: "grid1", Approved: true}); err != nil {
+		t.Fatal(err)
+	}
+	if s := bottest.Transcript(c.say(xf, gsec, "活动 12月20日 14:00 读书会 范围 2网格")); !strings.Contains(s, "2网格 不在您的辖区内") {
+		t.Errorf("another grid's scope:\n%s", s)
+	}
+	if s := bottest.Transcript(c.say(xf, gsec, "活动 12月20日 14:00 读书会 范围 全部")); !strings.Contains(s, "通知：1网格") {
+		t.Errorf("全部 for a grid's secretary:\n%s", s)
+	}
+	if s := bottest.Transcript(c.say(xf, "local:wang", "活动 12月21日 14:00 消防演练")); !strings.Contains(s, "通知：幸福社区") {
+		t.Errorf("community secretary's default scope:\n%s", s)
+	}
+	if s := bottest.Transcript(c.say(xf, gsec, "修改活动 2 地点 广场")); !strings.Contains(s, "不在您的辖区内") {
+		t.Errorf("a grid's secretary changed the community's activity:\n%s", s)
+	}
+	if s := bottest.Transcript(c.say(xf, "local:wang", "修改活动 1 地点 广场")); !strings.Contains(s, "已修改") {
+		t.Errorf("the community's secretary could not change a grid's activity:\n%s", s)
 	}
 }
