@@ -10,7 +10,8 @@ import (
 // Numbers are read as clusters: runs of ASCII or full-width digits joined by single
 // separators (space, no-break space, ideographic space, ASCII/full-width hyphens and dashes),
 // optionally led by + or ＋. A whole cluster is classified by its digits; a cluster that is
-// not one number (two phones in a row) is split at its separators, longest piece first.
+// not one number (two phones in a row, a date before a phone) is split at its separators
+// into pieces, phones first, each as long as it can be.
 //
 //   - Mobile phone: 11 digits 1[3-9]…, optionally led by 86, +86 or 0086, written in any
 //     grouping or width → first 3 and last 4 in ASCII: 138****5678 (the prefix goes).
@@ -19,7 +20,8 @@ import (
 //   - Bank card: any other run of 16–19 digits → last 4 only: ****1234.
 //   - Landline: area code 0xx/0xxx and 7–8 digits → 0571-****1234.
 //   - Door: room numbers go, building and unit stay: 502室 → ***室, 3栋2单元502 →
-//     3栋2单元***, 3号楼1201 → 3号楼***, 3-2-502 → 3-2-***, 3-502 → 3-***.
+//     3栋2单元***, 3号楼1201 → 3号楼***, 5楼502 → 5楼***, A座1203 → A座***,
+//     3-2-502 → 3-2-***, 3-502 → 3-***; not before a measure word (1-100人).
 //
 // Kept: item numbers (#12, 12号), dates and times (12月3日, 18:00, 2026年, 2026-12-06),
 // counts (需要5人), building and unit alone (3栋2单元), numbers of 12–15 digits that are
@@ -140,10 +142,10 @@ type match struct {
 
 // group is one run of digits of a cluster.
 type group struct {
-	start, end int // byte offsets in s
-	ds, de     int // offsets in the cluster's normalised digits
-	xEnd       int // > 0: an ID check letter X follows, up to here
-	sepDash    bool
+	start, end int  // byte offsets in s
+	ds, de     int  // offsets in the cluster's normalised digits
+	xEnd       int  // > 0: an ID check letter X follows, up to here
+	sepDash    bool // the separator after this group is a dash
 }
 
 const maxNumber = 19 // the longest number classified (bank card)
