@@ -38,9 +38,13 @@ func tokenRejected(code int) bool {
 }
 
 // Send implements bot.Platform: a text message or a card, to a chat (receive_id_type
-// chat_id) or a person (open_id), or as a reply when ReplyTo is set. Uuid is derived from
+// chat_id) or a person (open_id), or as a reply when ReplyTo is set. Whatever is not for
+// one person only is masked (bot.ForGroup). Uuid is derived from
 // o.ID, so Feishu itself drops a second send of the same outbound within an hour.
 func (p *Platform) Send(ctx context.Context, o bot.Outbound) (bot.Sent, error) {
+	if !bot.Private(o) {
+		o = bot.ForGroup(o) // the last gate before the chat: no ID, phone or door
+	}
 	msgType, content, err := renderOutbound(o)
 	if err != nil {
 		return bot.Sent{}, err
@@ -68,6 +72,9 @@ func (p *Platform) Send(ctx context.Context, o bot.Outbound) (bot.Sent, error) {
 func (p *Platform) UpdateCard(ctx context.Context, messageID string, o bot.Outbound) error {
 	if o.Card == nil {
 		return bot.Permanent("no_card", errors.New("feishu: card update without a card"))
+	}
+	if !bot.Private(o) {
+		o = bot.ForGroup(o)
 	}
 	content, err := CardJSON(*o.Card)
 	if err != nil {

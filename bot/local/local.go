@@ -160,9 +160,13 @@ func (p *Platform) Run(ctx context.Context, _ bot.Receiver) error {
 	return nil
 }
 
-// Send appends o to its group's transcript (o.ChatID) or to a person's private chat
-// (o.UserID). The same o.ID is appended once: a retry gets the first message's id.
+// Send appends o to its group's transcript (o.ChatID), masked (bot.ForGroup), or to a
+// person's private chat (o.UserID) as it is. The same o.ID is appended once: a retry gets
+// the first message's id.
 func (p *Platform) Send(ctx context.Context, o bot.Outbound) (bot.Sent, error) {
+	if !bot.Private(o) {
+		o = bot.ForGroup(o) // the last gate before the group's page: no ID, phone or door
+	}
 	if o.Text == "" && o.Card == nil {
 		return bot.Sent{}, bot.Permanent("empty", errors.New("local: nothing to send"))
 	}
@@ -214,6 +218,9 @@ func (p *Platform) UpdateCard(ctx context.Context, messageID string, o bot.Outbo
 	}
 	if o.Card == nil {
 		return bot.Permanent("no_card", errors.New("local: card update without a card"))
+	}
+	if !bot.Private(o) {
+		o = bot.ForGroup(o)
 	}
 	p.mu.Lock()
 	if old, ok := p.msgs[id]; !ok || old.Card == nil || old.Card.Key != o.Card.Key {

@@ -959,3 +959,39 @@ func TestUpdateCardOfAnotherReplica(t *testing.T) {
 		t.Error("an update of an unknown message without a chat succeeded")
 	}
 }
+
+// What the playground shows a group never holds an ID number, a phone or a room; a private
+// message keeps them, for the secretary and the claimer.
+func TestGroupSeesPersonalDataMasked(t *testing.T) {
+	e := start(t, nil)
+	const personal = "住3栋2单元502，电话+86 139 1234 5678，身份证11010519491231002X"
+	card := itemCard("#12 " + personal)
+	card.Text = personal
+	card.Fields = []bot.Field{{Label: "提出", Value: personal}}
+	card.Footer = personal
+	id := send(t, e.p, bot.Outbound{ID: "g/0", ChatID: "xingfuli", Text: personal})
+	cardID := send(t, e.p, bot.Outbound{ID: "g/1", ChatID: "xingfuli", Card: card})
+	send(t, e.p, bot.Outbound{ID: "p/0", UserID: "local:li", Text: personal})
+	updated := itemCard("#12 服务事项 · 办理中")
+	updated.Fields = []bot.Field{{Label: "提出", Value: personal}}
+	if err := e.p.UpdateCard(context.Background(), cardID, bot.Outbound{ID: "g/2", ChatID: "xingfuli", Card: updated, Update: true}); err != nil {
+		t.Fatal(err)
+	}
+	const masked = "住3栋2单元***，电话139****5678，身份证110***********002X"
+	msgs := e.messages(t, "group=local:xingfuli&after=0")
+	if len(msgs) != 2 || msgs[0].ID != id || msgs[0].Text != masked || msgs[1].Card == nil ||
+		msgs[1].Card.Fields[0].Value != masked {
+		t.Fatalf("the group's transcript is %+v", msgs)
+	}
+	if raw, _ := json.Marshal(msgs); strings.Contains(string(raw), "1234 5678") || strings.Contains(string(raw), "502") ||
+		strings.Contains(string(raw), "19491231") {
+		t.Errorf("the group's page shows personal data: %s", raw)
+	}
+	if card.Text != personal || card.Fields[0].Value != personal {
+		t.Errorf("Send changed the caller's card: %+v", card)
+	}
+	priv := e.messages(t, "user=local:li&after=0")
+	if len(priv) == 0 || priv[len(priv)-1].Text != personal {
+		t.Errorf("li's private chat shows %+v, want the full text", priv)
+	}
+}

@@ -65,8 +65,14 @@ type replaceName struct {
 	ReplaceName string `json:"replace_name"`
 }
 
-// Send implements bot.Platform.
+// Send implements bot.Platform. A message without a user is for a group, and masked
+// (bot.ForGroup); a message to a user goes to that person only, as it is.
 func (p *Platform) Send(ctx context.Context, o bot.Outbound) (bot.Sent, error) {
+	if o.UserID == "" {
+		// For a group: through its robot, to its audience or as an answer through the
+		// response_url. The last gate before the group: no ID, phone or door.
+		o = bot.ForGroup(o)
+	}
 	if o.ResponseURL != "" {
 		err := p.sendResponseURL(ctx, o)
 		if err == nil {
@@ -263,6 +269,9 @@ func robotBody(o bot.Outbound) any {
 func (p *Platform) UpdateCard(ctx context.Context, messageID string, o bot.Outbound) error {
 	if o.Card == nil || strings.HasPrefix(messageID, robotPrefix) {
 		return nil // robots cannot edit; the handlers announce each change in text as well
+	}
+	if o.UserID == "" {
+		o = bot.ForGroup(o) // the card of a group, updated for all its recipients
 	}
 	code, err := p.peekCode(ctx, messageID)
 	if err != nil {
