@@ -30,15 +30,18 @@ const (
 // record until a secretary whose jurisdiction covers Node approves it: the name and the
 // place typed are only what the person said (自称), never their identity.
 type Registration struct {
-	No       int64     `json:"no"`
-	PersonID string    `json:"person_id"`
-	Name     string    `json:"name"`            // the name the directory or the platform knows
-	Claimed  string    `json:"claimed"`         // the name typed after 报到 (自称)
-	Place    string    `json:"place,omitempty"` // the building or unit typed
-	Role     Role      `json:"role"`            // the role asked for: member
-	GroupID  string    `json:"group_id,omitempty"`
-	Node     string    `json:"node,omitempty"`
-	At       time.Time `json:"at"`
+	No       int64  `json:"no"`
+	PersonID string `json:"person_id"`
+	Name     string `json:"name"` // the name the directory or the platform knows
+	// Unnamed: neither the directory nor the platform knew a name (Name is a placeholder).
+	// Then an approval gives the person the name the secretary approved, Claimed.
+	Unnamed bool      `json:"unnamed,omitempty"`
+	Claimed string    `json:"claimed"`         // the name typed after 报到 (自称)
+	Place   string    `json:"place,omitempty"` // the building or unit typed
+	Role    Role      `json:"role"`            // the role asked for: member
+	GroupID string    `json:"group_id,omitempty"`
+	Node    string    `json:"node,omitempty"`
+	At      time.Time `json:"at"`
 	// Set once decided.
 	Decision string    `json:"decision,omitempty"` // approved, refused
 	By       string    `json:"by,omitempty"`
