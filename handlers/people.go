@@ -119,7 +119,7 @@ func (h *Handlers) register(ctx context.Context, r *bot.Request, cmd Command) er
 	if err != nil {
 		return err
 	}
-	note := regLine(reg, h.placeName(reg), r.Now) +
+	note := regLine(reg, h.placeName(ctx, reg), r.Now) +
 		fmt.Sprintf("\n同意请发送：同意 %d，拒绝请发送：拒绝 %d 原因", reg.No, reg.No)
 	for _, s := range secs {
 		if h.Auth().CheckPlace(community.ActorOf(s), node) == nil {
@@ -148,9 +148,13 @@ func regLine(reg community.Registration, where string, now time.Time) string {
 }
 
 // placeName names where a request was made: its group, or its node.
-func (h *Handlers) placeName(reg community.Registration) string {
+func (h *Handlers) placeName(ctx context.Context, reg community.Registration) string {
 	if reg.GroupID != "" {
-		return h.groupName(community.Group{ID: reg.GroupID, Node: reg.Node})
+		g, err := h.Store.GetGroup(ctx, reg.GroupID)
+		if err != nil {
+			g = community.Group{ID: reg.GroupID, Node: reg.Node}
+		}
+		return h.groupName(g)
 	}
 	if h.Tree != nil {
 		if n, ok := h.Tree.Node(reg.Node); ok {
@@ -339,7 +343,7 @@ func (h *Handlers) listRegistrations(ctx context.Context, r *bot.Request) error 
 	var lines []string
 	for _, reg := range pending {
 		if h.Auth().CheckPlace(me, reg.Node) == nil {
-			lines = append(lines, regLine(reg, h.placeName(reg), r.Now))
+			lines = append(lines, regLine(reg, h.placeName(ctx, reg), r.Now))
 		}
 	}
 	if len(lines) == 0 {
