@@ -232,7 +232,7 @@ func (h *Handlers) approve(ctx context.Context, r *bot.Request, cmd Command) err
 	}
 	reg, err := h.findRegistration(ctx, me, cmd, "同意")
 	if community.ErrorCode(err) == community.ENotFound && cmd.Item == 0 {
-		return h.approveLegacy(ctx, r, me, cmd, err)
+		return h.decideLegacy(ctx, r, me, cmd, true, err)
 	}
 	if err != nil {
 		return err
@@ -267,16 +267,33 @@ func (h *Handlers) approve(ctx context.Context, r *bot.Request, cmd Command) err
 	return nil
 }
 
-// approveLegacy approves by name a person a release before registration requests marked
-// pending on their own record (Pending, Role member): they have no request number.
-func (h *Handlers) approveLegacy(ctx context.Context, r *bot.Request, me community.Actor, cmd Command, notFound error) error {
+// legacyPending are the people a release before registration requests marked pending on
+// their own record (Pending, Role raised to member), within me's jurisdiction. They have no
+// request number and are decided by name.
+func (h *Handlers) legacyPending(ctx context.Context, me community.Actor) ([]community.Person, error) {
 	all, err := h.Store.ListPersons(ctx)
 	if err != nil {
-		return store.ErrUnavailable(err)
+		return nil, store.ErrUnavailable(err)
+	}
+	var out []community.Person
+	for _, p := range all {
+		if p.Pending && !p.Approved && h.Auth().CheckPlace(me, p.Node) == nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// decideLegacy approves or refuses by name a legacy pending person (see legacyPending).
+// Refusing puts back the resident's role the old 报到 had raised.
+func (h *Handlers) decideLegacy(ctx context.Context, r *bot.Request, me community.Actor, cmd Command, approve bool, notFound error) error {
+	legacy, err := h.legacyPending(ctx, me)
+	if err != nil {
+		return err
 	}
 	var match []community.Person
-	for _, p := range all {
-		if p.Pending && !p.Approved && p.Name == cmd.Name && h.Auth().CheckPlace(me, p.Node) == nil {
+	for _, p := range legacy {
+		if p.Name == cmd.Name {
 			match = append(match, p)
 		}
 	}
@@ -284,14 +301,31 @@ func (h *Handlers) approveLegacy(ctx context.Context, r *bot.Request, me communi
 		return notFound
 	}
 	p, err := h.Store.UpdatePerson(ctx, match[0].ID, func(p *community.Person) error {
-		p.Pending, p.Approved = false, true
-		if p.Role < community.RoleMember {
-			p.Role = community.RoleMember
+		if !p.Pending || p.Approved {
+			return community.Errorf(community.EConflict, "%s 的报到已经处理过了。", p.Name)
+		}
+		p.Pending = false
+		if approve {
+			p.Approved = true
+			if p.Role < community.RoleMember {
+				p.Role = community.RoleMember
+			}
+		} else if p.Role == community.RoleMember {
+			p.Role = community.RoleResident
 		}
 		return nil
 	})
 	if err != nil {
-		return store.ErrUnavailable(err)
+		return err
+	}
+	if !approve {
+		reason := ""
+		if cmd.Text != "" {
+			reason = "，原因：" + cmd.Text
+		}
+		r.Replyf("已拒绝 %s 的报到%s。", p.Name, reason)
+		r.Send(h.private(r, p.ID, fmt.Sprintf("您的报到未通过%s。如有疑问请联系社区书记。", reason)))
+		return nil
 	}
 	r.Replyf("✅ 已确认 %s 的党员报到，欢迎加入服务队伍！", p.Name)
 	r.Send(h.private(r, p.ID, "✅ 您的报到已确认，现在可以认领群里的服务事项了。发送“帮助”查看命令。"))
@@ -304,6 +338,9 @@ func (h *Handlers) refuse(ctx context.Context, r *bot.Request, cmd Command) erro
 		return community.Errorf(community.EForbidden, "只有书记可以审核党员报到。")
 	}
 	reg, err := h.findRegistration(ctx, me, cmd, "拒绝")
+	if community.ErrorCode(err) == community.ENotFound && cmd.Item == 0 {
+		return h.decideLegacy(ctx, r, me, cmd, false, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -345,6 +382,13 @@ func (h *Handlers) listRegistrations(ctx context.Context, r *bot.Request) error 
 		if h.Auth().CheckPlace(me, reg.Node) == nil {
 			lines = append(lines, regLine(reg, h.placeName(ctx, reg), r.Now))
 		}
+	}
+	legacy, err := h.legacyPending(ctx, me)
+	if err != nil {
+		return err
+	}
+	for _, p := range legacy {
+		lines = append(lines, fmt.Sprintf("旧版报到（无编号）：%s，请发送：同意 %s / 拒绝 %s 原因", p.Name, p.Name, p.Name))
 	}
 	if len(lines) == 0 {
 		h.replyPrivately(r, "👍 您辖区目前没有待审核的报到申请。")
@@ -496,7 +540,7 @@ func (h *Handlers) erase(ctx context.Context, r *bot.Request) error {
 	}
 	var open []string
 	for _, it := range items {
-		_, err := h.Store.UpdateItem(ctx, it.No, func(it *community.Item) error {
+		got, err := h.Store.UpdateItem(ctx, it.No, func(it *community.Item) error {
 			if !it.Erase(p, r.Now) {
 				return errUnchanged
 			}
@@ -504,6 +548,9 @@ func (h *Handlers) erase(ctx context.Context, r *bot.Request) error {
 		})
 		if err != nil && !errors.Is(err, errUnchanged) {
 			return err
+		}
+		if err == nil && hadCard(got) {
+			r.Send(h.cardMessage(got, r.Now, true)) // the card names the requester
 		}
 		if !it.State.Terminal() {
 			open = append(open, fmt.Sprintf("#%d", it.No))
@@ -519,6 +566,17 @@ func (h *Handlers) erase(ctx context.Context, r *bot.Request) error {
 	}
 	r.Reply(msg)
 	return nil
+}
+
+// hadCard reports whether the item was ever shown as a card in its group (a need is not
+// until it is dispatched).
+func hadCard(it *community.Item) bool {
+	for _, e := range it.History {
+		if e.Action == community.ActDispatch || e.Action == community.ActPost {
+			return true
+		}
+	}
+	return false
 }
 
 // eraseRegistrations drops the name and place typed in the person's registration requests.

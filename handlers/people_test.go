@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/config"
@@ -61,8 +62,18 @@ func TestLegacyPendingPersonIsResident(t *testing.T) {
 	h.Say(g1, wang, "发布 帮忙搬桌子")
 	mustContain(t, h.Say(g1, old.ID, "接单 1"), "接单需要党员身份")
 	mustContain(t, h.Say(g1, old.ID, "帮助"), "您的身份：居民")
+	mustContain(t, h.Say(g1, wang, "待审核"), "旧版报到（无编号）：老党员，请发送：同意 老党员")
 	mustContain(t, h.Say(g1, wang, "同意 老党员"), "已确认 老党员")
 	mustContain(t, h.Say(g1, old.ID, "接单 1"), "老党员 认领了 #1")
+
+	other := community.Person{ID: "local:other", Name: "冒名者", Role: community.RoleMember, Node: "grid1", Pending: true}
+	if err := h.Store.PutPerson(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, h.Say(g1, wang, "拒绝 冒名者 不是党员"), "已拒绝 冒名者 的报到，原因：不是党员", "[私信 local:other] 您的报到未通过")
+	if p := person(t, h, other.ID); p.Role != community.RoleResident || p.Pending {
+		t.Errorf("refused legacy person: %+v", p)
+	}
 }
 
 // otherCommunity is the demo plus 和平社区 with its own secretary, 郑书记.
@@ -148,6 +159,9 @@ func TestEraseMyInfo(t *testing.T) {
 	h.Say(g1, chen, "@邻里帮 家住3栋2单元502，身份证110101199003071234，帮忙代办")
 	h.Say(g1, wang, "取消 2 重复")
 	events := len(h.Item(1).History)
+	if _, card := h.Platform.Card("item:1"); card == nil || !strings.Contains(bottest.Sent{Outbound: bot.Outbound{Card: card}}.String(), "陈阿姨") {
+		t.Fatalf("card before erasure does not name the requester: %+v", card)
+	}
 
 	mustContain(t, h.Say(g1, chen, "确认删除"), "没有待确认的删除请求")
 	mustContain(t, h.Say(g1, chen, "删除我的信息"), "确认请在10分钟内发送：确认删除")
@@ -182,6 +196,11 @@ func TestEraseMyInfo(t *testing.T) {
 	}
 	if it := h.Item(1); len(it.History) != events+1 || it.State != community.StateClaimed || it.History[0].Action != community.ActFile {
 		t.Errorf("history or state lost: %+v", it)
+	}
+	// The open need's card no longer names her.
+	_, card := h.Platform.Card("item:1")
+	if card == nil || strings.Contains(bottest.Sent{Outbound: bot.Outbound{Card: card}}.String(), "陈阿姨") {
+		t.Errorf("card after erasure: %+v", card)
 	}
 	// The open need keeps working: done, then confirmed by the same resident.
 	h.Say(g1, li, "完成 1")
