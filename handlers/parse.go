@@ -329,6 +329,9 @@ func (w *verbWord) parse(args string, pc ParseContext) (Command, bool) {
 				setErr(hintItemZero + w.example)
 			}
 		} else {
+			if w.verb == VerbRefuse && !pc.Mentioned && !pc.Private {
+				return Command{}, false // "拒绝 他的要求" in a group is chat; by name only when addressed
+			}
 			name, rest := splitFirstWord(strings.TrimLeft(args, "@"))
 			c.Name, c.Text = name, trimArgs(rest)
 		}

@@ -70,7 +70,7 @@ func TestLegacyPendingPersonIsResident(t *testing.T) {
 	if err := h.Store.PutPerson(ctx, other); err != nil {
 		t.Fatal(err)
 	}
-	mustContain(t, h.Say(g1, wang, "拒绝 冒名者 不是党员"), "已拒绝 冒名者 的报到，原因：不是党员", "[私信 local:other] 您的报到未通过")
+	mustContain(t, h.Private(wang, "拒绝 冒名者 不是党员"), "已拒绝 冒名者 的报到，原因：不是党员", "[私信 local:other] 您的报到未通过")
 	if p := person(t, h, other.ID); p.Role != community.RoleResident || p.Pending {
 		t.Errorf("refused legacy person: %+v", p)
 	}
