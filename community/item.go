@@ -97,7 +97,9 @@ type Item struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	DoneAt    time.Time `json:"done_at,omitempty"`
 	ClosedAt  time.Time `json:"closed_at,omitempty"`
-	History   []Event   `json:"history,omitempty"`
+	// Purged is when the retention period ended and the personal fields were cleared.
+	Purged  time.Time `json:"purged,omitzero"`
+	History []Event   `json:"history,omitempty"`
 	// Version increases with every saved change; stores use it for compare-and-set.
 	Version int64 `json:"version"`
 }

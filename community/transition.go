@@ -29,6 +29,10 @@ const (
 	ActEscalate   Action = "escalate"   // 督办 up the tree (Level 1 community, 2 street)
 	ActReannounce Action = "reannounce" // unclaimed item announced again
 	ActAutoClose  Action = "autoclose"  // done but never confirmed: closed with a note
+
+	// Personal information (privacy.go): recorded in the history, never through Apply.
+	ActErase Action = "erase" // 删除我的信息: the requester had their information erased
+	ActPurge Action = "purge" // the retention period ended: personal fields cleared
 )
 
 var actionNames = map[Action]string{
@@ -36,7 +40,7 @@ var actionNames = map[Action]string{
 	ActComplete: "完成", ActConfirm: "评价", ActUnsatisfied: "不满意", ActReopen: "重办",
 	ActCloseOut: "办结", ActCancel: "取消", ActReschedule: "改期", ActSupervise: "督办",
 	ActRemind: "提醒", ActOverdue: "挂牌", ActEscalate: "上报督办", ActReannounce: "再次发布",
-	ActAutoClose: "自动办结",
+	ActAutoClose: "自动办结", ActErase: "删除个人信息", ActPurge: "到期清除个人信息",
 }
 
 // Chinese is the action's name as shown in an item's history.

@@ -77,9 +77,18 @@ type Config struct {
 	Schedules []Schedule `yaml:"schedules"`
 
 	Deadlines DeadlinePolicy `yaml:"deadlines"`
+	Privacy   Privacy        `yaml:"privacy"`
 	Limits    Limits         `yaml:"limits"`
 	Feishu    Feishu         `yaml:"feishu"`
 	WeCom     WeCom          `yaml:"wecom"`
+
+	envErrs []envError // environment values that did not parse, reported by Validate
+}
+
+// envError is an environment variable whose value could not be read.
+type envError struct {
+	key string // the YAML key it sets
+	err error
 }
 
 // OrgNode is one node of the organisation tree: 街道 → 社区 → 网格 → 楼栋 → 单元.
@@ -132,6 +141,14 @@ type DeadlinePolicy struct {
 	EscalateStreetDays    int      `yaml:"escalate_street_days"`    // overdue days before the street is told
 	ReannounceAfter       Duration `yaml:"reannounce_after"`        // re-post an unclaimed item after this long
 	AutoCloseAfter        Duration `yaml:"auto_close_after"`        // a done item nobody confirms closes after this long
+}
+
+// Privacy is how long personal information is kept (个人信息保护法).
+type Privacy struct {
+	// Retention: closed and cancelled items keep phones, ID and door numbers and the
+	// requester's name this long, then the scheduler clears them; NEIGHBORBOT_PRIVACY_RETENTION.
+	// A Go duration or a number of days: "4320h", "180d".
+	Retention Duration `yaml:"retention"`
 }
 
 // Limits are outbound rates, kept under the platforms' own limits (see PLATFORMS.md).
@@ -246,6 +263,8 @@ func sectionName(goType string) string {
 		return "a schedule"
 	case "DeadlinePolicy":
 		return "deadlines"
+	case "Privacy":
+		return "privacy"
 	case "Limits":
 		return "limits"
 	case "Feishu":
@@ -272,6 +291,7 @@ func defaults() *Config {
 			ReannounceAfter:       Duration(24 * time.Hour),
 			AutoCloseAfter:        Duration(72 * time.Hour),
 		},
+		Privacy: Privacy{Retention: Duration(180 * 24 * time.Hour)},
 		Limits: Limits{
 			FeishuPerChat:       5,
 			FeishuPerApp:        50,
@@ -314,12 +334,34 @@ func (c *Config) envSettings() []envSetting {
 	}
 }
 
+// envDuration ties an environment variable to a duration setting.
+type envDuration struct {
+	env, key string
+	field    *Duration
+}
+
+func (c *Config) envDurations() []envDuration {
+	return []envDuration{
+		{"NEIGHBORBOT_PRIVACY_RETENTION", "privacy.retention", &c.Privacy.Retention},
+	}
+}
+
 // applyEnv overrides the file with every non-empty variable. Values are trimmed: secrets
 // pasted from files often carry a trailing newline.
 func (c *Config) applyEnv(getenv func(string) string) {
 	for _, s := range c.envSettings() {
 		if v := strings.TrimSpace(getenv(s.env)); v != "" {
 			*s.field = v
+		}
+	}
+	for _, s := range c.envDurations() {
+		if v := strings.TrimSpace(getenv(s.env)); v != "" {
+			d, err := ParseDuration(v)
+			if err != nil {
+				c.envErrs = append(c.envErrs, envError{key: s.key, err: err})
+				continue
+			}
+			*s.field = d
 		}
 	}
 }

@@ -123,6 +123,7 @@ func TestDefaults(t *testing.T) {
 		{"deadlines.escalate_street_days", c.Deadlines.EscalateStreetDays, 5},
 		{"deadlines.reannounce_after", c.Deadlines.ReannounceAfter.Duration(), 24 * time.Hour},
 		{"deadlines.auto_close_after", c.Deadlines.AutoCloseAfter.Duration(), 72 * time.Hour},
+		{"privacy.retention", c.Privacy.Retention.Duration(), 180 * 24 * time.Hour},
 		{"limits.feishu_per_chat", c.Limits.FeishuPerChat, 5},
 		{"limits.feishu_per_app", c.Limits.FeishuPerApp, 50},
 		{"limits.wecom_robot_per_minute", c.Limits.WeComRobotPerMinute, 20},
@@ -472,6 +473,41 @@ func TestDurationString(t *testing.T) {
 		}
 		if back, err := time.ParseDuration(want); err != nil || back != d {
 			t.Errorf("%q does not parse back to %v", want, d)
+		}
+	}
+}
+
+// privacy.retention takes a Go duration or days, from the file or the environment; a value
+// that does not parse or is under a day is refused, naming the key and the variable.
+func TestPrivacyRetention(t *testing.T) {
+	tests := []struct {
+		file, env string
+		want      time.Duration
+		err       string
+	}{
+		{file: "privacy:\n  retention: 90d\n", want: 90 * 24 * time.Hour},
+		{file: "privacy:\n  retention: 720h\n", want: 30 * 24 * time.Hour},
+		{file: "privacy:\n  retention: 90d\n", env: "365d", want: 365 * 24 * time.Hour},
+		{env: "2160h", want: 90 * 24 * time.Hour},
+		{file: "privacy:\n  retention: 1h\n", err: "privacy.retention (NEIGHBORBOT_PRIVACY_RETENTION): must be at least a day"},
+		{file: "privacy:\n  retention: 180\n", err: `"180" is not a duration`},
+		{env: "half a year", err: `privacy.retention (NEIGHBORBOT_PRIVACY_RETENTION): "half a year" is not a duration`},
+		{env: "-3d", err: `"-3d" is not a number of days`},
+	}
+	for _, tt := range tests {
+		c, err := config.Load(env(map[string]string{"NEIGHBORBOT_PRIVACY_RETENTION": tt.env}), writeFile(t, minimal+tt.file))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("file %q env %q: err %v, want %q", tt.file, tt.env, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("file %q env %q: %v", tt.file, tt.env, err)
+			continue
+		}
+		if got := c.Privacy.Retention.Duration(); got != tt.want {
+			t.Errorf("file %q env %q: retention %v, want %v", tt.file, tt.env, got, tt.want)
 		}
 	}
 }

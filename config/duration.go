@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,12 +33,30 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: want a duration like \"24h\"", n.Line)}}
 	}
-	v, err := time.ParseDuration(n.Value)
+	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (want e.g. \"24h\", \"90m\")", n.Line, n.Value)}}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
 	}
-	*d = Duration(v)
+	*d = v
 	return nil
+}
+
+// ParseDuration reads a Go duration ("24h", "90m") or a whole number of days ("180d"), the
+// way retention periods are usually stated.
+func ParseDuration(s string) (Duration, error) {
+	s = strings.TrimSpace(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*366 {
+			return 0, fmt.Errorf("%q is not a number of days (want e.g. \"180d\")", s)
+		}
+		return Duration(time.Duration(n) * 24 * time.Hour), nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (want e.g. \"24h\", \"90m\", \"180d\")", s)
+	}
+	return Duration(v), nil
 }
 
 // MarshalYAML writes the duration string.

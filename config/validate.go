@@ -21,12 +21,19 @@ func (c *Config) Validate() error {
 	for _, s := range c.envSettings() {
 		v.env[s.key] = s.env
 	}
+	for _, s := range c.envDurations() {
+		v.env[s.key] = s.env
+	}
+	for _, e := range c.envErrs {
+		v.fail(e.key, "%v", e.err)
+	}
 	v.top(c)
 	nodes := v.org(c.Org)
 	v.groups(c.Groups, nodes)
 	v.members(c.Members, nodes)
 	v.schedules(c.Schedules, nodes)
 	v.deadlines(c.Deadlines)
+	v.privacy(c.Privacy)
 	v.limits(c.Limits)
 	v.feishu(c.Feishu)
 	v.wecom(c.WeCom)
@@ -303,6 +310,12 @@ func (v *validator) deadlines(d DeadlinePolicy) {
 	} else if d.EscalateCommunityDays > 0 && d.EscalateStreetDays < d.EscalateCommunityDays {
 		v.fail("deadlines.escalate_street_days", "%d comes before escalate_community_days %d: an overdue item goes to the community first, then the street",
 			d.EscalateStreetDays, d.EscalateCommunityDays)
+	}
+}
+
+func (v *validator) privacy(p Privacy) {
+	if p.Retention < Duration(24*time.Hour) {
+		v.fail("privacy.retention", "must be at least a day (24h or 1d), got %s", p.Retention)
 	}
 }
 

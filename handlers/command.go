@@ -27,7 +27,12 @@ const (
 	VerbReopen      Verb = "reopen"      // 重办 N [说明]: secretary sends a follow-up item back to its claimers
 	VerbCloseOut    Verb = "closeout"    // 办结 N [说明] / 销号 N: secretary closes a follow-up
 	VerbRegister    Verb = "register"    // 报到 姓名 [楼栋/单元...]: a member registers (双报到)
-	VerbApprove     Verb = "approve"     // 同意 姓名|@某人 / 批准 ...: secretary approves a registration
+	VerbApprove     Verb = "approve"     // 同意 N / 同意 姓名|@某人 / 批准 ...: secretary approves registration request N
+	VerbRefuse      Verb = "refuse"      // 拒绝 N 原因 / 驳回 N 原因: secretary refuses registration request N
+	VerbPendingRegs Verb = "pendingregs" // 待审核 / 报到列表: secretary lists pending registration requests
+	VerbMyInfo      Verb = "myinfo"      // 我的信息: what the bot holds about the sender (answered privately)
+	VerbErase       Verb = "erase"       // 删除我的信息: asks to erase it (confirmed by 确认删除)
+	VerbEraseOK     Verb = "eraseok"     // 确认删除: confirms a pending 删除我的信息
 	VerbBind        Verb = "bind"        // 绑定 节点名: secretary binds this group to an org node (e.g. 3网格)
 	VerbItem        Verb = "item"        // 查看 N / 详情 N: show one item
 )
@@ -35,7 +40,7 @@ const (
 // Command is the parsed form of one message.
 type Command struct {
 	Verb Verb
-	Item int64 // item number (#12, 12号, 第12单, 十二); 0 if none
+	Item int64 // item number (#12, 12号, 第12单, 十二), or 同意/拒绝's request number; 0 if none
 
 	// Text is the free part: a need's text, a post's title, a reason, a note or a comment.
 	// Deadline/slot/star phrases that were recognised are removed from it; it is trimmed.
@@ -44,7 +49,7 @@ type Command struct {
 	Deadline time.Time // zero when no 截止 phrase; resolved against ParseContext.Now in its Location
 	Slots    int       // 需要3人 / 3人 / 三人; 0 when not given
 	Stars    int       // 1..5 from 5星 / 五星 / ★★★★★ / 5分; 0 when not given
-	Name     string    // 报到/同意: the person's name; 绑定: the node name
+	Name     string    // 报到/同意/拒绝: the person's name; 绑定: the node name
 	Place    string    // 报到: building/unit text after the name ("3栋2单元")
 
 	// Err is set when the verb was recognised but its arguments are wrong, e.g. "接单" with no

@@ -18,7 +18,7 @@ import (
 type Store interface {
 	store.Items
 	store.Directory
-	GetDoc(ctx context.Context, coll, id string) ([]byte, error)
+	store.Docs
 }
 
 // Handlers executes parsed commands. Its Handle method is the bot.HandlerFunc at the end of
@@ -28,6 +28,9 @@ type Handlers struct {
 	Tree    *community.Tree
 	BotName string // 邻里帮
 	Log     *slog.Logger
+	// Retention is how long closed items keep personal fields (told in 我的信息); 0 means
+	// DefaultRetention. The scheduler does the purge.
+	Retention time.Duration
 	// Extra handles verbs the core does not know (scheduler, notices); it returns handled=false
 	// to let the core answer with a hint.
 	Extra []func(ctx context.Context, r *bot.Request) (handled bool, err error)
@@ -59,7 +62,7 @@ func (h *Handlers) Handle(ctx context.Context, r *bot.Request) error {
 func (h *Handlers) Run(ctx context.Context, r *bot.Request, cmd Command) error {
 	switch cmd.Verb {
 	case VerbHelp:
-		r.Reply(HelpText(r.Sender.Role, h.BotName))
+		r.Reply(HelpText(community.EffectiveRole(r.Sender), h.BotName))
 	case VerbNeed:
 		// The need is kept as the resident wrote it (full-width punctuation and all), not in
 		// the parser's normalised form.
@@ -105,6 +108,16 @@ func (h *Handlers) Run(ctx context.Context, r *bot.Request, cmd Command) error {
 		return h.register(ctx, r, cmd)
 	case VerbApprove:
 		return h.approve(ctx, r, cmd)
+	case VerbRefuse:
+		return h.refuse(ctx, r, cmd)
+	case VerbPendingRegs:
+		return h.listRegistrations(ctx, r)
+	case VerbMyInfo:
+		return h.myInfo(ctx, r)
+	case VerbErase:
+		return h.askErase(ctx, r)
+	case VerbEraseOK:
+		return h.erase(ctx, r)
 	case VerbBind:
 		return h.bind(ctx, r, cmd)
 	default:
@@ -709,89 +722,6 @@ func (h *Handlers) showItem(ctx context.Context, r *bot.Request, no int64) error
 		}
 	}
 	r.Reply(ItemDetail(it, r.Now))
-	return nil
-}
-
-func (h *Handlers) register(ctx context.Context, r *bot.Request, cmd Command) error {
-	if r.Sender.Role.AtLeast(community.RoleMember) && !r.Sender.Pending {
-		r.Replyf("您已经是%s（%s），无需再报到。", r.Sender.Role.Chinese(), r.Sender.Name)
-		return nil
-	}
-	node := r.Group.Node
-	if node == "" && r.Sender.Node != "" {
-		node = r.Sender.Node
-	}
-	_, err := h.Store.UpdatePerson(ctx, r.Sender.ID, func(p *community.Person) error {
-		p.Name = cmd.Name
-		p.Pending = true
-		p.Approved = false
-		if p.Role < community.RoleMember {
-			p.Role = community.RoleMember
-		}
-		if node != "" {
-			p.Node = node
-		}
-		if cmd.Place != "" {
-			p.Door = cmd.Place
-		}
-		return nil
-	})
-	if err != nil {
-		return store.ErrUnavailable(err)
-	}
-	r.Replyf("📋 %s 的报到已提交，等待书记确认。确认后即可认领服务事项。", cmd.Name)
-	g := r.Group
-	if g.ID == "" {
-		g = community.Group{Node: node}
-	}
-	secs, err := h.secretaries(ctx, g)
-	if err != nil {
-		return err
-	}
-	place := ""
-	if cmd.Place != "" {
-		place = "（" + cmd.Place + "）"
-	}
-	for _, s := range secs {
-		r.Send(h.private(r, s.ID, fmt.Sprintf("🙋 党员报到：%s%s 来自 %s\n确认请发送：同意 %s", cmd.Name, place, h.groupName(r.Group), cmd.Name)))
-	}
-	return nil
-}
-
-func (h *Handlers) approve(ctx context.Context, r *bot.Request, cmd Command) error {
-	if !r.Sender.Role.AtLeast(community.RoleSecretary) {
-		return community.Errorf(community.EForbidden, "只有书记可以确认党员报到。")
-	}
-	all, err := h.Store.ListPersons(ctx)
-	if err != nil {
-		return store.ErrUnavailable(err)
-	}
-	var match []community.Person
-	for _, p := range all {
-		if p.Pending && p.Name == cmd.Name {
-			match = append(match, p)
-		}
-	}
-	switch len(match) {
-	case 0:
-		return community.Errorf(community.ENotFound, "没有找到待确认的报到：%s。", cmd.Name)
-	case 1:
-	default:
-		return community.Errorf(community.EConflict, "有%d位叫 %s 的待确认报到，请联系管理员在配置中核对。", len(match), cmd.Name)
-	}
-	p, err := h.Store.UpdatePerson(ctx, match[0].ID, func(p *community.Person) error {
-		p.Pending = false
-		p.Approved = true
-		if p.Role < community.RoleMember {
-			p.Role = community.RoleMember
-		}
-		return nil
-	})
-	if err != nil {
-		return store.ErrUnavailable(err)
-	}
-	r.Replyf("✅ 已确认 %s 的党员报到，欢迎加入服务队伍！", p.Name)
-	r.Send(h.private(r, p.ID, "✅ 您的报到已确认，现在可以认领群里的服务事项了。发送“帮助”查看命令。"))
 	return nil
 }
 

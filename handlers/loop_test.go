@@ -174,6 +174,8 @@ func TestRefusalsAndHints(t *testing.T) {
 		{chen, "@邻里帮 ？？", "帮助"},
 		{chen, "确认 1 9星", "星"},
 		{wang, "同意 不存在的人", "没有找到待确认的报到"},
+		{wang, "同意 7", "没有找到待审核的报到申请 #7"},
+		{chen, "同意 1", "只有书记可以审核"},
 		{chen, "绑定 1网格", "只有书记可以绑定"},
 	}
 	for _, tt := range tests {
@@ -318,11 +320,11 @@ func TestConcurrentClaimsOneWinner(t *testing.T) {
 func TestRegisterApproveBind(t *testing.T) {
 	h := bottest.New(t)
 	newbie := "local:newbie"
-	mustContain(t, h.Say(g1, newbie, "报到 钱多多 5栋1单元"), "等待书记确认", "[私信 local:wang] 🙋 党员报到：钱多多（5栋1单元）")
+	mustContain(t, h.Say(g1, newbie, "报到 钱多多 5栋1单元"), "报到申请 #1 已提交", "[私信 local:wang] 🙋 报到申请 #1：未登记姓名（自称：钱多多，5栋1单元）", "同意 1")
 	// Not yet approved: still a resident.
 	h.Say(g1, wang, "发布 帮忙搬桌子")
 	mustContain(t, h.Say(g1, newbie, "接单 1"), "接单需要党员身份")
-	mustContain(t, h.Say(g1, wang, "同意 钱多多"), "已确认 钱多多", "[私信 local:newbie]")
+	mustContain(t, h.Say(g1, wang, "同意 钱多多"), "已同意报到申请 #1（钱多多）", "[私信 local:newbie]")
 	mustContain(t, h.Say(g1, newbie, "接单 1"), "钱多多 认领了 #1")
 
 	mustContain(t, h.Say(g2, wang, "绑定 2网格"), "已绑定到 2网格")

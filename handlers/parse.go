@@ -50,7 +50,7 @@ const (
 	argResched                 // 改期 N [截止] …
 	argPost                    // 发布 标题 [需要5人] [截止 …]
 	argRegister                // 报到 姓名 [楼栋单元]
-	argApprove                 // 同意 [@]姓名
+	argApprove                 // 同意 N | [@]姓名 [原因]
 	argBind                    // 绑定 节点
 )
 
@@ -111,9 +111,11 @@ var verbWords = []verbWord{
 	{word: "销号", verb: VerbCloseOut, args: argItem, example: "销号 12"},
 	{word: "结案", verb: VerbCloseOut, args: argItem, example: "结案 12"},
 	{word: "报到", verb: VerbRegister, args: argRegister, example: "报到 张三 3栋2单元"},
-	{word: "同意", verb: VerbApprove, args: argApprove, example: "同意 张三", weak: true},
-	{word: "批准", verb: VerbApprove, args: argApprove, example: "批准 张三", weak: true},
-	{word: "通过", verb: VerbApprove, args: argApprove, example: "通过 张三", weak: true},
+	{word: "同意", verb: VerbApprove, args: argApprove, example: "同意 3", weak: true},
+	{word: "批准", verb: VerbApprove, args: argApprove, example: "批准 3", weak: true},
+	{word: "通过", verb: VerbApprove, args: argApprove, example: "通过 3", weak: true},
+	{word: "拒绝", verb: VerbRefuse, args: argApprove, example: "拒绝 3 不是本小区党员", weak: true},
+	{word: "驳回", verb: VerbRefuse, args: argApprove, example: "驳回 3 不是本小区党员", weak: true},
 	{word: "绑定", verb: VerbBind, args: argBind, example: "绑定 3网格"},
 	{word: "查看", verb: VerbItem, args: argItem, example: "查看 12"},
 	{word: "详情", verb: VerbItem, args: argItem, example: "详情 12"},
@@ -130,7 +132,8 @@ const (
 	hintResched   = "请告诉我新的截止时间，例如：改期 12 截止 周五18点"
 	hintPostTitle = "请写上要发布的事项，例如：发布 周六上午清理楼道 需要5人 截止 周五18点"
 	hintRegister  = "请写上姓名，例如：报到 张三 3栋2单元"
-	hintApprove   = "请告诉我同意谁，例如：同意 张三"
+	hintApprove   = "请告诉我报到申请的编号，例如：同意 3（发送“待审核”查看申请）"
+	hintRefuse    = "请告诉我报到申请的编号和原因，例如：拒绝 3 不是本小区党员"
 	hintBind      = "请写上要绑定的网格或小区，例如：绑定 3网格"
 	hintClaim     = "请告诉我单号，例如：接单 12（或直接回复任务卡片：我来）"
 )
@@ -148,6 +151,14 @@ func parseCommand(s string, pc ParseContext) (Command, bool) {
 		return Command{Verb: VerbMine}, true
 	case "我的任务", "我的接单", "我的认领":
 		return Command{Verb: VerbMyTasks}, true
+	case "我的信息", "我的资料", "我的个人信息", "查看我的信息":
+		return Command{Verb: VerbMyInfo}, true
+	case "删除我的信息", "删除我的个人信息", "删除个人信息", "注销我的信息":
+		return Command{Verb: VerbErase}, true
+	case "确认删除":
+		return Command{Verb: VerbEraseOK}, true
+	case "待审核", "待审核报到", "报到列表", "报到申请":
+		return Command{Verb: VerbPendingRegs}, true
 	}
 	if c, ok := parseShortClaim(s, pc); ok {
 		return c, true
@@ -231,8 +242,10 @@ func argsAfter(rest string, k argKind) (string, bool) {
 		return trimArgs(rest), true
 	}
 	switch k {
-	case argRegister, argApprove:
+	case argRegister:
 		return rest, r == '@'
+	case argApprove:
+		return rest, r == '@' || r == '#' || (r >= '0' && r <= '9')
 	case argBind:
 		return rest, r == '@' || (r >= '0' && r <= '9')
 	}
@@ -309,13 +322,28 @@ func (w *verbWord) parse(args string, pc ParseContext) (Command, bool) {
 		}
 		return c, true
 	case argApprove:
-		name, rest := splitFirstWord(strings.TrimLeft(args, "@"))
-		c.Name, c.Text = name, trimArgs(rest)
-		if c.Name == "" {
+		v, n, _ := leadingItem(args)
+		if n > 0 {
+			c.Item, c.Text = v, trimArgs(args[n:])
+			if v == 0 {
+				setErr(hintItemZero + w.example)
+			}
+		} else {
+			if w.verb == VerbRefuse && !pc.Mentioned && !pc.Private {
+				return Command{}, false // "拒绝 他的要求" in a group is chat; by name only when addressed
+			}
+			name, rest := splitFirstWord(strings.TrimLeft(args, "@"))
+			c.Name, c.Text = name, trimArgs(rest)
+		}
+		if n == 0 && c.Name == "" {
 			if w.weak && !pc.Mentioned && !pc.Private {
 				return Command{}, false // "同意" in a group: a vote, not a command
 			}
-			setErr(hintApprove)
+			if w.verb == VerbRefuse {
+				setErr(hintRefuse)
+			} else {
+				setErr(hintApprove)
+			}
 		}
 		return c, true
 	case argBind:

@@ -193,7 +193,7 @@ func (n *Notices) WriteNoticeCSV(ctx context.Context, w io.Writer, nt *Notice) e
 	c.row("群名", "群ID", "姓名", "人员ID", "角色")
 	for _, g := range rs {
 		for _, p := range g.Missing {
-			c.row(groupName(g.Group), g.Group.ID, p.Name, p.ID, p.Role.Chinese())
+			c.row(groupName(g.Group), g.Group.ID, p.Name, p.ID, community.EffectiveRole(p).Chinese())
 		}
 	}
 	if nt.Kind == KindPoll {

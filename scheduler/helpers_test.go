@@ -100,6 +100,8 @@ type world struct {
 	logs  *bottest.LogBuffer
 	inst  []*scheduler.Scheduler
 	recs  []*recording
+	// retention is the purge's, for instances added from now on; 0: off, as in most tests.
+	retention time.Duration
 }
 
 // testConfig is the demo community plus a second community with its own group, so a
@@ -146,7 +148,7 @@ func (w *world) add(cal scheduler.Calendar) *scheduler.Scheduler {
 	rec := &recording{Store: w.st, name: name, log: w.log}
 	s, err := scheduler.New(scheduler.Options{
 		Store: rec, Tree: w.tree, Schedules: w.cfg.Schedules, Deadlines: w.cfg.Deadlines,
-		Calendar: cal, Now: w.clock.Now, Loc: shanghai, Owner: name,
+		Calendar: cal, Now: w.clock.Now, Loc: shanghai, Owner: name, Retention: w.retention,
 		Log: slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelInfo})).With("instance", name),
 	})
 	if err != nil {

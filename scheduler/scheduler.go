@@ -39,6 +39,9 @@ type Options struct {
 	Wake      func() // called after messages are enqueued (the dispatcher's Wake)
 	// Spec is Run's cron spec; default every minute.
 	Spec string
+	// Retention is how long closed and cancelled items keep personal fields before the daily
+	// purge (privacy.go) clears them; 0 turns the purge off.
+	Retention time.Duration
 	// AfterTick, if set, is called after each tick Run makes (tests, metrics).
 	AfterTick func(now, next time.Time, err error)
 }
@@ -46,20 +49,21 @@ type Options struct {
 // Scheduler announces and reminds occurrences of schedules and walks items up the deadline
 // ladder. Any number of Schedulers (replicas) may share one store.
 type Scheduler struct {
-	st       Store
-	tree     *community.Tree
-	cal      Calendar
-	now      func() time.Time
-	loc      *time.Location
-	log      *slog.Logger
-	owner    string
-	wake     func()
-	spec     string
-	after    func(now, next time.Time, err error)
-	cfg      []config.Schedule
-	policy   config.DeadlinePolicy
-	dayStart time.Duration // working hours, since midnight
-	dayEnd   time.Duration
+	st        Store
+	tree      *community.Tree
+	cal       Calendar
+	now       func() time.Time
+	loc       *time.Location
+	log       *slog.Logger
+	owner     string
+	wake      func()
+	spec      string
+	after     func(now, next time.Time, err error)
+	cfg       []config.Schedule
+	policy    config.DeadlinePolicy
+	retention time.Duration
+	dayStart  time.Duration // working hours, since midnight
+	dayEnd    time.Duration
 
 	rulesMu sync.Mutex
 	rules   map[string]Rule // parsed rule text → rule
@@ -96,7 +100,7 @@ func New(o Options) (*Scheduler, error) {
 	s := &Scheduler{
 		st: o.Store, tree: o.Tree, cal: o.Calendar, now: o.Now, loc: o.Loc, log: o.Log,
 		owner: o.Owner, wake: o.Wake, spec: o.Spec, after: o.AfterTick, cfg: o.Schedules,
-		policy: o.Deadlines, rules: map[string]Rule{},
+		policy: o.Deadlines, retention: o.Retention, rules: map[string]Rule{},
 	}
 	var errs []error
 	for i, sc := range o.Schedules {
@@ -249,7 +253,8 @@ func resolveOnce(r Rule, now time.Time) (string, error) {
 	return r.String(), nil
 }
 
-// Tick does everything due at now: the steps of occurrences and the deadline ladder of items.
+// Tick does everything due at now: the steps of occurrences, the deadline ladder of items and
+// the daily retention purge.
 // It returns when it next has work (the zero time if never), so a fake clock can jump there.
 // Errors of single steps are logged and returned joined; the other steps still run.
 func (s *Scheduler) Tick(ctx context.Context, now time.Time) (time.Time, error) {
@@ -257,7 +262,8 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (time.Time, error) 
 	gapFrom := s.noteTick(ctx, now)
 	next1, err1 := s.tickSchedules(ctx, now, gapFrom)
 	next2, err2 := s.tickItems(ctx, now)
-	return earliest(next1, next2), errors.Join(err1, err2)
+	next3, err3 := s.tickPurge(ctx, now)
+	return earliest(next1, next2, next3), errors.Join(err1, err2, err3)
 }
 
 // noteTick records now as the last tick and returns the previous one when it lies more than a

@@ -411,7 +411,9 @@ type audience struct {
 const audienceTTL = time.Minute
 
 // audience lists the WeCom user ids of the party members, gridworkers and secretaries whose
-// node lies within the group's node (everyone's, for a group not bound yet).
+// node lies within the group's node (everyone's, for a group not bound yet). The role is the
+// effective one (community.EffectiveRole): someone whose 报到 is not approved yet is a
+// resident and gets no cards with 接单 buttons.
 func (p *Platform) audience(ctx context.Context, chat string) ([]string, error) {
 	now := p.o.Now()
 	p.audMu.Lock()
@@ -436,7 +438,7 @@ func (p *Platform) audience(ctx context.Context, chat string) ([]string, error) 
 	var users []string
 	for _, per := range persons {
 		plat, id := community.SplitID(per.ID)
-		if plat != Name || id == "" || !per.Role.AtLeast(community.RoleMember) {
+		if plat != Name || id == "" || !community.EffectiveRole(per).AtLeast(community.RoleMember) {
 			continue
 		}
 		if node != "" && !p.o.Within(per.Node, node) {

@@ -15,6 +15,7 @@ import (
 	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/bot/wecom"
 	"github.com/neighborbot/neighborbot/bot/wecom/wecomtest"
+	"github.com/neighborbot/neighborbot/community"
 )
 
 func (e *env) url(path string) string { return e.srv.URL + path }
@@ -548,5 +549,27 @@ func TestLostAnswerDeliveredOnce(t *testing.T) {
 	}
 	if n := len(e.fake.Delivered()); n != 3 {
 		t.Fatalf("delivered %d, want 3 after the interval", n)
+	}
+}
+
+// A person whose registration (报到) is not approved yet acts as a resident: the item cards
+// with their 接单 buttons do not go to them, even when their record says member (as a
+// release before registration requests wrote it).
+func TestPendingPersonGetsNoCards(t *testing.T) {
+	e := newEnv(t)
+	e.store.persons = append(e.store.persons,
+		community.Person{ID: "wecom:pending", Name: "待审核", Role: community.RoleMember, Node: "grid1", Pending: true},
+		community.Person{ID: "wecom:approved", Name: "已通过", Role: community.RoleMember, Node: "grid1", Pending: true, Approved: true})
+	card := &bot.Card{Key: "item:1", Title: "#1 服务事项 · 待认领", Text: "楼道灯坏了",
+		Buttons: []bot.Button{{Label: "接单", Action: "claim", Item: 1, Style: "primary"}}}
+	if _, err := e.p.Send(context.Background(), bot.Outbound{ID: "wecom:evt/0", ChatID: "wrchat", Card: card}); err != nil {
+		t.Fatal(err)
+	}
+	sends := e.fake.Requests(wecomtest.PathSend)
+	if len(sends) != 1 {
+		t.Fatalf("%d sends", len(sends))
+	}
+	if to := sends[0].JSON()["touser"]; to != "approved|sec|wang" {
+		t.Fatalf("card went to %v, want approved|sec|wang (not the pending person, not the resident)", to)
 	}
 }

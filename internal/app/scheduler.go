@@ -19,6 +19,7 @@ func (a *App) addScheduler(ctx context.Context, owner string) error {
 		Tree:      a.Tree,
 		Schedules: a.Cfg.Schedules,
 		Deadlines: a.Cfg.Deadlines,
+		Retention: a.Cfg.Privacy.Retention.Duration(),
 		Calendar:  cal,
 		Now:       a.Now,
 		Loc:       a.Loc,
@@ -33,6 +34,7 @@ func (a *App) addScheduler(ctx context.Context, owner string) error {
 		return err
 	}
 	a.Handlers.Extra = append(a.Handlers.Extra, s.Handle)
+	a.Handlers.Retention = a.Cfg.Privacy.Retention.Duration() // told in 我的信息
 	a.AddRunner(s.Run)
 	return nil
 }
