@@ -1,7 +1,6 @@
 package community
 
 import (
-	"regexp"
 	"strings"
 	"time"
 )
@@ -55,14 +54,6 @@ const (
 	RegRefused  = "refused"
 )
 
-// longDigitsRe finds ID card numbers (18 digits, the last may be X) and bank card numbers
-// (15 to 19 digits), which Mask may not know.
-var longDigitsRe = regexp.MustCompile(`[0-9]{14,18}[0-9Xx]`)
-
-// roomRe finds a room number written straight after its building or unit (3栋2单元502,
-// 5栋1203), without the 室 that Mask looks for.
-var roomRe = regexp.MustCompile(`(单元|栋|幢|号楼)[- ]?[0-9]{3,4}($|[^0-9])`)
-
 // eraseText masks every kind of personal data in s, and the literal values in known (a
 // person's phone and door as the directory holds them, which may be written without 室).
 func eraseText(s string, known []string) string {
@@ -74,9 +65,7 @@ func eraseText(s string, known []string) string {
 			s = strings.ReplaceAll(s, k, maskKnown(k))
 		}
 	}
-	s = Mask(s)
-	s = longDigitsRe.ReplaceAllStringFunc(s, MaskPhone)
-	return roomRe.ReplaceAllString(s, "${1}***${2}")
+	return Mask(s)
 }
 
 // maskKnown masks a known phone or door wherever Mask itself would not.
