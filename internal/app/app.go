@@ -84,8 +84,8 @@ type App struct {
 // New assembles an App. It opens the store (unless given one) and seeds it from the config.
 func New(ctx context.Context, o Options) (*App, error) {
 	cfg := o.Config
-	if cfg == nil {
-		return nil, errors.New("app: no config")
+	if err := Validate(cfg); err != nil {
+		return nil, err
 	}
 	loc, err := time.LoadLocation(Zone)
 	if err != nil {
@@ -118,7 +118,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 			a.Close()
 		}
 	}()
-	if a.Tree, err = setup.Tree(cfg); err != nil {
+	if a.Tree, err = setup.Tree(cfg); err != nil { // Validate built it once already
 		return nil, fmt.Errorf("org tree: %w", err)
 	}
 	if err := setup.Seed(ctx, a.Store, cfg); err != nil {
