@@ -88,6 +88,7 @@ type Config struct {
 
 	Deadlines DeadlinePolicy `yaml:"deadlines"`
 	Limits    Limits         `yaml:"limits"`
+	Notices   NoticesPolicy  `yaml:"notices"`
 	Feishu    Feishu         `yaml:"feishu"`
 	WeCom     WeCom          `yaml:"wecom"`
 }
@@ -150,6 +151,13 @@ type Limits struct {
 	FeishuPerApp        int `yaml:"feishu_per_app"`         // messages per second for the whole app
 	WeComRobotPerMinute int `yaml:"wecom_robot_per_minute"` // messages per minute per group robot
 	OutboxMaxAttempts   int `yaml:"outbox_max_attempts"`    // sends tried before a message is given up
+}
+
+// NoticesPolicy are settings of notices and polls (通知, 投票).
+type NoticesPolicy struct {
+	// ExportLinkTTL is how long a CSV export link (导出 N) works; the CSV names people, so a
+	// link forwarded or found in a chat history later opens nothing. Default 7 days.
+	ExportLinkTTL Duration `yaml:"export_link_ttl"`
 }
 
 // Feishu is the Feishu (Lark) self-built app. Set when AppID is set.
@@ -259,6 +267,8 @@ func sectionName(goType string) string {
 		return "deadlines"
 	case "Limits":
 		return "limits"
+	case "NoticesPolicy":
+		return "notices"
 	case "Feishu":
 		return "feishu"
 	case "WeCom":
@@ -288,8 +298,9 @@ func defaults() *Config {
 			WeComRobotPerMinute: 20,
 			OutboxMaxAttempts:   12,
 		},
-		Feishu: Feishu{Mode: FeishuHTTP, BaseURL: "https://open.feishu.cn"},
-		WeCom:  WeCom{BaseURL: "https://qyapi.weixin.qq.com"},
+		Notices: NoticesPolicy{ExportLinkTTL: Duration(7 * 24 * time.Hour)},
+		Feishu:  Feishu{Mode: FeishuHTTP, BaseURL: "https://open.feishu.cn"},
+		WeCom:   WeCom{BaseURL: "https://qyapi.weixin.qq.com"},
 	}
 }
 

@@ -127,6 +127,7 @@ func TestDefaults(t *testing.T) {
 		{"limits.feishu_per_app", c.Limits.FeishuPerApp, 50},
 		{"limits.wecom_robot_per_minute", c.Limits.WeComRobotPerMinute, 20},
 		{"limits.outbox_max_attempts", c.Limits.OutboxMaxAttempts, 12},
+		{"notices.export_link_ttl", c.Notices.ExportLinkTTL.Duration(), 7 * 24 * time.Hour},
 		{"feishu.mode", c.Feishu.Mode, "http"},
 		{"feishu.base_url", c.Feishu.BaseURL, "https://open.feishu.cn"},
 		{"wecom.base_url", c.WeCom.BaseURL, "https://qyapi.weixin.qq.com"},

@@ -28,6 +28,7 @@ func (c *Config) Validate() error {
 	v.schedules(c.Schedules, nodes)
 	v.deadlines(c.Deadlines)
 	v.limits(c.Limits)
+	v.positive("notices.export_link_ttl", c.Notices.ExportLinkTTL)
 	v.feishu(c.Feishu)
 	v.wecom(c.WeCom)
 	return errors.Join(v.errs...)

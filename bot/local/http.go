@@ -519,6 +519,7 @@ func (p *Platform) deliver(w http.ResponseWriter, r *http.Request, in bot.Receiv
 		return
 	}
 	if wait > 0 {
+		bot.ReleaseSlot(r.Context()) // the body is read and the event handed over: wait without a slot
 		replies := p.waitReplies(r.Context(), m.Key(), wait)
 		resp.Replies = &replies
 	}

@@ -1,10 +1,15 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/neighborbot/neighborbot/bot"
 )
 
 // Limits of the HTTP server. Every inbound request is a platform callback (a few KiB, answered
@@ -27,8 +32,9 @@ const (
 	DefaultIdleTimeout = 2 * time.Minute
 	// DefaultMaxInFlight caps the requests with a body (webhook callbacks, playground posts)
 	// handled at once. Each holds up to its body limit in memory while it is read; beyond the
-	// cap a request is answered 503 with Retry-After at once rather than queued: Feishu and
-	// WeCom retry a callback that failed, and the playground's page shows the error.
+	// cap a request waits a moment for a slot (admitWait, in a bounded waiting room), then is
+	// answered 503 with Retry-After: Feishu and WeCom retry a callback that failed, and the
+	// playground's page shows the error.
 	DefaultMaxInFlight = 64
 	// retryAfter is what a refused request is told to wait, in seconds.
 	retryAfter = 1
@@ -78,27 +84,67 @@ func (a *App) newServer() *http.Server {
 }
 
 // limitInFlight lets at most max requests that carry a body (POST, PUT, PATCH, DELETE: the
-// platforms' callbacks and the playground's posts) into next at once; one more is answered
-// 503 with Retry-After without reading its body, so the number of bodies held in memory is
-// bounded whatever clients do. Reads (GET, HEAD: pages, streams, health checks, exports) pass:
-// they carry no body, and /healthz must answer when callbacks are flooding in.
+// platforms' callbacks and the playground's posts) into next at once, so the number of bodies
+// held in memory is bounded whatever clients do. One more waits for a slot up to admitWait
+// (a burst of callbacks, each handled in milliseconds, gets through), with at most
+// maxWaiters others; past that it is answered 503 with Retry-After, its body unread. Reads
+// (GET, HEAD: pages, streams, health checks, exports) pass: they carry no body, and /healthz
+// must answer while callbacks flood in. A handler gives its slot back early with
+// bot.ReleaseSlot.
 func limitInFlight(next http.Handler, max int, log *slog.Logger) http.Handler {
-	sem := make(chan struct{}, max)
+	l := &inFlight{slots: make(chan struct{}, max), maxWaiters: int64(max) * waitersPerSlot}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
 			next.ServeHTTP(w, r)
 			return
 		}
-		select {
-		case sem <- struct{}{}:
-		default:
+		if !l.acquire(r.Context()) {
 			log.Warn("busy: request refused", "method", r.Method, "path", r.URL.Path, "in_flight", max)
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 			w.Header().Set("Connection", "close") // its unread body is not worth reading
 			http.Error(w, "服务繁忙，请稍后重试。Server busy, retry later.", http.StatusServiceUnavailable)
 			return
 		}
-		defer func() { <-sem }()
-		next.ServeHTTP(w, r)
+		release := sync.OnceFunc(func() { <-l.slots })
+		defer release()
+		next.ServeHTTP(w, r.WithContext(bot.WithSlot(r.Context(), release)))
 	})
+}
+
+const (
+	// admitWait is how long a request over the cap waits for a slot: well under the 3 s in
+	// which Feishu wants a callback answered (WeCom: 5 s).
+	admitWait = time.Second
+	// waitersPerSlot bounds the requests waiting for a slot, per slot.
+	waitersPerSlot = 4
+)
+
+// inFlight is limitInFlight's semaphore and its bounded waiting room.
+type inFlight struct {
+	slots      chan struct{}
+	waiters    atomic.Int64
+	maxWaiters int64
+}
+
+// acquire takes a slot, waiting up to admitWait if there is room to wait.
+func (l *inFlight) acquire(ctx context.Context) bool {
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	default:
+	}
+	defer l.waiters.Add(-1)
+	if l.waiters.Add(1) > l.maxWaiters {
+		return false
+	}
+	t := time.NewTimer(admitWait)
+	defer t.Stop()
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -166,9 +166,10 @@ func vmRSS(t *testing.T) int64 {
 // trickler is what one slow client saw: a POST announcing a 1 MiB body that arrives a few
 // bytes at a time.
 type trickler struct {
-	Status string        `json:"status"` // the status line the server answered with, if any
-	Took   time.Duration `json:"took"`   // from dialling to the connection closed by the server
-	Err    string        `json:"err,omitempty"`
+	Status     string        `json:"status"`      // the status line the server answered with, if any
+	RetryAfter string        `json:"retry_after"` // its Retry-After header
+	Took       time.Duration `json:"took"`        // from dialling to the connection closed by the server
+	Err        string        `json:"err,omitempty"`
 }
 
 const (
@@ -238,8 +239,15 @@ func trickle(addr string, sent chan<- struct{}, tick time.Duration) trickler {
 	for {
 		select {
 		case answer := <-closed:
-			status, _, _ := strings.Cut(string(answer), "\r\n")
-			return trickler{Status: status, Took: time.Since(start)}
+			head, _, _ := strings.Cut(string(answer), "\r\n\r\n")
+			status, fields, _ := strings.Cut(head, "\r\n")
+			res := trickler{Status: status, Took: time.Since(start)}
+			for _, f := range strings.Split(fields, "\r\n") {
+				if v, ok := strings.CutPrefix(f, "Retry-After: "); ok {
+					res.RetryAfter = v
+				}
+			}
+			return res
 		case <-t.C:
 			_, _ = conn.Write([]byte("aaaaaaaa")) // fails once the server has closed; the read says so
 		}
@@ -343,6 +351,9 @@ wait:
 			t.Errorf("client %d: %s", i, c.Err)
 		case strings.Contains(c.Status, " 503 "):
 			refused++
+			if c.RetryAfter == "" {
+				t.Errorf("client %d refused without Retry-After", i)
+			}
 		case strings.Contains(c.Status, " 2"):
 			t.Errorf("client %d: a request whose body never arrived was accepted: %q", i, c.Status)
 		default:
@@ -369,3 +380,42 @@ func goMemory() int64 {
 }
 
 func mb(n int64) float64 { return float64(n) / (1 << 20) }
+
+// A playground post waiting for the bot's replies (?wait=) gives its slot back once its event
+// is handed over: with one slot, another post still gets in while it waits.
+func TestWaitingPostHoldsNoSlot(t *testing.T) {
+	r := startApp(t, app.ServerLimits{MaxInFlight: 1})
+	waiting := make(chan int, 1)
+	go func() {
+		raw, _ := json.Marshal(map[string]string{"group": "local:xingfuli", "user": "local:chen", "text": "谢谢"})
+		res, err := http.Post(r.URL+"/local/messages?wait=3s", "application/json", bytes.NewReader(raw))
+		if err != nil {
+			waiting <- 0
+			return
+		}
+		res.Body.Close()
+		waiting <- res.StatusCode
+	}()
+	// The waiting post's message shows in the transcript once it is handed over.
+	for i := 0; ; i++ {
+		res, err := http.Get(r.URL + "/local/messages?group=local:xingfuli&after=0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(body), "谢谢") {
+			break
+		}
+		if i == 500 {
+			t.Fatal("the waiting post never reached the transcript")
+		}
+		<-time.After(10 * time.Millisecond) // bounded poll of the transcript
+	}
+	if status, out := postJSON(t, r.URL+"/local/messages", map[string]string{"group": "local:xingfuli", "user": "local:li", "text": "早"}); status != http.StatusAccepted {
+		t.Fatalf("a post while another waits, with one slot = %d %s, want 202", status, out)
+	}
+	if status := <-waiting; status != http.StatusAccepted {
+		t.Fatalf("the waiting post = %d, want 202", status)
+	}
+}
