@@ -99,7 +99,9 @@ func limitInFlight(next http.Handler, max int, log *slog.Logger) http.Handler {
 			return
 		}
 		if !l.acquire(r.Context()) {
-			log.Warn("busy: request refused", "method", r.Method, "path", r.URL.Path, "in_flight", max)
+			if n, ok := l.refusedLog(time.Now()); ok {
+				log.Warn("busy: requests refused", "refused", n, "last", r.Method+" "+r.URL.Path, "in_flight", max)
+			}
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 			w.Header().Set("Connection", "close") // its unread body is not worth reading
 			http.Error(w, "服务繁忙，请稍后重试。Server busy, retry later.", http.StatusServiceUnavailable)
@@ -124,6 +126,27 @@ type inFlight struct {
 	slots      chan struct{}
 	waiters    atomic.Int64
 	maxWaiters int64
+
+	mu        sync.Mutex
+	refused   int       // since the last log line
+	lastLogAt time.Time // of that line
+}
+
+// refusedLogEvery spaces the log lines about refused requests: a flood of them must not
+// become a flood of log lines.
+const refusedLogEvery = 10 * time.Second
+
+// refusedLog counts a refusal and says whether to log now, with the count since the last line.
+func (l *inFlight) refusedLog(now time.Time) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refused++
+	if now.Sub(l.lastLogAt) < refusedLogEvery {
+		return 0, false
+	}
+	n := l.refused
+	l.refused, l.lastLogAt = 0, now
+	return n, true
 }
 
 // acquire takes a slot, waiting up to admitWait if there is room to wait.

@@ -36,6 +36,11 @@ type running struct {
 
 func startApp(t *testing.T, limits app.ServerLimits) *running {
 	t.Helper()
+	return startAppLogging(t, limits, slog.New(slog.DiscardHandler))
+}
+
+func startAppLogging(t *testing.T, limits app.ServerLimits, log *slog.Logger) *running {
+	t.Helper()
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{"NEIGHBORBOT_DATA": t.TempDir(), "NEIGHBORBOT_ADDR": "127.0.0.1:0"}[k]
 	}, "")
@@ -43,7 +48,7 @@ func startApp(t *testing.T, limits app.ServerLimits) *running {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Options{Config: cfg, Log: slog.New(slog.DiscardHandler), HTTP: limits})
+	a, err := app.New(ctx, app.Options{Config: cfg, Log: log, HTTP: limits})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -261,7 +266,8 @@ func trickle(addr string, sent chan<- struct{}, tick time.Duration) trickler {
 func TestTricklingClientsDoNotExhaustTheServer(t *testing.T) {
 	const readTimeout = 2 * time.Second
 	limits := app.ServerLimits{ReadHeaderTimeout: readTimeout, ReadTimeout: readTimeout, WriteTimeout: readTimeout}
-	r := startApp(t, limits)
+	logs := &syncBuffer{}
+	r := startAppLogging(t, limits, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
 
 	// Warm up what a first request initialises (JSON, store, the inbox), then measure.
 	if status, out := postJSON(t, r.URL+"/local/messages", map[string]string{"group": "local:xingfuli", "user": "local:chen", "text": "早上好"}); status != http.StatusAccepted {
@@ -366,6 +372,10 @@ wait:
 		}
 	}
 	t.Logf("%d clients refused with 503, %d admitted and cut off by the read timeout", refused, cut)
+	// A flood of refusals is a line in the log, not a flood of lines.
+	if n := strings.Count(logs.String(), "busy: requests refused"); refused > 0 && (n == 0 || n > 2) {
+		t.Errorf("%d refusals logged in %d lines, want 1 or 2:\n%s", refused, n, logs.String())
+	}
 	if len(rs) != clients || cut == 0 || cut > app.DefaultMaxInFlight {
 		t.Errorf("%d of %d clients reported; %d requests were admitted at once, want 1 to %d", len(rs), clients, cut, app.DefaultMaxInFlight)
 	}
@@ -378,6 +388,24 @@ func goMemory() int64 {
 	samples := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	metrics.Read(samples)
 	return int64(samples[0].Value.Uint64()) - int64(samples[1].Value.Uint64())
+}
+
+// syncBuffer is a log sink the server's goroutines write to while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func mb(n int64) float64 { return float64(n) / (1 << 20) }
