@@ -56,6 +56,16 @@ const (
 	PlatformWeCom  = "wecom"
 )
 
+// Listen addresses when addr (NEIGHBORBOT_ADDR) is unset.
+const (
+	// DefaultAddr serves the platforms' callbacks on every interface: Feishu and WeCom must
+	// reach it (through the HTTPS proxy in front).
+	DefaultAddr = ":8080"
+	// DefaultPlaygroundAddr serves the playground on this machine alone: it lets whoever
+	// reaches it act as anyone, so it is not offered to the network unless addr says so.
+	DefaultPlaygroundAddr = "127.0.0.1:8080"
+)
+
 // Feishu event delivery modes (Feishu.Mode).
 const (
 	FeishuHTTP = "http" // Feishu POSTs events to our callback URL
@@ -65,7 +75,7 @@ const (
 // Config is everything neighborbot needs to start.
 type Config struct {
 	BotName      string `yaml:"bot_name"`      // how the bot calls itself in messages; NEIGHBORBOT_BOT_NAME
-	Addr         string `yaml:"addr"`          // HTTP listen address; NEIGHBORBOT_ADDR
+	Addr         string `yaml:"addr"`          // HTTP listen address; NEIGHBORBOT_ADDR; unset: DefaultAddr or DefaultPlaygroundAddr
 	DataDir      string `yaml:"data_dir"`      // embedded store directory; NEIGHBORBOT_DATA
 	RedisURL     string `yaml:"redis_url"`     // redis://, rediss:// or "host:port,host:port" (Cluster); NEIGHBORBOT_REDIS_URL
 	LogLevel     string `yaml:"log_level"`     // debug, info, warn or error; NEIGHBORBOT_LOG_LEVEL
@@ -79,6 +89,7 @@ type Config struct {
 	Deadlines DeadlinePolicy `yaml:"deadlines"`
 	Privacy   Privacy        `yaml:"privacy"`
 	Limits    Limits         `yaml:"limits"`
+	Notices   NoticesPolicy  `yaml:"notices"`
 	Feishu    Feishu         `yaml:"feishu"`
 	WeCom     WeCom          `yaml:"wecom"`
 
@@ -159,6 +170,13 @@ type Limits struct {
 	OutboxMaxAttempts   int `yaml:"outbox_max_attempts"`    // sends tried before a message is given up
 }
 
+// NoticesPolicy are settings of notices and polls (通知, 投票).
+type NoticesPolicy struct {
+	// ExportLinkTTL is how long a CSV export link (导出 N) works; the CSV names people, so a
+	// link forwarded or found in a chat history later opens nothing. Default 7 days.
+	ExportLinkTTL Duration `yaml:"export_link_ttl"`
+}
+
 // Feishu is the Feishu (Lark) self-built app. Set when AppID is set.
 type Feishu struct {
 	AppID             string `yaml:"app_id"`             // FEISHU_APP_ID
@@ -205,6 +223,7 @@ func Load(getenv func(string) string, path string) (*Config, error) {
 		}
 	}
 	c.applyEnv(getenv)
+	c.defaultAddr()
 	if err := c.Validate(); err != nil {
 		if path == "" {
 			return nil, fmt.Errorf("config (demo + environment): %w", err)
@@ -267,6 +286,8 @@ func sectionName(goType string) string {
 		return "privacy"
 	case "Limits":
 		return "limits"
+	case "NoticesPolicy":
+		return "notices"
 	case "Feishu":
 		return "feishu"
 	case "WeCom":
@@ -279,8 +300,7 @@ func sectionName(goType string) string {
 func defaults() *Config {
 	return &Config{
 		BotName:  "邻里帮",
-		Addr:     ":8080",
-		DataDir:  "./data",
+		DataDir:  "./data", // Addr is set by Load: see defaultAddr
 		LogLevel: "info",
 		Deadlines: DeadlinePolicy{
 			RemindBefore:          Duration(24 * time.Hour),
@@ -298,8 +318,9 @@ func defaults() *Config {
 			WeComRobotPerMinute: 20,
 			OutboxMaxAttempts:   12,
 		},
-		Feishu: Feishu{Mode: FeishuHTTP, BaseURL: "https://open.feishu.cn"},
-		WeCom:  WeCom{BaseURL: "https://qyapi.weixin.qq.com"},
+		Notices: NoticesPolicy{ExportLinkTTL: Duration(7 * 24 * time.Hour)},
+		Feishu:  Feishu{Mode: FeishuHTTP, BaseURL: "https://open.feishu.cn"},
+		WeCom:   WeCom{BaseURL: "https://qyapi.weixin.qq.com"},
 	}
 }
 
@@ -363,6 +384,18 @@ func (c *Config) applyEnv(getenv func(string) string) {
 			}
 			*s.field = d
 		}
+	}
+}
+
+// defaultAddr sets the listen address when neither the file nor the environment did: the
+// playground listens on loopback only, the platforms' callbacks on every interface.
+func (c *Config) defaultAddr() {
+	if c.Addr != "" {
+		return
+	}
+	c.Addr = DefaultAddr
+	if c.LocalEnabled() {
+		c.Addr = DefaultPlaygroundAddr
 	}
 }
 

@@ -111,7 +111,7 @@ func TestDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"bot_name", c.BotName, "邻里帮"},
-		{"addr", c.Addr, ":8080"},
+		{"addr", c.Addr, "127.0.0.1:8080"}, // the playground: this machine only
 		{"data_dir", c.DataDir, "./data"},
 		{"redis_url", c.RedisURL, ""},
 		{"log_level", c.LogLevel, "info"},
@@ -128,6 +128,7 @@ func TestDefaults(t *testing.T) {
 		{"limits.feishu_per_app", c.Limits.FeishuPerApp, 50},
 		{"limits.wecom_robot_per_minute", c.Limits.WeComRobotPerMinute, 20},
 		{"limits.outbox_max_attempts", c.Limits.OutboxMaxAttempts, 12},
+		{"notices.export_link_ttl", c.Notices.ExportLinkTTL.Duration(), 7 * 24 * time.Hour},
 		{"feishu.mode", c.Feishu.Mode, "http"},
 		{"feishu.base_url", c.Feishu.BaseURL, "https://open.feishu.cn"},
 		{"wecom.base_url", c.WeCom.BaseURL, "https://qyapi.weixin.qq.com"},
@@ -158,7 +159,7 @@ limits:
 			c.BotName, c.Deadlines.RemindBefore, c.Limits.OutboxMaxAttempts)
 	}
 	// Siblings in the same sections keep their defaults.
-	if c.Deadlines.EscalateStreetDays != 5 || c.Limits.FeishuPerChat != 5 || c.Addr != ":8080" {
+	if c.Deadlines.EscalateStreetDays != 5 || c.Limits.FeishuPerChat != 5 || c.Addr != config.DefaultPlaygroundAddr {
 		t.Errorf("defaults lost next to file values: escalate_street_days=%d feishu_per_chat=%d addr=%q",
 			c.Deadlines.EscalateStreetDays, c.Limits.FeishuPerChat, c.Addr)
 	}
@@ -509,5 +510,35 @@ func TestPrivacyRetention(t *testing.T) {
 		if got := c.Privacy.Retention.Duration(); got != tt.want {
 			t.Errorf("file %q env %q: retention %v, want %v", tt.file, tt.env, got, tt.want)
 		}
+	}
+}
+
+// The playground lets whoever reaches it act as anyone: unless told otherwise it listens on
+// this machine only; with a platform configured the callbacks must be reachable, on :8080.
+func TestDefaultAddrDependsOnPlatforms(t *testing.T) {
+	wecom := map[string]string{"WECOM_CORP_ID": "ww1", "WECOM_AGENT_ID": "1000002", "WECOM_SECRET": "s",
+		"WECOM_TOKEN": "t", "WECOM_AES_KEY": strings.Repeat("a", 43)}
+	tests := []struct {
+		name string
+		env  map[string]string
+		file string
+		want string
+	}{
+		{"playground", nil, "", "127.0.0.1:8080"},
+		{"playground, NEIGHBORBOT_ADDR", map[string]string{"NEIGHBORBOT_ADDR": ":9000"}, "", ":9000"},
+		{"playground, addr in the file", nil, "addr: \"0.0.0.0:8080\"\n", "0.0.0.0:8080"},
+		{"wecom", wecom, "", ":8080"},
+		{"feishu", map[string]string{"FEISHU_APP_ID": "cli_1", "FEISHU_APP_SECRET": "s", "FEISHU_MODE": "ws"}, "", ":8080"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load(env(tt.env), writeFile(t, minimal+tt.file))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if c.Addr != tt.want {
+				t.Errorf("addr = %q, want %q", c.Addr, tt.want)
+			}
+		})
 	}
 }

@@ -61,5 +61,6 @@ func Demo() *Config {
 			Nodes: []string{"xingfu"}, Remind: []string{"72h", "24h"},
 		},
 	}
+	c.defaultAddr() // the playground: loopback only
 	return c
 }

@@ -35,6 +35,7 @@ func (c *Config) Validate() error {
 	v.deadlines(c.Deadlines)
 	v.privacy(c.Privacy)
 	v.limits(c.Limits)
+	v.positive("notices.export_link_ttl", c.Notices.ExportLinkTTL)
 	v.feishu(c.Feishu)
 	v.wecom(c.WeCom)
 	return errors.Join(v.errs...)
@@ -75,7 +76,7 @@ func (v *validator) top(c *Config) {
 		v.fail("bot_name", "missing: the name the bot answers to, e.g. 邻里帮")
 	}
 	if c.Addr == "" {
-		v.fail("addr", `missing: the HTTP listen address, e.g. ":8080"`)
+		// Unset: Load picks DefaultAddr or DefaultPlaygroundAddr.
 	} else if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		v.fail("addr", `%q is not host:port (e.g. ":8080", "127.0.0.1:8080")`, c.Addr)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {

@@ -222,6 +222,11 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{
+			name: "export links that never work",
+			edit: func(c *config.Config) { c.Notices.ExportLinkTTL = 0 },
+			want: []string{"notices.export_link_ttl: must be positive, got 0s"},
+		},
+		{
 			name: "addr port out of range",
 			edit: func(c *config.Config) { c.Addr = ":99999" },
 			want: []string{`addr (NEIGHBORBOT_ADDR): port "99999" is not a number from 0 to 65535`},

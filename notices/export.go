@@ -3,8 +3,11 @@ package notices
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/csv"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,21 +20,93 @@ import (
 	"github.com/neighborbot/neighborbot/store"
 )
 
-// Routes serves the exports: GET /notices/{id}.csv and GET /polls/{id}.csv, each needing the
-// notice's token (?token=…), since they hold names.
+// DefaultExportLinkTTL is how long an export link works unless Notices.ExportLinkTTL says.
+const DefaultExportLinkTTL = 7 * 24 * time.Hour
+
+// Routes serves the exports: GET /notices/{id}.csv and GET /polls/{id}.csv, each needing a
+// link 导出 made (?expires=…&token=…, signed with the notice's secret), since they hold names.
 func (n *Notices) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /notices/{file}", func(w http.ResponseWriter, r *http.Request) { n.serveCSV(w, r, false) })
 	mux.HandleFunc("GET /polls/{file}", func(w http.ResponseWriter, r *http.Request) { n.serveCSV(w, r, true) })
 }
 
-// ExportLinks are the links "导出 N" answers with.
+// ExportLinks are the links "导出 N" answers with; they work for ExportLinkTTL from now.
 func (n *Notices) ExportLinks(nt *Notice) (notice, poll string) {
+	n.init()
 	base := strings.TrimRight(n.PublicURL, "/")
-	notice = fmt.Sprintf("%s/notices/%d.csv?token=%s", base, nt.ID, nt.Token)
+	expires := n.Now().Add(n.ExportLinkTTL).Unix()
+	notice = base + exportPath(nt, "notices", expires)
 	if nt.Kind == KindPoll {
-		poll = fmt.Sprintf("%s/polls/%d.csv?token=%s", base, nt.ID, nt.Token)
+		poll = base + exportPath(nt, "polls", expires)
 	}
 	return notice, poll
+}
+
+// exportPath is the path and query of an export link that expires at expires (Unix seconds).
+// Its token is an HMAC of both under the notice's secret, so the secret itself never leaves
+// the store and a holder of the link cannot move its expiry.
+func exportPath(nt *Notice, kind string, expires int64) string {
+	return fmt.Sprintf("/%s/%d.csv?expires=%d&token=%s", kind, nt.ID, expires, exportSig(nt, kind, expires))
+}
+
+func exportSig(nt *Notice, kind string, expires int64) string {
+	mac := hmac.New(sha256.New, []byte(nt.Token))
+	fmt.Fprintf(mac, "%s/%d.csv?expires=%d", kind, nt.ID, expires)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// linkState is what an export link's query says about it.
+type linkState int
+
+const (
+	linkInvalid linkState = iota // not a link for this notice: answered like a missing one
+	linkExpired
+	linkValid
+)
+
+// checkLink reads ?expires and ?token of an export link. A link from before links expired
+// (?token= the notice's secret, no expiry) counts as expired.
+func (n *Notices) checkLink(req *http.Request, nt *Notice, kind string) linkState {
+	q := req.URL.Query()
+	tok := q.Get("token")
+	if nt.Token == "" || tok == "" {
+		return linkInvalid
+	}
+	if !q.Has("expires") {
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(nt.Token)) == 1 {
+			return linkExpired
+		}
+		return linkInvalid
+	}
+	expires, err := strconv.ParseInt(q.Get("expires"), 10, 64)
+	if err != nil || !hmac.Equal([]byte(tok), []byte(exportSig(nt, kind, expires))) {
+		return linkInvalid
+	}
+	if !n.Now().Before(time.Unix(expires, 0)) {
+		return linkExpired
+	}
+	return linkValid
+}
+
+// expiredPage answers an expired export link: 410, and how to get a new one.
+func (n *Notices) expiredPage(w http.ResponseWriter, nt *Notice) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusGone)
+	days := int(n.ExportLinkTTL.Round(time.Hour).Hours()) / 24
+	validity := fmt.Sprintf("%d天", days)
+	if days == 0 {
+		validity = n.ExportLinkTTL.String()
+	}
+	fmt.Fprintf(w, `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>导出链接已过期</title></head>
+<body><h1>导出链接已过期</h1>
+<p>这个导出链接的有效期（%s）已过。名单含人员姓名，链接过期后不能再打开。</p>
+<p>需要明细请发起人或书记私聊机器人发送：<b>导出 %d</b>，获取新链接。</p>
+<p lang="en">This export link has expired. Send “导出 %d” to the bot for a new one.</p>
+</body></html>
+`, validity, nt.ID, nt.ID)
 }
 
 func (n *Notices) export(ctx context.Context, r *bot.Request, id int64) error {
@@ -47,7 +122,7 @@ func (n *Notices) export(ctx context.Context, r *bot.Request, id int64) error {
 	if poll != "" {
 		msg += "\n只看投票：\n" + poll
 	}
-	msg += "\n链接含人员姓名，请勿转发到群里。"
+	msg += fmt.Sprintf("\n链接含人员姓名，请勿转发到群里；%s前有效。", n.Now().Add(n.ExportLinkTTL).Format("1月2日15:04"))
 	if !r.Msg.Private {
 		// The link opens names to whoever holds it: it goes to the secretary alone.
 		plat, _ := community.SplitID(r.Sender.ID)
@@ -79,9 +154,17 @@ func (n *Notices) serveCSV(w http.ResponseWriter, req *http.Request, poll bool) 
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	kind := "notices"
+	if poll {
+		kind = "polls"
+	}
 	// A wrong token looks like a missing notice: no hint that the number exists.
-	if tok := req.URL.Query().Get("token"); nt.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(nt.Token)) != 1 || poll && nt.Kind != KindPoll {
+	switch state := n.checkLink(req, nt, kind); {
+	case state == linkInvalid || poll && nt.Kind != KindPoll:
 		http.NotFound(w, req)
+		return
+	case state == linkExpired:
+		n.expiredPage(w, nt)
 		return
 	}
 	var buf bytes.Buffer

@@ -2,11 +2,15 @@ package notices_test
 
 import (
 	"encoding/csv"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/notices"
@@ -70,7 +74,7 @@ func TestExportCSV(t *testing.T) {
 
 	// 导出 in a group: the link goes privately.
 	outs := e.say(sec, g1, "导出 1")
-	mustContain(t, texts(outs), "导出链接已私信发给您", "https://bot.example.org/notices/1.csv?token=")
+	mustContain(t, texts(outs), "导出链接已私信发给您", "https://bot.example.org/notices/1.csv?expires=", "&token=", "11月30日09:00前有效")
 	for _, o := range outs {
 		if strings.Contains(o.Text, "token=") && o.UserID != sec {
 			t.Errorf("the link went to %+v", o)
@@ -146,5 +150,57 @@ func TestExportPollCSV(t *testing.T) {
 	_, _, body = get(t, srv, strings.TrimPrefix(notice, "https://bot.example.org"))
 	if rs := rows(t, body); !hasRow(rs, "合计", "", "2", "1", "3") || !hasRow(rs, "1", "投票", "已发出") {
 		t.Errorf("notice export of a poll:\n%s", body)
+	}
+}
+
+// An export link names people, so it works for a week (ExportLinkTTL) after 导出 made it, then
+// answers 410 with a page that says how to get a new one; its expiry cannot be moved.
+func TestExportLinkExpires(t *testing.T) {
+	e := smallEnv(t)
+	id := e.send(sec, "通知 全体 周六上午9点社区体检")
+	mux := http.NewServeMux()
+	e.n.Routes(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	nt, err := e.n.Get(e.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, _ := e.n.ExportLinks(nt)
+	path := strings.TrimPrefix(link, "https://bot.example.org")
+
+	e.clock.Advance(notices.DefaultExportLinkTTL - time.Minute)
+	if code, _, body := get(t, srv, path); code != http.StatusOK {
+		t.Fatalf("a minute before it expires: GET %s = %d %s", path, code, body)
+	}
+	e.clock.Advance(time.Minute)
+	code, h, body := get(t, srv, path)
+	if code != http.StatusGone || !strings.HasPrefix(h.Get("Content-Type"), "text/html") ||
+		!strings.Contains(body, "导出链接已过期") || !strings.Contains(body, "导出 1") || !strings.Contains(body, "7天") {
+		t.Fatalf("when it expires: GET %s = %d %v\n%s\nwant 410 with a Chinese page saying how to get a new link", path, code, h, body)
+	}
+	if strings.Contains(body, "王书记") || strings.Contains(body, "体检") {
+		t.Errorf("the expired page shows the export's content:\n%s", body)
+	}
+
+	// A later expiry written into the link does not open it.
+	u, err := url.Parse(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("expires", strconv.FormatInt(e.clock.Now().Add(time.Hour).Unix(), 10))
+	u.RawQuery = q.Encode()
+	if code, _, _ := get(t, srv, u.String()); code != http.StatusNotFound {
+		t.Errorf("GET with a moved expiry %s = %d, want 404", u, code)
+	}
+	// A link made now works again, for another week.
+	fresh, _ := e.n.ExportLinks(nt)
+	if code, _, _ := get(t, srv, strings.TrimPrefix(fresh, "https://bot.example.org")); code != http.StatusOK {
+		t.Errorf("a fresh link = %d, want 200", code)
+	}
+	// A link from before links expired (the notice's own token) is expired, not served.
+	if code, _, _ := get(t, srv, fmt.Sprintf("/notices/%d.csv?token=%s", id, nt.Token)); code != http.StatusGone {
+		t.Errorf("an old-style link = %d, want 410", code)
 	}
 }

@@ -52,6 +52,9 @@ type Notices struct {
 	// PublicURL is where people reach this bot's HTTP server, for export links:
 	// "https://bot.example.org". Empty: links are relative paths.
 	PublicURL string
+	// ExportLinkTTL is how long an export link works after 导出 made it; default 7 days. The
+	// CSV names people: a link forwarded or found in a chat history later opens nothing.
+	ExportLinkTTL time.Duration
 
 	AckWindow   time.Duration // a bare 收到 (or an option) counts for what was sent this recently; default 3 days
 	DraftTTL    time.Duration // how long a draft waits for 确认发送; default 24 h
@@ -104,6 +107,9 @@ func (n *Notices) init() {
 		}
 		if n.PublishLease <= 0 {
 			n.PublishLease = 10 * time.Minute
+		}
+		if n.ExportLinkTTL <= 0 {
+			n.ExportLinkTTL = DefaultExportLinkTTL
 		}
 		n.kick = make(chan struct{}, 1)
 		n.plan = map[string]time.Time{}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -35,6 +36,13 @@ const (
 	settle = 100 * time.Millisecond
 	// heartbeat keeps idle streams open through proxies.
 	heartbeat = 20 * time.Second
+	// streamWriteTimeout bounds each write to a live stream. The server's WriteTimeout bounds
+	// a whole response, which a stream has none of: it lasts as long as the page is open; but
+	// a client that stops reading must still not hold a goroutine for ever.
+	streamWriteTimeout = heartbeat + 10*time.Second
+	// waitSlack is the time a ?wait= post gets, beyond its wait, to hand over its event and
+	// write its answer (the server's WriteTimeout may be shorter than MaxWait).
+	waitSlack = 10 * time.Second
 )
 
 // Routes registers the page and the JSON API; messages and taps go to in.
@@ -195,6 +203,11 @@ func (p *Platform) serveStream(w http.ResponseWriter, r *http.Request) {
 		cursor = v
 	}
 	rc := http.NewResponseController(w)
+	// The server's read and write timeouts are for requests that end: lift them. A read
+	// deadline would also cancel r's context when it passed, ending the stream.
+	_ = rc.SetReadDeadline(time.Time{})
+	writeDeadline := func() { _ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)) }
+	writeDeadline()
 	shutdown := p.serverDone(r)
 
 	p.mu.Lock()
@@ -223,6 +236,7 @@ func (p *Platform) serveStream(w http.ResponseWriter, r *http.Request) {
 		changed := p.changed
 		since = p.rev
 		p.mu.Unlock()
+		writeDeadline()
 		for _, rec := range recs {
 			data, err := json.Marshal(rec)
 			if err != nil {
@@ -238,6 +252,7 @@ func (p *Platform) serveStream(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-changed:
 		case <-tick.C:
+			writeDeadline()
 			fmt.Fprint(w, ": ping\n\n")
 			if err := rc.Flush(); err != nil {
 				return
@@ -338,6 +353,9 @@ func (p *Platform) who(groupParam, userParam string) (g community.Group, person 
 // postMessage handles POST /local/messages: a persona says something in a group, or to the
 // bot privately when no group is given.
 func (p *Platform) postMessage(w http.ResponseWriter, r *http.Request, in bot.Receiver) {
+	if !requireJSON(w, r) {
+		return
+	}
 	wait, msg := waitParam(r)
 	var req messageRequest
 	if msg == "" {
@@ -407,6 +425,9 @@ func (p *Platform) postMessage(w http.ResponseWriter, r *http.Request, in bot.Re
 
 // postAction handles POST /local/actions: a persona taps a card button.
 func (p *Platform) postAction(w http.ResponseWriter, r *http.Request, in bot.Receiver) {
+	if !requireJSON(w, r) {
+		return
+	}
 	wait, msg := waitParam(r)
 	var req actionRequest
 	if msg == "" {
@@ -484,12 +505,21 @@ func (p *Platform) inChatLocked(id, group, to string) bool {
 
 // deliver hands m to the bot and answers, after waiting for its replies if asked to.
 func (p *Platform) deliver(w http.ResponseWriter, r *http.Request, in bot.Receiver, m bot.Message, wait time.Duration, resp postResponse) {
+	if wait > 0 {
+		// Waiting may outlast the server's timeouts; its body is read, so extend both (a read
+		// deadline passing would cancel r's context and cut the wait short).
+		rc := http.NewResponseController(w)
+		until := time.Now().Add(wait + waitSlack)
+		_ = rc.SetReadDeadline(until)
+		_ = rc.SetWriteDeadline(until)
+	}
 	if err := in.Receive(r.Context(), m); err != nil {
 		p.log.Error("playground message not received", "event", m.Key(), "err", err)
 		writeError(w, http.StatusServiceUnavailable, "服务暂时不可用，请稍后再试。")
 		return
 	}
 	if wait > 0 {
+		bot.ReleaseSlot(r.Context()) // the body is read and the event handed over: wait without a slot
 		replies := p.waitReplies(r.Context(), m.Key(), wait)
 		resp.Replies = &replies
 	}
@@ -595,6 +625,19 @@ func intParam(v string) (int64, error) {
 }
 
 const msgTooBig = "请求太大了，请控制在64KB以内。"
+
+// requireJSON refuses a post whose Content-Type is not application/json, with 415: an HTML
+// form on another site can post to the playground without asking (text/plain, form types),
+// but not with this type, so a page a person visits cannot act in the playground for them.
+func requireJSON(w http.ResponseWriter, r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err == nil && mt == "application/json" {
+		return true
+	}
+	writeError(w, http.StatusUnsupportedMediaType,
+		"请求需要 Content-Type: application/json。This endpoint accepts only Content-Type: application/json.")
+	return false
+}
 
 // decode reads a JSON body of at most MaxBody bytes; it returns the error to show, if any.
 func decode(w http.ResponseWriter, r *http.Request, v any) string {

@@ -995,3 +995,47 @@ func TestGroupSeesPersonalDataMasked(t *testing.T) {
 		t.Errorf("li's private chat shows %+v, want the full text", priv)
 	}
 }
+
+// A form on another site can post to the playground without the browser asking first, but
+// only as a form or text/plain; the playground's posts take JSON alone, so such a form cannot
+// speak or tap a card as anyone.
+func TestPostsRequireJSONContentType(t *testing.T) {
+	e := start(t, nil)
+	body := `{"group":"local:xingfuli","user":"local:chen","text":"@邻里帮 楼道灯坏了"}`
+	for _, path := range []string{"/local/messages", "/local/actions"} {
+		for _, ct := range []string{"", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"} {
+			req, err := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ct != "" {
+				req.Header.Set("Content-Type", ct)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			var a postAnswer
+			_ = json.Unmarshal(raw, &a)
+			if res.StatusCode != http.StatusUnsupportedMediaType || !chinese(a.Error) || !strings.Contains(a.Error, "application/json") {
+				t.Errorf("POST %s as %q = %d %s, want 415 with a Chinese and English message naming application/json", path, ct, res.StatusCode, raw)
+			}
+		}
+	}
+	if n := len(e.bot.all()); n != 0 {
+		t.Errorf("%d refused posts reached the bot", n)
+	}
+	// With parameters the type is still JSON.
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/local/messages", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted {
+		t.Errorf("POST as application/json; charset=utf-8 = %d, want 202", res.StatusCode)
+	}
+}

@@ -1,8 +1,8 @@
 // Command neighborbot runs the community service bot. With no platform credentials it serves
-// the built-in web playground on http://localhost:8080 over an embedded store in ./data.
+// the built-in web playground on http://127.0.0.1:8080 over an embedded store in ./data.
 //
 //	neighborbot [-config FILE]        serve (config also from $NEIGHBORBOT_CONFIG)
-//	neighborbot check [-config FILE]  validate the config and exit
+//	neighborbot check [-config FILE]  validate the config as start-up does, and exit
 //	neighborbot export [-config FILE] OUT   write all data of the configured store to OUT ("-": stdout)
 //	neighborbot import [-config FILE] IN    load an export into the configured (empty) store
 //
@@ -58,6 +58,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	switch cmd {
 	case "check":
+		if err := app.Validate(cfg); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "config OK:", len(cfg.Groups), "groups,", len(cfg.Members), "members")
 		return nil
 	case "serve":

@@ -53,6 +53,9 @@ type Options struct {
 	Owner string
 	// Store, if set, is used instead of opening one from the config (tests).
 	Store store.Store
+	// HTTP are the server's timeouts and its cap on concurrent callbacks; zero fields take
+	// the defaults (server.go).
+	HTTP ServerLimits
 }
 
 // App is a running neighborbot.
@@ -75,19 +78,21 @@ type App struct {
 	// the scheduler) and stopped before them.
 	runners []func(ctx context.Context) error
 	closers []func() error
+	limits  ServerLimits
 }
 
 // New assembles an App. It opens the store (unless given one) and seeds it from the config.
 func New(ctx context.Context, o Options) (*App, error) {
 	cfg := o.Config
-	if cfg == nil {
-		return nil, errors.New("app: no config")
+	if err := Validate(cfg); err != nil {
+		return nil, err
 	}
 	loc, err := time.LoadLocation(Zone)
 	if err != nil {
 		return nil, fmt.Errorf("load time zone %s: %w", Zone, err)
 	}
-	a := &App{Cfg: cfg, Log: o.Log, Loc: loc, Now: o.Now, Platforms: map[string]bot.Platform{}, Mux: http.NewServeMux()}
+	a := &App{Cfg: cfg, Log: o.Log, Loc: loc, Now: o.Now, Platforms: map[string]bot.Platform{}, Mux: http.NewServeMux(),
+		limits: o.HTTP.withDefaults()}
 	if a.Log == nil {
 		a.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Level()}))
 	}
@@ -113,7 +118,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 			a.Close()
 		}
 	}()
-	if a.Tree, err = setup.Tree(cfg); err != nil {
+	if a.Tree, err = setup.Tree(cfg); err != nil { // Validate built it once already
 		return nil, fmt.Errorf("org tree: %w", err)
 	}
 	if err := setup.Seed(ctx, a.Store, cfg); err != nil {
@@ -232,7 +237,7 @@ func Limiter(st store.Store, since time.Time) bot.RateLimiter {
 // accepting requests, let receivers stop, finish the events in hand, finish the sends in
 // flight, close the store.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: a.Mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
+	srv := a.newServer()
 	errc := make(chan error, 1)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -17,8 +17,9 @@ import (
 func (a *App) addNotices(ctx context.Context) error {
 	n := &notices.Notices{
 		Store: a.Store, Tree: a.Tree, Now: a.Now, Log: a.Log.With("part", "notices"),
-		Wake:      a.Dispatcher.Wake,
-		PublicURL: publicURL(a.Cfg.Addr, os.Getenv),
+		Wake:          a.Dispatcher.Wake,
+		PublicURL:     publicURL(a.Cfg.Addr, os.Getenv),
+		ExportLinkTTL: a.Cfg.Notices.ExportLinkTTL.Duration(),
 		// Platforms register after this (the playground) or before it (Feishu, WeCom); the
 		// map is complete before anything is sent, so look it up per message.
 		Limits: func(o bot.Outbound) []bot.Limit {
