@@ -199,7 +199,7 @@ func (s *Store) Close() error {
 // when, until a write or a probe succeeds (health.go).
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.health.check(); err != nil {
-		return store.ErrUnavailable(err)
+		return err
 	}
 	return s.view(ctx, "ping", func(tx *bbolt.Tx) error {
 		if tx.Bucket(bMeta) == nil {
