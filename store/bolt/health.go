@@ -94,8 +94,8 @@ func (h *health) failed(t int, what, path string, err error) error {
 		h.logged = now
 	}
 	count, since := f.count, f.since
-	h.mu.Unlock()
 	h.failing.Store(true)
+	h.mu.Unlock()
 	hint := "the store retries by itself and is not ready meanwhile"
 	if noSpace(err) {
 		hint = "the disk is full: free space on it; the store recovers by itself and is not ready meanwhile"

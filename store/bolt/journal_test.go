@@ -379,3 +379,69 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// A failed emptying of a journal file (an I/O error writing its header) is a write failure
+// too, not full disk: the next write that works clears it. The file takes no appends until it
+// is emptied, which the next checkpoint tries again; nothing acknowledged is lost.
+func TestJournalFailedReset(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "nb.db")
+	s := openAt(t, path, now, slog.New(slog.DiscardHandler))
+	stopCheckpoints(s)
+	if _, err := s.PutInbound(ctx, "feishu:a", []byte(`{}`), now); err != nil {
+		t.Fatal(err)
+	}
+	j := s.journal
+	setWrite := func(failHeaders bool) {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		j.writeAt = (*os.File).WriteAt
+		if failHeaders {
+			j.writeAt = func(f *os.File, b []byte, off int64) (int, error) {
+				if off == 0 {
+					return 0, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.EIO}
+				}
+				return f.WriteAt(b, off)
+			}
+		}
+	}
+	setWrite(true)
+	if err := s.checkpoint(ctx); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("checkpoint whose emptying fails: %v; want the I/O error", err)
+	}
+	err := s.Ping(ctx)
+	if err == nil || strings.Contains(err.Error(), "disk full") || !strings.Contains(err.Error(), "inbox-0") {
+		t.Fatalf("Ping after the failed emptying: %v; want writes failing (not disk full), naming inbox-0", err)
+	}
+	if _, err := s.PutInbound(ctx, "feishu:b", []byte(`{}`), now); err != nil { // goes to inbox-1
+		t.Fatalf("a put after the failed emptying: %v", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping after a write worked: %v", err)
+	}
+	j.mu.Lock()
+	stale := j.stale[0]
+	j.mu.Unlock()
+	if !stale {
+		t.Fatal("inbox-0 is not kept from appends after its emptying failed")
+	}
+	setWrite(false)
+	if err := s.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	j.mu.Lock()
+	stale = j.stale[0]
+	j.mu.Unlock()
+	if stale {
+		t.Fatal("inbox-0 still stale after a checkpoint that could empty it")
+	}
+	crash(t, s)
+	s = openAt(t, path, now, nil)
+	defer s.Close()
+	for _, id := range []string{"feishu:a", "feishu:b"} {
+		if fresh, err := s.PutInbound(ctx, id, []byte(`{}`), now); err != nil || fresh {
+			t.Errorf("%s after a crash: fresh %v, %v; want known", id, fresh, err)
+		}
+	}
+}
