@@ -131,9 +131,14 @@ func TestFullDisk(t *testing.T) {
 		}
 		return err
 	}
+	// Handled: the handler's write made and the reply enqueued (the engine enqueues after the
+	// handler returns, and a failed enqueue leaves the event to be handled again).
 	allHandled := func() bool {
 		for _, id := range acked {
 			if _, ok := handled.Load(id); !ok {
+				return false
+			}
+			if _, err := s.GetOutbox(ctx, id+"/0"); err != nil {
 				return false
 			}
 		}
