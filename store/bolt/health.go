@@ -165,7 +165,7 @@ func (h *health) check() error {
 		if f.full {
 			reason = "disk full, writes failing"
 		}
-		errs = append(errs, fmt.Errorf("bolt: %s since %s (%d failures, the last %s ago): %s: %w", reason,
+		errs = append(errs, fmt.Errorf("bolt: %s since %s (failed writes: %d, the last %s ago): %s: %w", reason,
 			f.since.UTC().Format(time.RFC3339), f.count, time.Since(f.last).Round(time.Second), f.what, f.err))
 	}
 	return errors.Join(errs...)

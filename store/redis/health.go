@@ -71,7 +71,7 @@ func (h *health) check() error {
 	if h.err == nil {
 		return nil
 	}
-	return fmt.Errorf("redis: writes refused since %s (%d failures): %s: %w",
+	return fmt.Errorf("redis: writes refused since %s (refused writes: %d): %s: %w",
 		h.since.UTC().Format(time.RFC3339), h.count, h.op, h.err)
 }
 
