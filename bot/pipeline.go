@@ -261,7 +261,11 @@ func (p *Pipeline) commit(batch []*receiveReq) {
 	// The write must finish even while shutting down: the callers are waiting to ack.
 	fresh, err := p.put(entries, now)
 	if err != nil {
-		err = store.ErrUnavailable(err)
+		// Every Receive of the group answers it, so the platform retries those events: none
+		// was acknowledged, and the inbox recorded none of them (its write is all or nothing).
+		if ue := (*store.UnavailableError)(nil); !errors.As(err, &ue) {
+			err = store.ErrUnavailable(err)
+		}
 		p.Log.Error("inbox write failed", "events", len(batch), "err", err)
 	}
 	if err == nil {

@@ -2,7 +2,9 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -268,6 +270,46 @@ func TestPipelineSurvivesAPanickingWrite(t *testing.T) {
 	}
 	if err := p.Receive(ctx, msg("e1", "hi")); err != nil {
 		t.Fatalf("the retry after the panic: %v", err)
+	}
+	waitFor(t, "the retried event handled", 10*time.Second, func() bool { return calls.Load() == 1 })
+}
+
+// fullInbox fails its writes while full, as store/bolt does on a full disk.
+type fullInbox struct {
+	store.Inbox
+	full atomic.Bool
+}
+
+func (f *fullInbox) PutInboundBatch(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
+	if f.full.Load() {
+		return nil, store.ErrUnavailable(errors.New("inbox journal append: no space left on device"))
+	}
+	return f.Inbox.PutInboundBatch(ctx, entries, now)
+}
+
+// An event whose inbox write fails is refused (the adapter answers an error, so the platform
+// retries it), not handed to a worker; its retry once the inbox writes again is handled once.
+func TestPipelineRefusesWhatItCouldNotRecord(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	var handled sync.Map
+	var calls atomic.Int64
+	inbox := &fullInbox{Inbox: st}
+	inbox.full.Store(true)
+	p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now, Log: discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	err := p.Receive(ctx, msg("e1", "hi"))
+	var ue *store.UnavailableError
+	if !errors.As(err, &ue) || strings.Count(err.Error(), "store unavailable") != 1 {
+		t.Fatalf("Receive with the inbox full: %v; want store unavailable (once)", err)
+	}
+	inbox.full.Store(false)
+	if err := p.Receive(ctx, msg("e1", "hi")); err != nil {
+		t.Fatalf("the platform's retry once the inbox writes again: %v", err)
 	}
 	waitFor(t, "the retried event handled", 10*time.Second, func() bool { return calls.Load() == 1 })
 }

@@ -18,7 +18,9 @@ type Store interface {
 	Inbox
 	Outbox
 	Docs
-	// Ping reports whether the backend is reachable (for /readyz).
+	// Ping reports whether the backend is reachable and, as far as it knows, its writes work
+	// (for /readyz): while writes fail (a full disk, Redis out of memory) it returns the last
+	// failure, until a write succeeds again.
 	Ping(ctx context.Context) error
 	Close() error
 }

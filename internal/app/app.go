@@ -170,17 +170,24 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	a.Mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	a.Mux.HandleFunc("GET /readyz", Readyz(a.Store))
+	ok = true
+	return a, nil
+}
+
+// Readyz answers /readyz: 200 "ready" while the store answers and its writes work, else 503
+// with the reason, e.g. store/bolt's "disk full, writes failing since ..." while its disk is
+// full (the store's Ping reports failing writes; it recovers by itself).
+func Readyz(st store.Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := a.Store.Ping(ctx); err != nil {
-			http.Error(w, "store unavailable: "+err.Error(), http.StatusServiceUnavailable)
+		if err := st.Ping(ctx); err != nil {
+			http.Error(w, "not ready: store: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ready\n"))
-	})
-	ok = true
-	return a, nil
+	}
 }
 
 // AddPlatform registers an adapter: it sends through the dispatcher, receives through the

@@ -39,9 +39,15 @@ type Options struct {
 	// NoSync skips fsync after each write: faster, but a power cut may lose the last writes
 	// or corrupt the file. For tests and benchmarks only.
 	NoSync bool
-	// Log receives what Open does to the file beyond opening it (a layout migration); nil
-	// means slog.Default().
+	// Log receives what Open does to the file beyond opening it (a layout migration), and
+	// failing writes (health.go); nil means slog.Default().
 	Log *slog.Logger
+	// ProbeEvery is how often the store tries a write while writes fail (health.go), so it
+	// sees them work again without traffic; 0 means 5 seconds.
+	ProbeEvery time.Duration
+	// SpaceProbe is how many bytes must be free beside the data file, after the disk was
+	// found full, before writes count as working again; 0 means 1 MiB.
+	SpaceProbe int64
 }
 
 // Store is a store.Store in one bbolt file. It is safe for concurrent use.
@@ -55,6 +61,11 @@ type Store struct {
 
 	inbox   groupCommit // inbox puts and acks share commits (inbox.go)
 	journal *journal    // arriving events, durable before bbolt has them (journal.go)
+
+	health     health // failing writes, for Ping (health.go)
+	spaceProbe int64
+	probeStop  chan struct{}
+	probeDone  chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -76,6 +87,12 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Second
+	}
+	if opts.ProbeEvery <= 0 {
+		opts.ProbeEvery = 5 * time.Second
+	}
+	if opts.SpaceProbe <= 0 {
+		opts.SpaceProbe = 1 << 20
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("bolt: create data directory: %w", err)
@@ -150,8 +167,11 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.Log.Info("bolt: data file moved to schema "+schemaVersion+": open items' bodies kept apart",
 			"path", path, "moved", moved, "took", time.Since(start).Round(time.Millisecond))
 	}
-	s := &Store{db: db, now: opts.Now, path: path, journal: j}
+	s := &Store{db: db, now: opts.Now, path: path, journal: j, spaceProbe: opts.SpaceProbe,
+		probeStop: make(chan struct{}), probeDone: make(chan struct{})}
+	s.health.log, s.health.wake = opts.Log, make(chan struct{}, 1)
 	go s.runCheckpoints(opts.Log)
+	go s.runProbes(opts.ProbeEvery, s.probeStop, s.probeDone)
 	return s, nil
 }
 
@@ -161,6 +181,8 @@ func (s *Store) Path() string { return s.path }
 // Close closes the data file. Calling it again does nothing.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.probeStop)
+		<-s.probeDone
 		jerr := s.closeJournal()
 		s.flushLazy() // acks waiting for a commit to ride in
 		if err := s.db.Close(); err != nil {
@@ -172,8 +194,13 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// Ping reports whether the data file is open and readable.
+// Ping reports whether the data file is open and readable, and writes are not failing: while
+// they fail (a full disk, an I/O error) it returns the last failure, what failed and since
+// when, until a write or a probe succeeds (health.go).
 func (s *Store) Ping(ctx context.Context) error {
+	if err := s.health.check(); err != nil {
+		return err
+	}
 	return s.view(ctx, "ping", func(tx *bbolt.Tx) error {
 		if tx.Bucket(bMeta) == nil {
 			return errors.New("meta bucket missing")
@@ -195,7 +222,7 @@ func (s *Store) update(ctx context.Context, op string, fn func(*bbolt.Tx) error)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return unwrap(op, s.db.Update(fn))
+	return unwrap(op, s.commit(fn))
 }
 
 // batch is update for small writes that concurrent workers make one each (outbox enqueues

@@ -291,11 +291,13 @@ func (s *Store) flushLazy() {
 
 // commitGroup runs the writes in one transaction and tells each its result. A write that
 // fails rolls the transaction back: as in bbolt's Batch, it is run alone for its own result
-// and the others are committed again without it.
+// and the others are committed again without it. A commit that fails (a full disk) fails
+// every write of the group, each told so (store unavailable): none is left waiting, and the
+// next group commits afresh.
 func (s *Store) commitGroup(group []*groupWrite) {
 	for len(group) > 0 {
 		failed := -1
-		err := s.db.Update(func(tx *bbolt.Tx) error {
+		err := s.commit(func(tx *bbolt.Tx) error {
 			for i, w := range group {
 				if err := safely(w.fn, tx); err != nil {
 					failed = i
@@ -311,7 +313,7 @@ func (s *Store) commitGroup(group []*groupWrite) {
 			return
 		}
 		w := group[failed]
-		w.done <- s.db.Update(func(tx *bbolt.Tx) error { return safely(w.fn, tx) })
+		w.done <- s.commit(func(tx *bbolt.Tx) error { return safely(w.fn, tx) })
 		group = slices.Delete(group, failed, failed+1)
 	}
 }

@@ -39,6 +39,13 @@ import (
 // A file is a header, [magic "NBJ1"][reserved uint32][epoch uint64], and records,
 // [length uint32][crc32c of the rest uint32][epoch uint64][the event, encodeJournal].
 //
+// A failed append (a full disk, an I/O error) fails that put, so the platform retries its
+// events, and is taken back: the next append goes where it went, padded with zeros over all it
+// may have left (a torn record, or whole records of events never acknowledged), so replay
+// stops after the last acknowledged record as before. A failed emptying (the header's new
+// epoch, perhaps half written) keeps appends off that file until it is emptied again. Both
+// are recorded in the store's write health (health.go) and cleared by the next success.
+//
 // Locks: putMu orders puts (the dedupe check and the append); mu guards the rest. A checkpoint
 // takes mu inside bbolt's write transaction, so nothing holding mu may wait for that writer.
 type journal struct {
@@ -46,15 +53,19 @@ type journal struct {
 
 	mu       sync.Mutex
 	files    [2]*os.File
+	paths    [2]string
 	size     [2]int64              // where each file's next record goes (appends reserved included)
+	dirty    [2]int64              // how far a failed append may have written (0: none since the last reset)
+	stale    [2]bool               // emptying the file failed: its header is unknown, no appends until it is emptied
 	epoch    [2]uint64             // each file's epoch: its records carry it
 	inflight [2]int                // appends written or syncing, not yet in pending
 	count    [2]int                // pending events in each file
 	cur      int                   // the file appends go to
 	pending  map[string]*journaled // events in a file, not yet in bbolt, by id
 	gen      uint64                // checkpoints started
-	broken   error                 // a failed append: the files can no longer be trusted past it
 	noSync   bool
+	// writeAt writes to a journal file: (*os.File).WriteAt, or a failing one in tests.
+	writeAt func(f *os.File, b []byte, off int64) (int, error)
 
 	kick chan struct{} // wakes the checkpointer early
 	stop chan struct{}
@@ -95,8 +106,9 @@ func journalPaths(path string) [2]string {
 // openJournal applies what the journal files hold to db, empties them and opens them for
 // appending. Leases in them are kept: Open releases every lease next.
 func openJournal(db *bbolt.DB, path string, noSync bool, log *slog.Logger) (*journal, error) {
-	j := &journal{pending: map[string]*journaled{}, noSync: noSync,
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	j := &journal{pending: map[string]*journaled{}, noSync: noSync, paths: journalPaths(path),
+		writeAt: (*os.File).WriteAt,
+		kick:    make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	var recs []inboundRecord
 	for i, p := range journalPaths(path) {
 		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
@@ -166,21 +178,24 @@ func preallocate(f *os.File, noSync bool) error {
 	return syncData(f)
 }
 
-// reset empties file k: a new epoch in its header. j.mu held, or not yet shared.
+// reset empties file k: a new epoch in its header. j.mu held, or not yet shared. When it
+// fails the header may hold either epoch: the file is stale, and takes no appends until a
+// reset succeeds (its events are all in bbolt: only a file without any is reset).
 func (j *journal) reset(k int) error {
 	var h [journalHeader]byte
 	copy(h[:], journalMagic)
 	binary.LittleEndian.PutUint64(h[8:], j.epoch[k]+1)
-	if _, err := j.files[k].WriteAt(h[:], 0); err != nil {
-		return err
+	_, err := j.writeAt(j.files[k], h[:], 0)
+	if err == nil && !j.noSync {
+		err = syncData(j.files[k])
 	}
-	if !j.noSync {
-		if err := syncData(j.files[k]); err != nil {
-			return err
-		}
+	if err != nil {
+		j.stale[k] = true
+		return err
 	}
 	j.epoch[k]++
 	j.size[k] = journalHeader
+	j.dirty[k], j.stale[k] = 0, false // what a failed append left has an older epoch now
 	return nil
 }
 
@@ -340,11 +355,6 @@ func (s *Store) putJournal(ctx context.Context, entries []store.InboundEntry, no
 	// Pending first, then bbolt: an event leaves pending only after its checkpoint committed,
 	// so one not pending now is in bbolt already or was never put (puts hold putMu).
 	j.mu.Lock()
-	if j.broken != nil {
-		err := j.broken
-		j.mu.Unlock()
-		return nil, err
-	}
 	seen := make(map[string]bool, len(entries))
 	check := make([]int, 0, len(entries))
 	for i, e := range entries {
@@ -389,15 +399,28 @@ func (s *Store) putJournal(ctx context.Context, entries []store.InboundEntry, no
 	}
 	// Encoded under mu: the records carry the epoch of the file they go to.
 	j.mu.Lock()
-	k, f, off := j.cur, j.files[j.cur], j.size[j.cur]
+	k := j.cur
+	if j.stale[k] {
+		// Its emptying failed (checkpoint): empty it now, before anything goes after an
+		// epoch the header may not have. Nothing of it is pending, and puts hold putMu.
+		if err := j.reset(k); err != nil {
+			j.mu.Unlock()
+			return nil, s.health.failed(targetJournal, "inbox journal reset of", j.paths[k], err)
+		}
+	}
+	f, off := j.files[k], j.size[k]
 	var buf []byte
 	for _, r := range recs {
 		buf = encodeJournal(buf, j.epoch[k], &r.rec)
 	}
-	j.size[k] += int64(len(buf))
+	n := int64(len(buf))
+	if pad := j.dirty[k] - off - n; pad > 0 { // zeros over what a failed append left
+		buf = append(buf, make([]byte, pad)...)
+	}
+	j.size[k] += n
 	j.inflight[k]++
 	j.mu.Unlock()
-	_, err := f.WriteAt(buf, off)
+	_, err := j.writeAt(f, buf, off)
 	if err == nil && !j.noSync {
 		err = syncData(f)
 	}
@@ -405,10 +428,16 @@ func (s *Store) putJournal(ctx context.Context, entries []store.InboundEntry, no
 	defer j.mu.Unlock()
 	j.inflight[k]--
 	if err != nil {
-		// What follows a half-written record would be unreadable at replay: take no more.
-		j.broken = fmt.Errorf("bolt: inbox journal unusable after a failed write (restart to recover): %w", err)
-		return nil, store.ErrUnavailable(j.broken)
+		// Taken back: the next append goes here and covers whatever this one wrote. Puts
+		// hold putMu, so no append went after it; a reset waits for inflight.
+		j.size[k] = off
+		j.dirty[k] = max(j.dirty[k], off+int64(len(buf)))
+		return nil, s.health.failed(targetJournal, "inbox journal append to", j.paths[k], err)
 	}
+	if off+int64(len(buf)) >= j.dirty[k] {
+		j.dirty[k] = 0
+	}
+	s.health.succeeded(targetJournal)
 	for _, r := range recs {
 		r.file = k
 		j.pending[r.rec.ID] = r
@@ -523,12 +552,38 @@ func (s *Store) checkpoint(ctx context.Context) error {
 		return err
 	}
 	for k := range j.files {
-		if j.count[k] == 0 && j.inflight[k] == 0 && j.size[k] > journalHeader {
+		if j.count[k] == 0 && j.inflight[k] == 0 && (j.size[k] > journalHeader || j.stale[k]) {
 			if terr := j.reset(k); terr != nil {
-				return fmt.Errorf("bolt: empty inbox journal: %w", terr)
+				return fmt.Errorf("bolt: empty inbox journal: %w", s.health.failed(targetJournal, "inbox journal reset of", j.paths[k], terr))
 			}
 		}
 	}
+	return nil
+}
+
+// probe tries the file appends go to (health.go): zeros written over what a failed append
+// left there, or over the next record's place (where zeros are the end anyway), and synced.
+func (j *journal) probe(s *Store) error {
+	j.putMu.Lock()
+	defer j.putMu.Unlock()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	k := j.cur
+	if j.stale[k] {
+		if err := j.reset(k); err != nil {
+			return s.health.failed(targetJournal, "inbox journal reset of", j.paths[k], err)
+		}
+		return nil
+	}
+	off := j.size[k]
+	_, err := j.writeAt(j.files[k], make([]byte, max(8, j.dirty[k]-off)), off)
+	if err == nil && !j.noSync {
+		err = syncData(j.files[k])
+	}
+	if err != nil {
+		return s.health.failed(targetJournal, "inbox journal probe of", j.paths[k], err)
+	}
+	j.dirty[k] = 0
 	return nil
 }
 
@@ -549,7 +604,8 @@ func (s *Store) runCheckpoints(log *slog.Logger) {
 		case <-t.C:
 		case <-j.kick:
 		}
-		if err := s.checkpoint(context.Background()); err != nil {
+		if err := s.checkpoint(context.Background()); err != nil && !s.health.failing.Load() {
+			// A failing write is logged by s.health (at most once a minute).
 			log.Error("bolt: inbox checkpoint failed; events stay in the journal and are tried again", "err", err)
 		}
 	}

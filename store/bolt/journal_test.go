@@ -2,12 +2,15 @@ package bolt
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +20,8 @@ import (
 // crash leaves s as a killed process would: no checkpoint, the journal files as they are.
 func crash(t *testing.T, s *Store) {
 	t.Helper()
+	close(s.probeStop)
+	<-s.probeDone
 	j := s.journal
 	close(j.stop)
 	<-j.done
@@ -282,21 +287,161 @@ func TestJournalConcurrent(t *testing.T) {
 	}
 }
 
-// A failed append (a full disk, an I/O error) refuses that put and every later one, so the
-// platform retries them, rather than appending after a half-written record that would end
-// the file's replay.
+// A failed append (a full disk) fails that put (store unavailable, so the platform retries
+// it) and makes the store not ready; it is taken back, so the next put works and covers what
+// the failed one left (here half a batch: one whole record and a torn one) with zeros. The
+// journal then holds exactly the acknowledged events, and readiness returns once a probe finds
+// room.
 func TestJournalFailedAppend(t *testing.T) {
 	ctx := t.Context()
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	s := openAt(t, filepath.Join(t.TempDir(), "nb.db"), now, nil)
-	defer s.Close()
-	stopCheckpoints(s)
-	s.journal.files[s.journal.cur].Close() // every write to it fails
-	if _, err := s.PutInbound(ctx, "feishu:a", []byte(`{}`), now); err == nil {
-		t.Fatal("a put whose append failed reported success")
+	path := filepath.Join(t.TempDir(), "nb.db")
+	var logs syncBuffer
+	s, err := Open(path, Options{Now: func() time.Time { return now }, ProbeEvery: time.Hour,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
 	}
-	_, err := s.PutInbound(ctx, "feishu:b", []byte(`{}`), now)
-	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("restart")) {
-		t.Fatalf("a put after the failed append: %v; want refused, saying to restart", err)
+	stopCheckpoints(s)
+	if _, err := s.PutInbound(ctx, "feishu:a", []byte(`{"a":1}`), now); err != nil {
+		t.Fatal(err)
+	}
+	j := s.journal
+	j.mu.Lock()
+	j.writeAt = func(f *os.File, b []byte, off int64) (int, error) { // a disk that fills up mid-write
+		n, _ := f.WriteAt(b[:len(b)*3/4], off)
+		return n, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	j.mu.Unlock()
+	big := bytes.Repeat([]byte("x"), 100)
+	_, err = s.PutInboundBatch(ctx, []store.InboundEntry{{ID: "feishu:b", Payload: big}, {ID: "feishu:c", Payload: big}}, now)
+	var ue *store.UnavailableError
+	if !errors.As(err, &ue) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("a put whose append failed: %v; want store unavailable, no space", err)
+	}
+	if err := s.Ping(ctx); err == nil || !strings.Contains(err.Error(), "disk full") || !strings.Contains(err.Error(), "inbox-0") {
+		t.Fatalf("Ping after the failed append: %v; want disk full, naming the journal file", err)
+	}
+	j.mu.Lock()
+	j.writeAt = (*os.File).WriteAt // room again
+	j.mu.Unlock()
+	if _, err := s.PutInbound(ctx, "feishu:d", []byte(`{}`), now); err != nil {
+		t.Fatalf("a put after the failed append: %v", err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("ready after one put on a disk that was full: only a probe that finds room says so")
+	}
+	waitUntil(t, "Ping ok after the probe", func() bool { return s.Ping(ctx) == nil })
+	if n := journalRecords(t, path); n != 2 { // a and d, and not torn
+		t.Fatalf("journal holds %d events, want 2 (a, d)", n)
+	}
+	for _, want := range []string{"bolt: write failed", "no space left on device", "bolt: writes recovered"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	crash(t, s)
+	s = openAt(t, path, now, nil)
+	defer s.Close()
+	for id, want := range map[string]bool{"feishu:a": false, "feishu:b": true, "feishu:c": true, "feishu:d": false} {
+		if fresh, err := s.PutInbound(ctx, id, []byte(`{}`), now); err != nil || fresh != want {
+			t.Errorf("after a crash, %s fresh %v, %v; want %v (only acknowledged events are kept)", id, fresh, err, want)
+		}
+	}
+}
+
+// waitUntil polls cond (an observable state), for at most 10 seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer for a logger that goroutines share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// A failed emptying of a journal file (an I/O error writing its header) is a write failure
+// too, not full disk: the next write that works clears it. The file takes no appends until it
+// is emptied, which the next checkpoint tries again; nothing acknowledged is lost.
+func TestJournalFailedReset(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "nb.db")
+	s := openAt(t, path, now, slog.New(slog.DiscardHandler))
+	stopCheckpoints(s)
+	if _, err := s.PutInbound(ctx, "feishu:a", []byte(`{}`), now); err != nil {
+		t.Fatal(err)
+	}
+	j := s.journal
+	setWrite := func(failHeaders bool) {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		j.writeAt = (*os.File).WriteAt
+		if failHeaders {
+			j.writeAt = func(f *os.File, b []byte, off int64) (int, error) {
+				if off == 0 {
+					return 0, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.EIO}
+				}
+				return f.WriteAt(b, off)
+			}
+		}
+	}
+	setWrite(true)
+	if err := s.checkpoint(ctx); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("checkpoint whose emptying fails: %v; want the I/O error", err)
+	}
+	err := s.Ping(ctx)
+	if err == nil || strings.Contains(err.Error(), "disk full") || !strings.Contains(err.Error(), "inbox-0") {
+		t.Fatalf("Ping after the failed emptying: %v; want writes failing (not disk full), naming inbox-0", err)
+	}
+	if _, err := s.PutInbound(ctx, "feishu:b", []byte(`{}`), now); err != nil { // goes to inbox-1
+		t.Fatalf("a put after the failed emptying: %v", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping after a write worked: %v", err)
+	}
+	j.mu.Lock()
+	stale := j.stale[0]
+	j.mu.Unlock()
+	if !stale {
+		t.Fatal("inbox-0 is not kept from appends after its emptying failed")
+	}
+	setWrite(false)
+	if err := s.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	j.mu.Lock()
+	stale = j.stale[0]
+	j.mu.Unlock()
+	if stale {
+		t.Fatal("inbox-0 still stale after a checkpoint that could empty it")
+	}
+	crash(t, s)
+	s = openAt(t, path, now, nil)
+	defer s.Close()
+	for _, id := range []string{"feishu:a", "feishu:b"} {
+		if fresh, err := s.PutInbound(ctx, id, []byte(`{}`), now); err != nil || fresh {
+			t.Errorf("%s after a crash: fresh %v, %v; want known", id, fresh, err)
+		}
 	}
 }

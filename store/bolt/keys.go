@@ -10,7 +10,7 @@ import (
 // numerically), str is a string prefixed with its big-endian uint32 length (so one value's
 // keys never run into another's), tkey is a time as 8 order-preserving bytes.
 var (
-	bMeta = []byte("meta") // "schema" → schemaVersion
+	bMeta = []byte("meta") // "schema" → schemaVersion; "probe" → when a write probe last committed
 
 	// be64(no) → Item JSON of closed and cancelled items; the sequence is the last number.
 	bItems = []byte("items")
@@ -53,6 +53,7 @@ var (
 	}
 
 	keySchema = []byte("schema")
+	keyProbe  = []byte("probe") // when the last write probe committed (health.go)
 	statsAll  = []byte{0}
 )
 

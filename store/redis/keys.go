@@ -50,6 +50,7 @@ import (
 //
 //	{P:rl}:<limit key>       string  GCRA theoretical arrival time, µs
 //	P:schema                 string  layout version
+//	P:health                 string  when Ping last probed a write while writes were refused (PX 1 min)
 //
 // The choice, and its cost: numbers are global and gapless and the item indexes must change
 // atomically with the item, so every item key lives in one slot ({P:items}); the inbox and the
@@ -110,6 +111,8 @@ func (k keyspace) docColls() string           { return "{" + k.p + ":docs}:colls
 func (k keyspace) limit(key string) string { return "{" + k.p + ":rl}:" + key }
 
 func (k keyspace) schema() string { return k.p + ":schema" }
+
+func (k keyspace) health() string { return k.p + ":health" }
 
 // tkeyLen is the length of a tkey.
 const tkeyLen = 16

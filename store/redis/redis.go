@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -38,6 +39,8 @@ type Options struct {
 	Prefix string
 	// PoolSize is connections per node; 0 means go-redis's default (10 per CPU).
 	PoolSize int
+	// Log receives refused writes (health.go); nil means slog.Default().
+	Log *slog.Logger
 }
 
 // Store is a store.Store on Redis. It is safe for concurrent use.
@@ -49,6 +52,8 @@ type Store struct {
 	// stripes serialize this process's own compare-and-set loops on one key, so its
 	// goroutines queue instead of colliding; only other replicas make a CAS fail.
 	stripes [64]stripe
+
+	health health // writes Redis refuses (health.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -77,7 +82,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{rdb: rdb, k: keyspace{opts.Prefix}, now: opts.Now}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	s := &Store{rdb: rdb, k: keyspace{opts.Prefix}, now: opts.Now, health: health{log: opts.Log}}
 	s.limiter = &Limiter{s: s}
 	if err := s.checkSchema(ctx); err != nil {
 		s.rdb.Close()
@@ -170,15 +178,25 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// Ping reports whether Redis answers (every master, on a Cluster).
+// Ping reports whether Redis answers (every master, on a Cluster) and takes writes: while it
+// refuses them (OOM, MISCONF) Ping tries one and reports the refusal until one works
+// (health.go).
 func (s *Store) Ping(ctx context.Context) error {
+	var err error
 	if c, ok := s.rdb.(*redis.ClusterClient); ok {
-		err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		err = c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 			return m.Ping(ctx).Err()
 		})
+	} else {
+		err = s.rdb.Ping(ctx).Err()
+	}
+	if err != nil {
 		return s.fail(ctx, "ping", err)
 	}
-	return s.fail(ctx, "ping", s.rdb.Ping(ctx).Err())
+	if s.probe(ctx) != nil {
+		return s.health.check()
+	}
+	return nil
 }
 
 // Client is the underlying client, for tests and tools.
@@ -194,6 +212,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
+	s.health.failed(op, err)
 	var re redis.Error
 	if errors.As(err, &re) && !transient(re.Error()) {
 		return fmt.Errorf("redis: %s: %w", op, err)
@@ -201,8 +220,12 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("redis: %s: %w", op, store.ErrUnavailable(err))
 }
 
-// transient reports whether an error reply means Redis cannot serve right now.
+// transient reports whether an error reply means Redis cannot serve right now (refused writes
+// included: the platform retries the event once Redis takes them again).
 func transient(msg string) bool {
+	if refusesWrites(msg) {
+		return true
+	}
 	for _, p := range []string{"LOADING", "CLUSTERDOWN", "READONLY", "MASTERDOWN", "TRYAGAIN", "BUSY", "NOREPLICAS", "MOVED", "ASK"} {
 		if strings.HasPrefix(msg, p) {
 			return true
