@@ -344,7 +344,15 @@ func (c *cluster) door(i, j int) bool {
 // count, a sum or a date, not a room.
 func unitFollows(rest string) bool {
 	for _, r := range rest {
-		return strings.ContainsRune("人元块个名位户岁天年月日次件米斤层楼栋幢单%", r)
+		if r == '楼' {
+			// 12楼 is a floor, but 502楼道 / 502楼下 is a room and what is outside it.
+			after := rest[len("楼"):]
+			for _, r2 := range after {
+				return !strings.ContainsRune("道梯下上顶里外前后口", r2)
+			}
+			return true
+		}
+		return strings.ContainsRune("人元块个名位户岁天年月日次件米斤层栋幢单%", r)
 	}
 	return false
 }
