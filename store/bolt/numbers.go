@@ -102,4 +102,3 @@ func forEachNumber(tx *bbolt.Tx, fn func(store.NumberEntry) error) error {
 		return fn(e)
 	})
 }
-
