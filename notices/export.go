@@ -160,7 +160,7 @@ func (n *Notices) WriteNoticeCSV(ctx context.Context, w io.Writer, nt *Notice) e
 	if nt.Kind == KindPoll {
 		body = nt.Title + "（选项：" + strings.Join(nt.Options, "/") + "；截止：" + c.time(nt.Deadline) + "）"
 	}
-	c.row(nt.Ref(), nt.Kind.Chinese(), statusNames[nt.Status], nt.AuthorName, c.time(nt.CreatedAt), c.time(nt.ConfirmedAt),
+	c.row(numberText(nt), nt.Kind.Chinese(), statusNames[nt.Status], nt.AuthorName, c.time(nt.CreatedAt), c.time(nt.ConfirmedAt),
 		c.time(nt.SentAt), nt.TargetNames, strconv.Itoa(nt.Groups), strconv.Itoa(nt.People), body, strings.Join(nt.Links, " "))
 	if nt.Status == StatusDraft || nt.Status == StatusCancelled {
 		return c.flush()
@@ -221,7 +221,7 @@ func (n *Notices) WritePollCSV(ctx context.Context, w io.Writer, nt *Notice) err
 	if nt.Result != nil {
 		state = "已截止公示"
 	}
-	c.row(nt.Ref(), nt.Title, strings.Join(nt.Options, "/"), c.time(nt.Deadline), state, nt.AuthorName)
+	c.row(numberText(nt), nt.Title, strings.Join(nt.Options, "/"), c.time(nt.Deadline), state, nt.AuthorName)
 	c.row()
 	if err := n.writePoll(ctx, c, nt); err != nil {
 		return err
@@ -275,4 +275,12 @@ func (n *Notices) writePoll(ctx context.Context, c *csvWriter, nt *Notice) error
 		c.row(nameOr(names, v.Group), v.Group, v.Name, v.Person, v.Option, c.time(v.At), counted)
 	}
 	return nil
+}
+
+// numberText is a notice's number in the CSV ("" for a draft, which has none).
+func numberText(nt *Notice) string {
+	if no := nt.Number(); no > 0 {
+		return strconv.FormatInt(no, 10)
+	}
+	return ""
 }

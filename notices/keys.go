@@ -18,6 +18,7 @@ const (
 	collAcks    = "notice_acks"   // <id>|<group>|<person> → Receipt
 	collVotes   = "notice_votes"  // <id>|<person> → Vote
 	collCounts  = "notice_counts" // <id> → counts, for the card's counters
+	collAlias   = "notice_alias"  // <old number> → <id>: a notice's number before numbers were shared
 )
 
 // HotColls are the collections the inbound path reads on every bare 收到 or poll answer

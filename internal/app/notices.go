@@ -9,6 +9,7 @@ import (
 
 	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/notices"
+	"github.com/neighborbot/neighborbot/store"
 )
 
 // addNotices plugs in notices and polls (package notices): their chat commands and card
@@ -33,6 +34,7 @@ func (a *App) addNotices(ctx context.Context) error {
 		},
 	}
 	a.Handlers.Extra = append(a.Handlers.Extra, n.Extra)
+	a.Handlers.AddNumbered(n.Numbered, store.KindNotice, store.KindPoll)
 	a.Dispatcher.Refresh = n.RefreshCard(a.Dispatcher.Refresh)
 	n.Routes(a.Mux)
 	a.AddRunner(func(ctx context.Context) error { return n.Run(ctx, time.Minute, a.Now) })
