@@ -354,7 +354,7 @@ func TestPollInAGroupGoesToThatGroup(t *testing.T) {
 
 func TestReplyToAnItemCardIsNotAReceipt(t *testing.T) {
 	e := smallEnv(t)
-	e.send(sec, "通知 1网格 周六停水") // #1
+	e.send(sec, "通知 1网格 周六停水")         // #1
 	e.say(sec, g1, "发布 周六上午清理楼道 需要2人") // #2: numbers are shared
 	e.drain(100 * time.Millisecond)
 	e.replyTo(pa, g1, "item:2", "收到")
