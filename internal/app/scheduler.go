@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/neighborbot/neighborbot/scheduler"
+	"github.com/neighborbot/neighborbot/store"
 )
 
 // addScheduler builds the scheduler (activities, meetings, the deadline ladder) from the
@@ -33,6 +34,7 @@ func (a *App) addScheduler(ctx context.Context, owner string) error {
 		return err
 	}
 	a.Handlers.Extra = append(a.Handlers.Extra, s.Handle)
+	a.Handlers.AddNumbered(s.Numbered, store.KindActivity)
 	a.AddRunner(s.Run)
 	return nil
 }
