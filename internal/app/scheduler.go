@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/neighborbot/neighborbot/internal/numbering"
 	"github.com/neighborbot/neighborbot/scheduler"
 	"github.com/neighborbot/neighborbot/store"
 )
@@ -35,6 +36,7 @@ func (a *App) addScheduler(ctx context.Context, owner string) error {
 	}
 	a.Handlers.Extra = append(a.Handlers.Extra, s.Handle)
 	a.Handlers.AddNumbered(s.Numbered, store.KindActivity)
+	a.renumber = append(a.renumber, numbering.Part{Name: "activities", Renumber: s.MigrateNumbers})
 	a.AddRunner(s.Run)
 	return nil
 }
