@@ -95,9 +95,10 @@ func (n *Notices) serveCSV(w http.ResponseWriter, req *http.Request, poll bool) 
 		http.Error(w, "export failed", http.StatusInternalServerError)
 		return
 	}
-	name := fmt.Sprintf("notice-%d.csv", id)
+	// The file is named by the number people know it by (the link carries its id).
+	name := fmt.Sprintf("notice-%d.csv", nt.Number())
 	if poll {
-		name = fmt.Sprintf("poll-%d.csv", id)
+		name = fmt.Sprintf("poll-%d.csv", nt.Number())
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")

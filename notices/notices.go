@@ -247,7 +247,7 @@ func (n *Notices) get(ctx context.Context, id int64) (*Notice, error) {
 	raw, err := n.Store.GetDoc(ctx, collNotices, docID(id))
 	if err != nil {
 		if community.ErrorCode(err) == community.ENotFound {
-			return nil, community.Errorf(community.ENotFound, "没有找到 #%d 号通知或投票。", id)
+			return nil, community.Errorf(community.ENotFound, "没有找到这条通知或投票。")
 		}
 		return nil, store.ErrUnavailable(err)
 	}
@@ -266,7 +266,7 @@ func (n *Notices) update(ctx context.Context, id int64, fn func(nt *Notice) erro
 	var out *Notice
 	_, err := n.Store.UpdateDoc(ctx, collNotices, docID(id), func(old []byte) ([]byte, error) {
 		if old == nil {
-			return nil, community.Errorf(community.ENotFound, "没有找到 #%d 号通知或投票。", id)
+			return nil, community.Errorf(community.ENotFound, "没有找到这条通知或投票。")
 		}
 		nt := new(Notice)
 		if err := json.Unmarshal(old, nt); err != nil {
