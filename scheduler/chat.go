@@ -104,11 +104,17 @@ func (s *Scheduler) visible(ctx context.Context, r *bot.Request) ([]*Schedule, e
 	return out, nil
 }
 
-// matchSchedules finds schedules by id, or by title (exact, then partial).
+// matchSchedules finds schedules by number (then by id: an older activity's number from
+// before numbers were shared), or by title (exact, then partial).
 func matchSchedules(scheds []*Schedule, ref string) []*Schedule {
 	ref = strings.TrimPrefix(strings.TrimSpace(ref), "#")
 	if ref == "" {
 		return nil
+	}
+	for _, sc := range scheds {
+		if sc.Number() == ref {
+			return []*Schedule{sc}
+		}
 	}
 	var exact, partial []*Schedule
 	for _, sc := range scheds {
