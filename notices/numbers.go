@@ -95,7 +95,7 @@ func (n *Notices) resolveCommand(ctx context.Context, r *bot.Request, no int64) 
 
 // Numbered answers 查看 N and 进度 N for a number that names a notice or poll (a
 // handlers.Handlers.Numbered hook): a secretary gets its delivery progress, as 通知进度 N;
-// anyone else a summary of what was sent.
+// anyone else within its reach a summary of what was sent.
 func (n *Notices) Numbered(ctx context.Context, r *bot.Request, e store.NumberEntry) error {
 	n.init()
 	id, err := strconv.ParseInt(e.ID(), 10, 64)
@@ -114,8 +114,52 @@ func (n *Notices) Numbered(ctx context.Context, r *bot.Request, e store.NumberEn
 		r.Reply(text)
 		return nil
 	}
+	ok, err := n.readable(ctx, r, nt)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// As for an item out of sight: not even confirmed to exist.
+		return community.Errorf(community.ENotFound, "没有找到 #%d，或它不在您可查看的范围内。", e.No)
+	}
 	r.Reply(n.summary(nt, r.Now))
 	return nil
+}
+
+// readable reports whether a person who is not a secretary may read nt's summary: asked in
+// one of its groups, or privately by someone placed under its reach.
+func (n *Notices) readable(ctx context.Context, r *bot.Request, nt *Notice) (bool, error) {
+	if nt.All {
+		return true, nil
+	}
+	if r.Group.ID != "" {
+		ok, err := n.isTargetGroup(ctx, nt.ID, r.Group.ID)
+		if err != nil {
+			return false, store.ErrUnavailable(err)
+		}
+		return ok, nil
+	}
+	node := r.Sender.Node
+	if node == "" {
+		return false, nil
+	}
+	if len(nt.Targets) > 0 {
+		return n.within(node, nt.Targets), nil
+	}
+	gids, err := n.targetGroups(ctx, nt.ID) // a poll of one group
+	if err != nil {
+		return false, store.ErrUnavailable(err)
+	}
+	for _, id := range gids {
+		g, err := n.Store.GetGroup(ctx, id)
+		if err != nil {
+			continue
+		}
+		if g.Node != "" && n.within(node, []string{g.Node}) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // summary is what anyone may read of a notice or poll: what was sent, by whom, when.

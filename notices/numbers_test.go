@@ -52,6 +52,10 @@ func TestNumbersSharedWithItems(t *testing.T) {
 	mustContain(t, texts(e.say(sec, "", "查看 2")), "通知 #2", "已送达")
 	mustContain(t, texts(e.say(pa, g1, "查看 2")), "📢 通知 #2", "周六体检", "收到 2")
 	mustContain(t, texts(e.say(pa, g1, "进度 1")), "#1", "清理楼道")
+	mustContain(t, texts(e.say(pb, "", "查看 2")), "📢 通知 #2", "周六体检") // privately, under its reach
+	// Another community's resident is not told it exists.
+	mustContain(t, texts(e.say(pe, "", "查看 2")), "没有找到 #2，或它不在您可查看的范围内")
+	mustContain(t, texts(e.say(pe, g3, "查看 2")), "没有找到 #2，或它不在您可查看的范围内")
 	mustContain(t, texts(e.say(pa, g1, "收到 2")), "已记录您对 通知 #2 的回执")
 	mustContain(t, texts(e.say(sec, "", "回执 2")), "已回执 1 人")
 	mustContain(t, texts(e.say(sec, "", "回执 1")), "没有找到 #1 号通知或投票")

@@ -48,7 +48,8 @@ func (s *Scheduler) byRef(ctx context.Context, ref string) (*Schedule, error) {
 }
 
 // Numbered answers 查看 N and 进度 N for a number that names an activity (a
-// handlers.Handlers.Numbered hook): what it is and when it next takes place.
+// handlers.Handlers.Numbered hook): what it is and when it next takes place, to a secretary
+// or anyone it concerns (as 活动列表 shows it).
 func (s *Scheduler) Numbered(ctx context.Context, r *bot.Request, e store.NumberEntry) error {
 	now := r.Now.In(s.loc)
 	sc, err := s.getSchedule(ctx, e.ID())
@@ -57,6 +58,11 @@ func (s *Scheduler) Numbered(ctx context.Context, r *bot.Request, e store.Number
 			return community.Errorf(community.ENotFound, "没有找到 #%d。", e.No)
 		}
 		return store.ErrUnavailable(err)
+	}
+	if !r.Sender.Role.AtLeast(community.RoleSecretary) &&
+		!(r.Group.ID != "" && s.visibleTo(sc, r.Group.Node, false) || r.Group.ID == "" && s.visibleTo(sc, r.Sender.Node, true)) {
+		// Like an item out of sight: not even confirmed to exist.
+		return community.Errorf(community.ENotFound, "没有找到 #%d，或它不在您可查看的范围内。", e.No)
 	}
 	if sc.Cancelled {
 		r.Replyf("%s（编号 %s）已经取消了。", sc.Title, sc.Number())
