@@ -1,12 +1,15 @@
 package notices_test
 
 import (
+	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/handlers"
 	"github.com/neighborbot/neighborbot/notices"
 )
 
@@ -60,4 +63,39 @@ func TestNumbersSharedWithItems(t *testing.T) {
 	mustContain(t, texts(e.say(sec, "", "回执 2")), "已回执 1 人")
 	mustContain(t, texts(e.say(sec, "", "回执 1")), "没有找到 #1 号通知或投票")
 	mustContain(t, texts(e.say(sec, "", "查看 9")), "没有找到 #9")
+}
+
+// Two replicas confirm the same draft at once (the text and the button tap of one secretary,
+// or a platform's retry): it is sent once and takes one number.
+func TestConcurrentConfirmTakesOneNumber(t *testing.T) {
+	e := smallEnv(t)
+	draft := lastID(t, e.say(sec, "", "通知 全体 周六体检"))
+	other := e.notices(e.st) // a second replica, with its own handlers and engine
+	h := &handlers.Handlers{Store: e.st, Tree: e.tree, BotName: "邻里帮", Log: slog.New(slog.DiscardHandler)}
+	h.Extra = append(h.Extra, other.Extra)
+	eng := &bot.Engine{Handler: bot.Chain(h.Handle, bot.Identify(e.st)), Outbox: e.st, Now: e.clock.Now, Log: slog.New(slog.DiscardHandler)}
+
+	text := e.msg(sec, "", "确认发送")
+	tap := e.msg(sec, "", "")
+	tap.Action = &bot.Action{Name: notices.ActConfirm, Ref: strconv.FormatInt(draft, 10)}
+	var (
+		wg   sync.WaitGroup
+		outs [2][]bot.Outbound
+		errs [2]error
+	)
+	wg.Go(func() { outs[0], errs[0] = e.eng.Handle(e.ctx, text) })
+	wg.Go(func() { outs[1], errs[1] = eng.Handle(e.ctx, tap) })
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	both := texts(outs[0]) + texts(outs[1])
+	if n := strings.Count(both, "开始发送"); n != 1 {
+		t.Errorf("started %d times:\n%s", n, both)
+	}
+	mustContain(t, both, "✅ 通知 #1 开始发送", "通知 #1 已在发送")
+	mustNotContain(t, both, "#2")
+	mustContain(t, texts(e.say(sec, g1, "发布 周日下午义诊 需要1人")), "#2")
 }
