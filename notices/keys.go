@@ -11,7 +11,7 @@ import (
 const (
 	collNotices = "notices"       // <id> → Notice
 	collGroups  = "notice_groups" // <id> → []string, the frozen target groups, sorted
-	collMeta    = "notice_meta"   // "seq" → the last number given out
+	collMeta    = "notice_meta"   // "seq" → the last id given out (ids are internal; numbers are store.Numbers)
 	collDraft   = "notice_draft"  // <author> → <id> of the author's latest draft
 	collOpen    = "notice_open"   // <padded id> → "1": notices Tick still has work for
 	collRecent  = "notice_recent" // <padded id> → recentEntry: what a bare 收到 or 同意 may mean

@@ -17,7 +17,7 @@ import (
 const (
 	CollSchedules   = "schedules"   // schedule id → Schedule
 	CollOccurrences = "occurrences" // occurrence id → Occurrence
-	CollMeta        = "schedmeta"   // "seq" (chat schedule numbers), "lasttick"
+	CollMeta        = "schedmeta"   // "lasttick"; "seq" numbered chat schedules before numbers were shared (store.Numbers)
 	CollSent        = "schedsent"   // item step key → when its messages reached the outbox
 )
 
