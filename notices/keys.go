@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Doc collections. Every id of a notice's own docs starts with its number and "|", so one
+// Doc collections. Every id of a notice's own docs starts with its id and "|", so one
 // prefix lists them (1| never matches 12|).
 const (
 	collNotices = "notices"       // <id> → Notice
