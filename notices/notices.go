@@ -118,17 +118,29 @@ func (n *Notices) Extra(ctx context.Context, r *bot.Request) (handled bool, err 
 		return n.action(ctx, r, a)
 	}
 	cmd := Parse(r.Msg.Text, ParseContext{Now: r.Now, IsTarget: n.isTarget})
-	if cmd.Verb != VerbNone && cmd.Err == "" && cmd.ID > 0 {
-		// Commands name a notice by its number; everything below works with its id.
+	// Commands name a notice by its number; everything below works with its id. Everyone's
+	// verbs are resolved here, a secretary's only once the sender is known to be one.
+	resolve := func() error {
+		if cmd.Err != "" || cmd.ID <= 0 {
+			return nil
+		}
 		id, err := n.resolveCommand(ctx, r, cmd.ID)
-		if err != nil {
-			if cmd.Verb == VerbAck && community.ErrorCode(err) == community.ENotFound && r.Group.ID == "" {
+		cmd.ID = id
+		return err
+	}
+	switch cmd.Verb {
+	case VerbVote, VerbProgress:
+		if err := resolve(); err != nil {
+			return true, err
+		}
+	case VerbAck:
+		if err := resolve(); err != nil {
+			if community.ErrorCode(err) == community.ENotFound && r.Group.ID == "" {
 				r.Reply("请在收到通知的群里回复“收到”。")
 				return true, nil
 			}
 			return true, err
 		}
-		cmd.ID = id
 	}
 	secretary := r.Sender.Role.AtLeast(community.RoleSecretary)
 	addressed := r.Msg.Private || r.Msg.Mentioned
@@ -175,6 +187,9 @@ func (n *Notices) Extra(ctx context.Context, r *bot.Request) (handled bool, err 
 	if cmd.Err != "" {
 		r.Reply(cmd.Err)
 		return true, nil
+	}
+	if err := resolve(); err != nil {
+		return true, err
 	}
 	switch cmd.Verb {
 	case VerbUsage:
