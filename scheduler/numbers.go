@@ -39,7 +39,7 @@ func (s *Scheduler) byRef(ctx context.Context, ref string) (*Schedule, error) {
 		if community.ErrorCode(lerr) == community.ENotFound {
 			return nil, err
 		}
-		return nil, lerr
+		return nil, store.ErrUnavailable(lerr)
 	}
 	if e.Kind != store.KindActivity {
 		return nil, err
