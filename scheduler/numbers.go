@@ -22,29 +22,20 @@ func (sc *Schedule) Number() string {
 	return sc.ID
 }
 
-// byRef finds the schedule a command names: by its id (a configured one's, a new activity's
-// number, or the number an older activity had before numbers were shared), else by the
-// number index (an older activity's new number).
+// byRef finds the schedule a command names: by number through the index (an activity's
+// number is never another's old one), else by id (a configured schedule's, or the number an
+// older activity had before numbers were shared).
 func (s *Scheduler) byRef(ctx context.Context, ref string) (*Schedule, error) {
-	sc, err := s.getSchedule(ctx, ref)
-	if err == nil || community.ErrorCode(err) != community.ENotFound {
-		return sc, err
-	}
-	no, perr := strconv.ParseInt(ref, 10, 64)
-	if perr != nil || no <= 0 {
-		return nil, err
-	}
-	e, lerr := s.st.LookupNumber(ctx, no)
-	if lerr != nil {
-		if community.ErrorCode(lerr) == community.ENotFound {
-			return nil, err
+	if no, err := strconv.ParseInt(ref, 10, 64); err == nil && no > 0 {
+		e, err := s.st.LookupNumber(ctx, no)
+		switch {
+		case err == nil && e.Kind == store.KindActivity:
+			return s.getSchedule(ctx, e.ID())
+		case err != nil && community.ErrorCode(err) != community.ENotFound:
+			return nil, store.ErrUnavailable(err)
 		}
-		return nil, store.ErrUnavailable(lerr)
 	}
-	if e.Kind != store.KindActivity {
-		return nil, err
-	}
-	return s.getSchedule(ctx, e.ID())
+	return s.getSchedule(ctx, ref)
 }
 
 // Numbered answers 查看 N and 进度 N for a number that names an activity (a

@@ -44,12 +44,12 @@ func TestNewMovesOldStoreToOneNumberSpace(t *testing.T) {
 		return logs.String()
 	}
 	if logs := start(); !strings.Contains(logs, "level=INFO msg=\"numbers: items, notices, polls and activities now share one number space") ||
-		!strings.Contains(logs, "activities=3") || !strings.Contains(logs, "notices=2") {
+		!strings.Contains(logs, "activities=5") || !strings.Contains(logs, "notices=2") {
 		t.Fatalf("the first start did not log the move:\n%s", logs)
 	}
-	e, err := st.LookupNumber(t.Context(), 7)
-	if err != nil || e != (store.NumberEntry{No: 7, Kind: store.KindNotice, Ref: "1"}) {
-		t.Fatalf("number 7 = %+v, %v; want the old notice 1", e, err)
+	e, err := st.LookupNumber(t.Context(), 9)
+	if err != nil || e != (store.NumberEntry{No: 9, Kind: store.KindNotice, Ref: "1"}) {
+		t.Fatalf("number 9 = %+v, %v; want the old notice 1", e, err)
 	}
 	if logs := start(); strings.Contains(logs, "share one number space") {
 		t.Fatalf("the second start moved the store again:\n%s", logs)

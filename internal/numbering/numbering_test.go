@@ -33,18 +33,24 @@ import (
 // The fixture is the store of release d237e50 (before numbers were shared), filled through
 // that release's own packages by testdata/gen_release_test.go.txt and exported: items 1–3;
 // notice 1 sent (a receipt), draft 2 cancelled, poll 3 sent (a vote), draft 4 pending;
-// activities 1 and 3 and a cancelled 2, all created in chat, next to two configured ones.
+// activities 1, 3, 4, 5 and a cancelled 2, all created in chat, next to two configured ones.
 const fixture = "testdata/release-d237e50.export"
 
 // After the move, in the order the app registers its parts (activities, then notices):
-// items keep 1–3, activities 1, 2, 3 become 4, 5, 6, notice 1 becomes 7 and poll 3 becomes 8.
+// items keep 1–3, activities 1–5 become 4–8 (so old activity 4's number is now old activity
+// 1's), notice 1 becomes 9 and poll 3 becomes 10.
 var want = map[int64]store.NumberEntry{
-	4: {No: 4, Kind: store.KindActivity, Ref: "1"},
-	5: {No: 5, Kind: store.KindActivity, Ref: "2"},
-	6: {No: 6, Kind: store.KindActivity, Ref: "3"},
-	7: {No: 7, Kind: store.KindNotice, Ref: "1"},
-	8: {No: 8, Kind: store.KindPoll, Ref: "3"},
+	4:  {No: 4, Kind: store.KindActivity, Ref: "1"},
+	5:  {No: 5, Kind: store.KindActivity, Ref: "2"},
+	6:  {No: 6, Kind: store.KindActivity, Ref: "3"},
+	7:  {No: 7, Kind: store.KindActivity, Ref: "4"},
+	8:  {No: 8, Kind: store.KindActivity, Ref: "5"},
+	9:  {No: 9, Kind: store.KindNotice, Ref: "1"},
+	10: {No: 10, Kind: store.KindPoll, Ref: "3"},
 }
+
+// free is the first number the move left free.
+const free = 11
 
 const (
 	xf   = "local:xingfuli"
@@ -245,8 +251,8 @@ func TestMigrateReplicas(t *testing.T) {
 		t.Fatalf("replicas migrated: %v, want exactly one", migrated)
 	}
 	checkIndex(t, rigs[0].st)
-	if _, err := rigs[0].st.LookupNumber(t.Context(), 9); community.ErrorCode(err) != community.ENotFound {
-		t.Errorf("number 9 is taken: %v", err)
+	if _, err := rigs[0].st.LookupNumber(t.Context(), free); community.ErrorCode(err) != community.ENotFound {
+		t.Errorf("number %d is taken: %v", free, err)
 	}
 }
 
@@ -254,7 +260,7 @@ func TestMigrateReplicas(t *testing.T) {
 func checkIndex(t *testing.T, st store.Store) {
 	t.Helper()
 	ctx := t.Context()
-	for no := int64(1); no <= 8; no++ {
+	for no := int64(1); no < free; no++ {
 		_, itemErr := st.GetItem(ctx, no)
 		e, numErr := st.LookupNumber(ctx, no)
 		switch {
@@ -283,19 +289,19 @@ func checkMigration(t *testing.T, open func() store.Store, clock *storetest.Cloc
 		Activities int    `json:"activities"`
 		Notices    int    `json:"notices"`
 	}
-	if err := json.Unmarshal(logs.Bytes(), &entry); err != nil || entry.Level != "INFO" || entry.Activities != 3 || entry.Notices != 2 {
-		t.Fatalf("migration log = %s (%v), want one Info line with activities 3, notices 2", logs.String(), err)
+	if err := json.Unmarshal(logs.Bytes(), &entry); err != nil || entry.Level != "INFO" || entry.Activities != 5 || entry.Notices != 2 {
+		t.Fatalf("migration log = %s (%v), want one Info line with activities 5, notices 2", logs.String(), err)
 	}
 	checkIndex(t, st)
-	if _, err := st.LookupNumber(ctx, 9); community.ErrorCode(err) != community.ENotFound {
-		t.Errorf("number 9 is taken: %v", err)
+	if _, err := st.LookupNumber(ctx, free); community.ErrorCode(err) != community.ENotFound {
+		t.Errorf("number %d is taken: %v", free, err)
 	}
 
 	// Nothing lost: every doc of the old store is still there.
 	for _, c := range []struct {
 		coll string
 		n    int
-	}{{"notices", 4}, {"notice_acks", 1}, {"notice_votes", 1}, {"schedules", 5}} {
+	}{{"notices", 4}, {"notice_acks", 1}, {"notice_votes", 1}, {"schedules", 7}} {
 		docs, err := st.ListDocs(ctx, c.coll, "")
 		if err != nil || len(docs) != c.n {
 			t.Errorf("%s: %d docs (%v), want %d", c.coll, len(docs), err, c.n)
@@ -308,35 +314,40 @@ func checkMigration(t *testing.T, open func() store.Store, clock *storetest.Cloc
 
 	// 查看 N and 进度 N name one thing each.
 	has(t, r.say(xf, "local:chen", "查看 1"), "#1", "清理楼道")
-	has(t, r.say(xf, "local:chen", "查看 7"), "📢 通知 #7", "停水", "收到 7")
-	has(t, r.private(wang, "进度 7"), "通知 #7", "已送达")
-	has(t, r.private(wang, "进度 8"), "投票 #8", "是否同意加装电梯")
+	has(t, r.say(xf, "local:chen", "查看 9"), "📢 通知 #9", "停水", "收到 9")
+	has(t, r.private(wang, "进度 9"), "通知 #9", "已送达")
+	has(t, r.private(wang, "进度 10"), "投票 #10", "是否同意加装电梯")
 	has(t, r.say(xf, "local:chen", "查看 4"), "活动（编号 4）：消防演练")
 	has(t, r.say(xf, "local:chen", "查看 5"), "读书会（编号 5）已经取消了")
 
 	// The old numbers still work where they meant a notice or an activity; the first use
 	// tells the new number, once.
 	first := r.private(wang, "回执 1")
-	has(t, first, "原通知 #1 现在的编号是 #7", "通知 #7", "已回执 1 人")
+	has(t, first, "原通知 #1 现在的编号是 #9", "通知 #9", "已回执 1 人")
 	hasNot(t, r.private(wang, "回执 1"), "原通知")
 	has(t, r.say(xf, wang, "修改活动 1 地点 社区活动室"), "编号 4", "社区活动室")
 	has(t, r.say(xf, wang, "修改活动 6 地点 二楼会议室"), "编号 6", "义务理发", "二楼会议室")
+	// 4 is now old activity 1's number: it is that one, not old activity 4 (now 7).
+	has(t, r.say(xf, wang, "修改活动 4 地点 小区广场东侧"), "活动（编号 4）：消防演练", "小区广场东侧")
+	hasNot(t, r.say(xf, wang, "修改活动 7 地点 物业门口"), "消防演练")
+	has(t, r.say(xf, "local:chen", "查看 7"), "旧衣回收", "物业门口")
 
 	// Buttons on cards sent before carry the old ids: they still act on the same notice.
 	// (A tap is answered on the card, not in the chat: the counts show it.)
 	r.tap(xf, "local:zhang", notices.ActAck, "1", "")
 	r.tap(xf, "local:zhang", notices.ActVote, "3", "反对")
-	has(t, r.private(wang, "回执 7"), "通知 #7", "已回执 2 人")
-	has(t, r.private(wang, "投票结果 8"), "投票 #8", "同意 1", "反对 1", "共 2 人投票")
+	has(t, r.say(xf, "local:li", "收到 1"), "原通知 #1 现在的编号是 #9", "已记录您对 通知 #9 的回执")
+	has(t, r.private(wang, "回执 9"), "通知 #9", "已回执 3 人")
+	has(t, r.private(wang, "投票结果 10"), "投票 #10", "同意 1", "反对 1", "共 2 人投票")
 
 	// The draft left pending takes its number when it is sent; new things go on from there.
-	has(t, r.private(wang, "确认发送"), "✅ 通知 #9 开始发送")
-	has(t, r.say(xf, wang, "发布 周三上午整理车棚 需要2人"), "#10")
-	has(t, r.say(xf, wang, "活动 12月19日 9:00 垃圾分类宣传"), "编号 11")
+	has(t, r.private(wang, "确认发送"), "✅ 通知 #11 开始发送")
+	has(t, r.say(xf, wang, "发布 周三上午整理车棚 需要2人"), "#12")
+	has(t, r.say(xf, wang, "活动 12月19日 9:00 垃圾分类宣传"), "编号 13")
 	has(t, r.private(wang, "通知 全体 下周一消杀"), "通知（待确认）")
 	has(t, r.private(wang, "取消发送"), "已取消 通知（未发送）")
 	has(t, r.private(wang, "投票 车棚改造方案 甲/乙"), "投票（待确认）")
-	has(t, r.private(wang, "确认发送"), "✅ 投票 #12 开始发送")
+	has(t, r.private(wang, "确认发送"), "✅ 投票 #14 开始发送")
 
 	// Once only: a restart, or a part run again, changes nothing.
 	st.Close()
@@ -351,6 +362,6 @@ func checkMigration(t *testing.T, open func() store.Store, clock *storetest.Cloc
 		}
 	}
 	checkIndex(t, st)
-	has(t, r.say(xf, "local:chen", "查看 9"), "通知 #9", "周末义诊")
-	has(t, r.say(xf, "local:chen", "查看 12"), "投票 #12", "车棚改造方案")
+	has(t, r.say(xf, "local:chen", "查看 11"), "通知 #11", "周末义诊")
+	has(t, r.say(xf, "local:chen", "查看 14"), "投票 #14", "车棚改造方案")
 }
