@@ -19,6 +19,7 @@ type Store interface {
 	store.Items
 	store.Directory
 	store.Docs
+	LookupNumber(ctx context.Context, no int64) (store.NumberEntry, error)
 }
 
 // Handlers executes parsed commands. Its Handle method is the bot.HandlerFunc at the end of
@@ -34,6 +35,9 @@ type Handlers struct {
 	// Extra handles verbs the core does not know (scheduler, notices); it returns handled=false
 	// to let the core answer with a hint.
 	Extra []func(ctx context.Context, r *bot.Request) (handled bool, err error)
+	// Numbered answers 查看 N / 进度 N for numbers that name no item, by the kind of thing
+	// they name (store.KindNotice, store.KindPoll, store.KindActivity); see showNumbered.
+	Numbered map[string]NumberedFunc
 }
 
 // Handle is the bot.HandlerFunc.
@@ -706,7 +710,7 @@ func (h *Handlers) showItem(ctx context.Context, r *bot.Request, no int64) error
 	it, err := h.Store.GetItem(ctx, no)
 	if err != nil {
 		if community.ErrorCode(err) == community.ENotFound {
-			return community.Errorf(community.ENotFound, "没有找到 #%d。", no)
+			return h.showNumbered(ctx, r, no)
 		}
 		return err
 	}

@@ -57,5 +57,5 @@ func (n *Notices) requireFull(ctx context.Context, p community.Person, nt *Notic
 		return err
 	}
 	return community.Errorf(community.EForbidden, "%s 是 %s 发的，范围超出您的辖区（%s），%s只限发起人和辖区覆盖全部范围的书记。本辖区的回执请发送：回执 %d",
-		nt.Label(), nt.AuthorName, n.nodeName(a.scope), what, nt.ID)
+		nt.Label(), nt.AuthorName, n.nodeName(a.scope), what, nt.Number())
 }

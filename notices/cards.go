@@ -50,7 +50,7 @@ func NoticeCard(nt *Notice, now time.Time, c counts) bot.Card {
 		card.Fields = append(card.Fields, bot.Field{Label: "已收到", Value: fmt.Sprintf("%d 人", c.Acks), Short: true})
 	}
 	card.Buttons = []bot.Button{{Label: "收到", Action: ActAck, Ref: ref, Style: "primary"}}
-	card.Footer = fmt.Sprintf("看过请点“收到”，或回复本消息“收到”（也可发送：收到 %d）。", nt.ID)
+	card.Footer = fmt.Sprintf("看过请点“收到”，或回复本消息“收到”（也可发送：收到 %d）。", nt.Number())
 	return card
 }
 

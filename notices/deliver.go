@@ -257,31 +257,28 @@ func (n *Notices) pruneRecent(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// progress answers 进度 N: "已送达 812/1000，失败 0，排队 188". 进度 N is also the core's item
-// progress: it is ours only for a secretary asking about a notice that exists.
+// progress answers 通知进度 N: "已送达 812/1000，失败 0，排队 188" (a bare 进度 N reaches
+// Numbered through the core). Only secretaries follow delivery.
 func (n *Notices) progress(ctx context.Context, r *bot.Request, cmd Command) (bool, error) {
 	if !r.Sender.Role.AtLeast(community.RoleSecretary) {
 		return false, nil
 	}
 	nt, err := n.get(ctx, cmd.ID)
 	if err != nil {
-		if community.ErrorCode(err) == community.ENotFound {
-			return false, nil
-		}
 		return true, err
 	}
 	text, err := n.progressText(ctx, nt)
 	if err != nil {
 		return true, err
 	}
-	r.Reply(text + fmt.Sprintf("\n（查看服务事项 #%d 请发送：查看 %d）", nt.ID, nt.ID))
+	r.Reply(text)
 	return true, nil
 }
 
 func (n *Notices) progressText(ctx context.Context, nt *Notice) (string, error) {
 	switch nt.Status {
 	case StatusDraft:
-		return fmt.Sprintf("%s 还没有确认发送（发送“确认发送 %d”）。", nt.Label(), nt.ID), nil
+		return fmt.Sprintf("%s 还没有确认发送（发送“确认发送”）。", nt.Label()), nil
 	case StatusCancelled:
 		return fmt.Sprintf("%s 已取消，没有发送。", nt.Label()), nil
 	}
@@ -295,7 +292,7 @@ func (n *Notices) progressText(ctx context.Context, nt *Notice) (string, error) 
 		s += fmt.Sprintf("\n正在入队 %d/%d", nt.Enqueued, nt.Groups)
 	}
 	if st.Failed > 0 {
-		s += fmt.Sprintf("\n失败的群可发送“导出 %d”查看原因。", nt.ID)
+		s += fmt.Sprintf("\n失败的群可发送“导出 %d”查看原因。", nt.Number())
 	}
 	return s, nil
 }

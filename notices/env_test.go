@@ -215,6 +215,7 @@ func (e *env) build(st notices.Store) {
 	e.n = e.notices(st)
 	e.d.Refresh = e.n.RefreshCard(e.d.Refresh)
 	e.h.Extra = append(e.h.Extra, e.n.Extra)
+	e.h.AddNumbered(e.n.Numbered, store.KindNotice, store.KindPoll)
 	e.eng = &bot.Engine{Handler: bot.Chain(e.h.Handle, bot.Recover(log), bot.Identify(e.st)), Outbox: e.st, Now: e.clock.Now, Log: log}
 }
 

@@ -178,9 +178,10 @@ func (n *Notices) serveCSV(w http.ResponseWriter, req *http.Request, poll bool) 
 		http.Error(w, "export failed", http.StatusInternalServerError)
 		return
 	}
-	name := fmt.Sprintf("notice-%d.csv", id)
+	// The file is named by the number people know it by (the link carries its id).
+	name := fmt.Sprintf("notice-%d.csv", nt.Number())
 	if poll {
-		name = fmt.Sprintf("poll-%d.csv", id)
+		name = fmt.Sprintf("poll-%d.csv", nt.Number())
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
@@ -243,7 +244,7 @@ func (n *Notices) WriteNoticeCSV(ctx context.Context, w io.Writer, nt *Notice) e
 	if nt.Kind == KindPoll {
 		body = nt.Title + "（选项：" + strings.Join(nt.Options, "/") + "；截止：" + c.time(nt.Deadline) + "）"
 	}
-	c.row(nt.Ref(), nt.Kind.Chinese(), statusNames[nt.Status], nt.AuthorName, c.time(nt.CreatedAt), c.time(nt.ConfirmedAt),
+	c.row(numberText(nt), nt.Kind.Chinese(), statusNames[nt.Status], nt.AuthorName, c.time(nt.CreatedAt), c.time(nt.ConfirmedAt),
 		c.time(nt.SentAt), nt.TargetNames, strconv.Itoa(nt.Groups), strconv.Itoa(nt.People), body, strings.Join(nt.Links, " "))
 	if nt.Status == StatusDraft || nt.Status == StatusCancelled {
 		return c.flush()
@@ -304,7 +305,7 @@ func (n *Notices) WritePollCSV(ctx context.Context, w io.Writer, nt *Notice) err
 	if nt.Result != nil {
 		state = "已截止公示"
 	}
-	c.row(nt.Ref(), nt.Title, strings.Join(nt.Options, "/"), c.time(nt.Deadline), state, nt.AuthorName)
+	c.row(numberText(nt), nt.Title, strings.Join(nt.Options, "/"), c.time(nt.Deadline), state, nt.AuthorName)
 	c.row()
 	if err := n.writePoll(ctx, c, nt); err != nil {
 		return err
@@ -358,4 +359,12 @@ func (n *Notices) writePoll(ctx context.Context, c *csvWriter, nt *Notice) error
 		c.row(nameOr(names, v.Group), v.Group, v.Name, v.Person, v.Option, c.time(v.At), counted)
 	}
 	return nil
+}
+
+// numberText is a notice's number in the CSV ("" for a draft, which has none).
+func numberText(nt *Notice) string {
+	if no := nt.Number(); no > 0 {
+		return strconv.FormatInt(no, 10)
+	}
+	return ""
 }

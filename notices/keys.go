@@ -6,18 +6,19 @@ import (
 	"strings"
 )
 
-// Doc collections. Every id of a notice's own docs starts with its number and "|", so one
+// Doc collections. Every id of a notice's own docs starts with its id and "|", so one
 // prefix lists them (1| never matches 12|).
 const (
 	collNotices = "notices"       // <id> → Notice
 	collGroups  = "notice_groups" // <id> → []string, the frozen target groups, sorted
-	collMeta    = "notice_meta"   // "seq" → the last number given out
+	collMeta    = "notice_meta"   // "seq" → the last id given out (ids are internal; numbers are store.Numbers)
 	collDraft   = "notice_draft"  // <author> → <id> of the author's latest draft
 	collOpen    = "notice_open"   // <padded id> → "1": notices Tick still has work for
 	collRecent  = "notice_recent" // <padded id> → recentEntry: what a bare 收到 or 同意 may mean
 	collAcks    = "notice_acks"   // <id>|<group>|<person> → Receipt
 	collVotes   = "notice_votes"  // <id>|<person> → Vote
 	collCounts  = "notice_counts" // <id> → counts, for the card's counters
+	collAlias   = "notice_alias"  // <old number> → <id>: a notice's number before numbers were shared
 )
 
 // HotColls are the collections the inbound path reads on every bare 收到 or poll answer

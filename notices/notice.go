@@ -15,7 +15,9 @@ import (
 	"time"
 )
 
-// Kind tells a notice from a poll. Both share one numbering, so "导出 12" is never ambiguous.
+// Kind tells a notice from a poll. Both take their numbers from the deployment's one number
+// space (store.Numbers, shared with items and activities), so "导出 12" or "查看 12" is never
+// ambiguous.
 type Kind string
 
 const (
@@ -44,7 +46,11 @@ const (
 // Notice is one notice or poll. Its target groups are frozen when it is drafted (doc
 // collGroups), so the reach confirmed is the reach sent.
 type Notice struct {
+	// ID is the notice's own id: the key of its docs, outbox entries and card buttons, given
+	// at draft time and never shown. No is the number people see (store.Numbers), taken when
+	// the draft is confirmed: a draft never sent takes none.
 	ID     int64  `json:"id"`
+	No     int64  `json:"no,omitempty"`
 	Kind   Kind   `json:"kind"`
 	Status Status `json:"status"`
 
@@ -83,11 +89,32 @@ type Notice struct {
 	PublishedAt time.Time `json:"published_at,omitempty"`
 }
 
-// Ref is the id as written on cards and in commands.
+// Ref is the id card buttons carry (Action.Ref): the notice's own id, not its number.
 func (n *Notice) Ref() string { return strconv.FormatInt(n.ID, 10) }
 
-// Label is "通知 #12" / "投票 #13".
-func (n *Notice) Label() string { return n.Kind.Chinese() + " #" + n.Ref() }
+// Number is the number people see and type: No, or for a notice sent before numbers were
+// shared and not yet renumbered, its id (which was its number then). 0 for a draft.
+func (n *Notice) Number() int64 {
+	switch {
+	case n.No > 0:
+		return n.No
+	case n.Status == StatusDraft || n.Status == StatusCancelled:
+		return 0
+	}
+	return n.ID
+}
+
+// Label is "通知 #12" / "投票 #13"; a draft, which has no number yet, is "通知（待确认）", one
+// cancelled before it was sent "通知（未发送）".
+func (n *Notice) Label() string {
+	if no := n.Number(); no > 0 {
+		return n.Kind.Chinese() + " #" + strconv.FormatInt(no, 10)
+	}
+	if n.Status == StatusCancelled {
+		return n.Kind.Chinese() + "（未发送）"
+	}
+	return n.Kind.Chinese() + "（待确认）"
+}
 
 // Subject is a short line naming the notice: the poll's question or the notice's first words.
 func (n *Notice) Subject() string {

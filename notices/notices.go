@@ -22,6 +22,7 @@ import (
 type Store interface {
 	store.Docs
 	store.Once
+	store.Numbers
 	Enqueue(ctx context.Context, entries ...store.OutboxEntry) error
 	GetOutbox(ctx context.Context, id string) (store.OutboxEntry, error)
 	OutboxStats(ctx context.Context, batch string) (store.OutboxStats, error)
@@ -123,6 +124,30 @@ func (n *Notices) Extra(ctx context.Context, r *bot.Request) (handled bool, err 
 		return n.action(ctx, r, a)
 	}
 	cmd := Parse(r.Msg.Text, ParseContext{Now: r.Now, IsTarget: n.isTarget})
+	// Commands name a notice by its number; everything below works with its id. Everyone's
+	// verbs are resolved here, a secretary's only once the sender is known to be one.
+	resolve := func() error {
+		if cmd.Err != "" || cmd.ID <= 0 {
+			return nil
+		}
+		id, err := n.resolveCommand(ctx, r, cmd.ID)
+		cmd.ID = id
+		return err
+	}
+	switch cmd.Verb {
+	case VerbVote, VerbProgress:
+		if err := resolve(); err != nil {
+			return true, err
+		}
+	case VerbAck:
+		if err := resolve(); err != nil {
+			if community.ErrorCode(err) == community.ENotFound && r.Group.ID == "" {
+				r.Reply("请在收到通知的群里回复“收到”。")
+				return true, nil
+			}
+			return true, err
+		}
+	}
 	secretary := r.Sender.Role.AtLeast(community.RoleSecretary)
 	addressed := r.Msg.Private || r.Msg.Mentioned
 	switch cmd.Verb {
@@ -168,6 +193,9 @@ func (n *Notices) Extra(ctx context.Context, r *bot.Request) (handled bool, err 
 	if cmd.Err != "" {
 		r.Reply(cmd.Err)
 		return true, nil
+	}
+	if err := resolve(); err != nil {
+		return true, err
 	}
 	switch cmd.Verb {
 	case VerbUsage:
@@ -240,7 +268,7 @@ func (n *Notices) get(ctx context.Context, id int64) (*Notice, error) {
 	raw, err := n.Store.GetDoc(ctx, collNotices, docID(id))
 	if err != nil {
 		if community.ErrorCode(err) == community.ENotFound {
-			return nil, community.Errorf(community.ENotFound, "没有找到 #%d 号通知或投票。", id)
+			return nil, community.Errorf(community.ENotFound, "没有找到这条通知或投票。")
 		}
 		return nil, store.ErrUnavailable(err)
 	}
@@ -259,7 +287,7 @@ func (n *Notices) update(ctx context.Context, id int64, fn func(nt *Notice) erro
 	var out *Notice
 	_, err := n.Store.UpdateDoc(ctx, collNotices, docID(id), func(old []byte) ([]byte, error) {
 		if old == nil {
-			return nil, community.Errorf(community.ENotFound, "没有找到 #%d 号通知或投票。", id)
+			return nil, community.Errorf(community.ENotFound, "没有找到这条通知或投票。")
 		}
 		nt := new(Notice)
 		if err := json.Unmarshal(old, nt); err != nil {
@@ -533,33 +561,54 @@ func (n *Notices) confirm(ctx context.Context, r *bot.Request, id int64) error {
 	if err != nil || id == 0 {
 		return err
 	}
-	already := false
-	nt, err := n.update(ctx, id, func(nt *Notice) error {
-		already = false
+	check := func(nt *Notice) (already bool, err error) {
 		if nt.Author != r.Sender.ID {
-			return community.Errorf(community.EForbidden, "%s 是 %s 起草的，请由本人确认发送。", nt.Label(), nt.AuthorName)
+			return false, community.Errorf(community.EForbidden, "%s 是 %s 起草的，请由本人确认发送。", nt.Label(), nt.AuthorName)
 		}
 		switch nt.Status {
 		case StatusSending, StatusSent:
-			already = true
-			return nil
+			return true, nil
 		case StatusCancelled:
-			return community.Errorf(community.EConflict, "%s 已取消，如需发送请重新起草。", nt.Label())
+			return false, community.Errorf(community.EConflict, "%s 已取消，如需发送请重新起草。", nt.Label())
 		}
 		if r.Now.Sub(nt.CreatedAt) > n.DraftTTL {
-			return community.Errorf(community.EConflict, "%s 的草稿已过期，请重新发送命令起草。", nt.Label())
+			return false, community.Errorf(community.EConflict, "%s 的草稿已过期，请重新发送命令起草。", nt.Label())
 		}
 		if nt.Kind == KindPoll && !nt.Deadline.After(r.Now) {
-			return community.Errorf(community.EConflict, "%s 的截止时间已过，请重新发起。", nt.Label())
+			return false, community.Errorf(community.EConflict, "%s 的截止时间已过，请重新发起。", nt.Label())
 		}
-		nt.Status, nt.ConfirmedAt = StatusSending, r.Now
+		return false, nil
+	}
+	// The number is taken only for a draft that may be sent, and recorded under the draft's
+	// id: a second confirmation (a retry, another replica) gets the same number, and the
+	// update below, which flips the status, finds the draft already sending.
+	nt, err := n.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	already, err := check(nt)
+	if err != nil {
+		return err
+	}
+	var no int64
+	if !already {
+		if no, err = n.takeNumber(ctx, nt); err != nil {
+			return err
+		}
+	}
+	nt, err = n.update(ctx, id, func(nt *Notice) error {
+		var err error
+		if already, err = check(nt); err != nil || already {
+			return err
+		}
+		nt.Status, nt.ConfirmedAt, nt.No = StatusSending, r.Now, no
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	if already {
-		r.Replyf("%s 已在发送，发送“进度 %d”查看送达情况。", nt.Label(), nt.ID)
+		r.Replyf("%s 已在发送，发送“进度 %d”查看送达情况。", nt.Label(), nt.Number())
 		return nil
 	}
 	if err := n.Store.PutDoc(ctx, collOpen, paddedID(id), []byte("1")); err != nil {
@@ -567,9 +616,9 @@ func (n *Notices) confirm(ctx context.Context, r *bot.Request, id int64) error {
 	}
 	n.clearDraft(ctx, r.Sender.ID, id)
 	n.Kick()
-	msg := fmt.Sprintf("✅ %s 开始发送到 %d 个群。发送“进度 %d”查看送达，“回执 %d”查看回执。", nt.Label(), nt.Groups, id, id)
+	msg := fmt.Sprintf("✅ %s 开始发送到 %d 个群。发送“进度 %d”查看送达，“回执 %d”查看回执。", nt.Label(), nt.Groups, nt.Number(), nt.Number())
 	if nt.Kind == KindPoll {
-		msg = fmt.Sprintf("✅ %s 开始发送到 %d 个群，%s截止后自动公布结果。发送“投票结果 %d”随时查看。", nt.Label(), nt.Groups, community.FormatDate(nt.Deadline, r.Now), id)
+		msg = fmt.Sprintf("✅ %s 开始发送到 %d 个群，%s截止后自动公布结果。发送“投票结果 %d”随时查看。", nt.Label(), nt.Groups, community.FormatDate(nt.Deadline, r.Now), nt.Number())
 	}
 	r.Reply(msg)
 	n.updateDraftCard(r, nt)
@@ -590,7 +639,7 @@ func (n *Notices) cancel(ctx context.Context, r *bot.Request, id int64) error {
 		}
 		switch nt.Status {
 		case StatusSending, StatusSent:
-			return community.Errorf(community.EConflict, "%s 已开始发送，无法撤回。发送“进度 %d”查看送达情况。", nt.Label(), nt.ID)
+			return community.Errorf(community.EConflict, "%s 已开始发送，无法撤回。发送“进度 %d”查看送达情况。", nt.Label(), nt.Number())
 		}
 		nt.Status = StatusCancelled
 		return nil

@@ -1,6 +1,7 @@
 package notices_test
 
 import (
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,8 +68,8 @@ func smallEnv(t *testing.T) *env {
 // send drafts text as who, confirms it and delivers it; it returns the notice's number.
 func (e *env) send(who, text string) int64 {
 	e.t.Helper()
-	id := lastID(e.t, e.say(who, "", text))
-	mustContain(e.t, texts(e.say(who, "", "确认发送")), "开始发送")
+	lastID(e.t, e.say(who, "", text))
+	id := sentNumber(e.t, e.say(who, "", "确认发送"))
 	if err := e.n.Pump(e.ctx); err != nil {
 		e.t.Fatal(err)
 	}
@@ -95,13 +96,14 @@ func TestOnlySecretariesSend(t *testing.T) {
 func TestNoticeConfirmCancelAndReach(t *testing.T) {
 	e := smallEnv(t)
 	outs := e.say(sec, "", "通知 全体 关于二次供水改造的说明\n详见 https://x.example.org/a.pdf")
-	mustContain(t, texts(outs), "请确认发送：通知 #1", "全体（幸福社区）", "2 个群", "已登记 5 人（群里实际人数以平台为准）", "https://x.example.org/a.pdf")
+	// A draft has no number yet: it takes one when it is sent.
+	mustContain(t, texts(outs), "请确认发送：通知（待确认）", "全体（幸福社区）", "2 个群", "已登记 5 人（群里实际人数以平台为准）", "https://x.example.org/a.pdf")
 	if outs[0].UserID != sec || outs[0].Card == nil || len(outs[0].Card.Buttons) != 2 {
 		t.Fatalf("confirmation = %+v", outs[0])
 	}
 	// Someone else cannot confirm it; the author cancels; a cancelled draft cannot be sent.
 	mustContain(t, texts(e.tap(st, "", notices.ActConfirm, "1", "")), "请由本人确认发送")
-	mustContain(t, texts(e.say(sec, "", "取消发送")), "已取消 通知 #1")
+	mustContain(t, texts(e.say(sec, "", "取消发送")), "已取消 通知（未发送）")
 	mustContain(t, texts(e.tap(sec, "", notices.ActConfirm, "1", "")), "已取消")
 	if err := e.n.Pump(e.ctx); err != nil {
 		t.Fatal(err)
@@ -113,7 +115,7 @@ func TestNoticeConfirmCancelAndReach(t *testing.T) {
 
 	// The street's secretary reaches everything; a draft expires.
 	outs = e.say(st, "", "通知 全体 明天停电")
-	mustContain(t, texts(outs), "#2", "发送范围: 全体", "3 个群", "已登记 7 人")
+	mustContain(t, texts(outs), "请确认发送：通知（待确认）", "发送范围: 全体", "3 个群", "已登记 7 人")
 	e.clock.Advance(25 * time.Hour)
 	mustContain(t, texts(e.say(st, "", "确认发送")), "草稿已过期")
 }
@@ -253,7 +255,7 @@ func TestProgressOfAnItemIsNotOurs(t *testing.T) {
 func TestPollVotesResultsAndPublishOnce(t *testing.T) {
 	e := smallEnv(t)
 	outs := e.say(sec, "", "投票 是否同意加装电梯 同意/反对/弃权 截止 周日")
-	mustContain(t, texts(outs), "请确认发送：投票 #1", "是否同意加装电梯", "选项: 同意 / 反对 / 弃权", "截止: 11月29日(周日) 18:00", "2 个群")
+	mustContain(t, texts(outs), "请确认发送：投票（待确认）", "是否同意加装电梯", "选项: 同意 / 反对 / 弃权", "截止: 11月29日(周日) 18:00", "2 个群")
 	mustContain(t, texts(e.tap(sec, "", notices.ActConfirm, "1", "")), "截止后自动公布结果")
 	if err := e.n.Pump(e.ctx); err != nil {
 		t.Fatal(err)
@@ -352,10 +354,10 @@ func TestPollInAGroupGoesToThatGroup(t *testing.T) {
 
 func TestReplyToAnItemCardIsNotAReceipt(t *testing.T) {
 	e := smallEnv(t)
-	e.send(sec, "通知 1网格 周六停水")
-	e.say(sec, g1, "发布 周六上午清理楼道 需要2人")
+	e.send(sec, "通知 1网格 周六停水")         // #1
+	e.say(sec, g1, "发布 周六上午清理楼道 需要2人") // #2: numbers are shared
 	e.drain(100 * time.Millisecond)
-	e.replyTo(pa, g1, "item:1", "收到")
+	e.replyTo(pa, g1, "item:2", "收到")
 	mustContain(t, texts(e.say(sec, "", "回执 1")), "已回执 0 人")
 	e.say(pa, g1, "收到")
 	mustContain(t, texts(e.say(sec, "", "回执 1")), "已回执 1 人")
@@ -419,4 +421,15 @@ func TestReceiptsStayWithinJurisdiction(t *testing.T) {
 	ref2 := strconv.FormatInt(id2, 10)
 	mustContain(t, texts(e.say(hq, "", "回执 "+ref2)), "没有发到您辖区（红旗社区）的群")
 	mustContain(t, texts(e.say(sec, "", "导出 "+ref2)), "token=")
+}
+
+// sentNumber is N of the "✅ 通知 #N 开始发送" a confirmation answers.
+func sentNumber(t *testing.T, outs []bot.Outbound) int64 {
+	t.Helper()
+	m := regexp.MustCompile(`✅ (?:通知|投票) #(\d+) 开始发送`).FindStringSubmatch(texts(outs))
+	if m == nil {
+		t.Fatalf("not sent:\n%s", texts(outs))
+	}
+	no, _ := strconv.ParseInt(m[1], 10, 64)
+	return no
 }

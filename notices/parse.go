@@ -133,14 +133,8 @@ func Parse(text string, pc ParseContext) Command {
 			}
 		}
 	}
-	// 进度 N is also the core's item progress; the handler decides whose N it is. Without a
-	// number it is not ours.
-	if rest, ok := cutVerb(head, "进度"); ok {
-		if id, n, bad := leadingID(rest); n > 0 && !bad && strings.TrimFunc(rest[n:], isSep) == "" {
-			return Command{Verb: VerbProgress, ID: id}
-		}
-		return Command{}
-	}
+	// A bare 进度 N is the core's: numbers are shared, so it looks N up (an item, or through
+	// the number index a notice, whose answer is Notices.Numbered) without a detour here.
 	for _, w := range []string{"确认发送", "确定发送", "确认发布"} {
 		if rest, ok := cutVerb(head, w); ok {
 			return idOnly(VerbConfirm, rest)

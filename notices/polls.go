@@ -167,7 +167,7 @@ func (n *Notices) results(ctx context.Context, r *bot.Request, id int64) error {
 		return err
 	}
 	if nt.Kind != KindPoll {
-		return community.Errorf(community.EInvalid, "%s 是通知，不是投票。查看回执请发送：回执 %d", nt.Label(), id)
+		return community.Errorf(community.EInvalid, "%s 是通知，不是投票。查看回执请发送：回执 %d", nt.Label(), nt.Number())
 	}
 	res := nt.Result
 	if res == nil {
@@ -275,7 +275,7 @@ func (n *Notices) publish(ctx context.Context, nt *Notice, now time.Time) error 
 	}
 	if nt.Author != "" {
 		o := bot.Outbound{ID: BatchID(nt.ID) + ":result:author", Platform: nt.AuthorPlatform, UserID: nt.Author,
-			Text: fmt.Sprintf("📊 %s 已截止并公示：%s\n%s\n各群明细：投票结果 %d / 导出 %d", nt.Label(), nt.Title, total, nt.ID, nt.ID)}
+			Text: fmt.Sprintf("📊 %s 已截止并公示：%s\n%s\n各群明细：投票结果 %d / 导出 %d", nt.Label(), nt.Title, total, nt.Number(), nt.Number())}
 		e, err := bot.Entry(o, now)
 		if err != nil {
 			return err

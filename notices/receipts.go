@@ -51,7 +51,11 @@ func (n *Notices) ackText(ctx context.Context, r *bot.Request, cmd Command) (boo
 		default:
 			strs := make([]string, len(ids))
 			for i, x := range ids {
-				strs[i] = "收到 " + strconv.FormatInt(x, 10)
+				nt, err := n.get(ctx, x)
+				if err != nil {
+					return true, err
+				}
+				strs[i] = "收到 " + strconv.FormatInt(nt.Number(), 10)
 			}
 			r.Replyf("最近有%d条通知，请回复对应通知卡片“收到”，或发送：%s", len(ids), strings.Join(strs, " / "))
 			return true, nil
@@ -399,7 +403,7 @@ func (n *Notices) receipts(ctx context.Context, r *bot.Request, id int64) error 
 			fmt.Fprintf(&b, "\n   未回执：%s%s", strings.Join(names, "、"), more)
 		}
 	}
-	fmt.Fprintf(&b, "\n（“登记在册”指群所属网格下登记过的人员，群里实际人数以平台为准。提醒回执最少的群：催办回执 %d；完整名单：导出 %d）", nt.ID, nt.ID)
+	fmt.Fprintf(&b, "\n（“登记在册”指群所属网格下登记过的人员，群里实际人数以平台为准。提醒回执最少的群：催办回执 %d；完整名单：导出 %d）", nt.Number(), nt.Number())
 	// It names people who have not acknowledged: for the secretary's eyes only.
 	r.ReplyPrivately(b.String())
 	return nil
@@ -481,7 +485,7 @@ func (n *Notices) remind(ctx context.Context, nt *Notice, tag string, now time.T
 		// The group is reminded without naming anyone: who has not acknowledged is told
 		// privately, never in front of the neighbours.
 		text := fmt.Sprintf("⏰ 请大家查看%s：%s\n看过请点通知卡片上的“收到”，或回复“收到 %d”。本群已回执 %d 人。",
-			nt.Label(), nt.Subject(), nt.ID, len(g.Acks))
+			nt.Label(), nt.Subject(), nt.Number(), len(g.Acks))
 		if err := add(bot.Outbound{ID: remindID(nt.ID, g.Group.ID, tag), Platform: g.Group.Platform, ChatID: g.Group.Chat,
 			Text: text, Batch: remindBatch(nt.ID)}); err != nil {
 			return nil, err
@@ -495,7 +499,7 @@ func (n *Notices) remind(ctx context.Context, nt *Notice, tag string, now time.T
 			nudged++
 			if err := add(bot.Outbound{ID: remindID(nt.ID, g.Group.ID+"/"+p.ID, tag), Platform: plat, UserID: p.ID,
 				Text: fmt.Sprintf("⏰ %s 还没有收到您的回执：%s\n看过请在%s点通知卡片上的“收到”，或回复“收到 %d”。",
-					nt.Label(), nt.Subject(), groupName(g.Group), nt.ID),
+					nt.Label(), nt.Subject(), groupName(g.Group), nt.Number()),
 				Batch: remindBatch(nt.ID)}); err != nil {
 				return nil, err
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,11 +104,17 @@ func (s *Scheduler) visible(ctx context.Context, r *bot.Request) ([]*Schedule, e
 	return out, nil
 }
 
-// matchSchedules finds schedules by id, or by title (exact, then partial).
+// matchSchedules finds schedules by number (then by id: an older activity's number from
+// before numbers were shared), or by title (exact, then partial).
 func matchSchedules(scheds []*Schedule, ref string) []*Schedule {
 	ref = strings.TrimPrefix(strings.TrimSpace(ref), "#")
 	if ref == "" {
 		return nil
+	}
+	for _, sc := range scheds {
+		if sc.Number() == ref {
+			return []*Schedule{sc}
+		}
 	}
 	var exact, partial []*Schedule
 	for _, sc := range scheds {
@@ -253,7 +260,7 @@ func (s *Scheduler) pick(ctx context.Context, r *bot.Request, occID, ref string,
 	verb := map[purpose]string{forAnswer: "报名", forSignin: "签到", forAttendance: "出席", forAgenda: "议题"}[p]
 	fmt.Fprintf(&b, "%s %s", verb, found[0].sc.Title)
 	for _, t := range found {
-		fmt.Fprintf(&b, "\n· %s（编号 %s）%s", t.sc.Title, t.sc.ID, community.FormatDate(t.start, r.Now))
+		fmt.Fprintf(&b, "\n· %s（编号 %s）%s", t.sc.Title, t.sc.Number(), community.FormatDate(t.start, r.Now))
 	}
 	r.Reply(b.String())
 	return target{}, false, nil
@@ -523,7 +530,7 @@ func (s *Scheduler) list(ctx context.Context, r *bot.Request) error {
 		if at.IsZero() {
 			continue
 		}
-		line := fmt.Sprintf("· %s（编号 %s）%s\n  下次：%s", sc.Title, sc.ID, rr, community.FormatDate(at, r.Now))
+		line := fmt.Sprintf("· %s（编号 %s）%s\n  下次：%s", sc.Title, sc.Number(), rr, community.FormatDate(at, r.Now))
 		if !natural.Equal(at) {
 			name, _ := IsHoliday(s.cal, natural)
 			line += fmt.Sprintf("（原定%d月%d日，逢%s顺延）", natural.Month(), natural.Day(), nonEmpty(name, "节假日"))
@@ -637,11 +644,11 @@ func (s *Scheduler) create(ctx context.Context, r *bot.Request, cmd ChatCommand)
 		if try == 20 {
 			return errors.New("no free schedule number")
 		}
-		seq, err := s.nextSeq(ctx)
+		no, err := s.st.TakeNumber(ctx, store.KindActivity, "")
 		if err != nil {
-			return err
+			return store.ErrUnavailable(err)
 		}
-		sc.ID = fmt.Sprint(seq)
+		sc.ID, sc.No = strconv.FormatInt(no, 10), no
 		raw, err := json.Marshal(sc)
 		if err != nil {
 			return err
@@ -662,26 +669,8 @@ func (s *Scheduler) create(ctx context.Context, r *bot.Request, cmd ChatCommand)
 	}
 	s.log.Info("schedule created in chat", "schedule", sc.ID, "by", r.Sender.ID, "rule", sc.Rule)
 	r.Reply("✅ 已创建" + s.describe(&sc, r.Now) +
-		fmt.Sprintf("\n修改：修改活动 %s 地点 …；取消：取消活动 %s", sc.ID, sc.ID))
+		fmt.Sprintf("\n修改：修改活动 %s 地点 …；取消：取消活动 %s", sc.Number(), sc.Number()))
 	return nil
-}
-
-func (s *Scheduler) nextSeq(ctx context.Context) (int, error) {
-	var n int
-	_, err := s.st.UpdateDoc(ctx, CollMeta, "seq", func(old []byte) ([]byte, error) {
-		n = 0
-		if old != nil {
-			if err := json.Unmarshal(old, &n); err != nil {
-				return nil, err
-			}
-		}
-		n++
-		return json.Marshal(n)
-	})
-	if err != nil {
-		return 0, store.ErrUnavailable(err)
-	}
-	return n, nil
 }
 
 // describe summarises a schedule for its creator: what, when, next date, where, to whom, and
@@ -693,7 +682,7 @@ func (s *Scheduler) describe(sc *Schedule, now time.Time) string {
 		kind = "会议"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s（编号 %s）：%s\n时间：%s", kind, sc.ID, sc.Title, rr)
+	fmt.Fprintf(&b, "%s（编号 %s）：%s\n时间：%s", kind, sc.Number(), sc.Title, rr)
 	at, natural := NextOccurrence(rr, now, s.cal)
 	if !at.IsZero() && rr.Recurring() {
 		fmt.Fprintf(&b, "\n下次：%s", community.FormatDate(at, now))
@@ -730,7 +719,7 @@ func (s *Scheduler) editable(ctx context.Context, r *bot.Request, ref string) (*
 		return nil, err
 	}
 	ref = strings.TrimPrefix(ref, "#")
-	sc, err := s.getSchedule(ctx, ref)
+	sc, err := s.byRef(ctx, ref)
 	if err != nil {
 		if community.ErrorCode(err) == community.ENotFound {
 			return nil, community.Errorf(community.ENotFound, "没有编号为 %s 的活动。发送“活动列表”查看编号。", ref)
@@ -738,10 +727,10 @@ func (s *Scheduler) editable(ctx context.Context, r *bot.Request, ref string) (*
 		return nil, store.ErrUnavailable(err)
 	}
 	if sc.Cancelled {
-		return nil, community.Errorf(community.EConflict, "%s（编号 %s）已经取消了。", sc.Title, sc.ID)
+		return nil, community.Errorf(community.EConflict, "%s（编号 %s）已经取消了。", sc.Title, sc.Number())
 	}
 	if sc.Source == SourceConfig {
-		return nil, community.Errorf(community.EForbidden, "%s（编号 %s）由配置文件设定，请联系管理员修改配置。", sc.Title, sc.ID)
+		return nil, community.Errorf(community.EForbidden, "%s（编号 %s）由配置文件设定，请联系管理员修改配置。", sc.Title, sc.Number())
 	}
 	// Another secretary's activity may be changed only by one whose jurisdiction holds all of
 	// its reach (every group, for an activity sent to all).
@@ -749,7 +738,7 @@ func (s *Scheduler) editable(ctx context.Context, r *bot.Request, ref string) (*
 		auth, me := community.NewAuthority(s.tree), community.ActorOf(r.Sender)
 		if _, all := auth.Scope(me); !all {
 			if len(sc.Nodes) == 0 {
-				return nil, community.Errorf(community.EForbidden, "%s（编号 %s）发往全部群，只能由发起人或上级书记修改。", sc.Title, sc.ID)
+				return nil, community.Errorf(community.EForbidden, "%s（编号 %s）发往全部群，只能由发起人或上级书记修改。", sc.Title, sc.Number())
 			}
 			for _, n := range sc.Nodes {
 				if err := auth.CheckPlace(me, n); err != nil {
@@ -830,7 +819,7 @@ func (s *Scheduler) cancel(ctx context.Context, r *bot.Request, ref string) erro
 		return err
 	}
 	s.tellAnnounced(ctx, r, old, nil)
-	r.Replyf("✅ 已取消%s（编号 %s），不再发布和提醒。", old.Title, old.ID)
+	r.Replyf("✅ 已取消%s（编号 %s），不再发布和提醒。", old.Title, old.Number())
 	return nil
 }
 

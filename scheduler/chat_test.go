@@ -15,6 +15,7 @@ import (
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/internal/setup"
 	"github.com/neighborbot/neighborbot/scheduler"
+	"github.com/neighborbot/neighborbot/store"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -120,6 +121,7 @@ func newChat(t *testing.T) *chat {
 		t.Fatal(err)
 	}
 	h.Handlers.Extra = append(h.Handlers.Extra, s.Handle)
+	h.Handlers.AddNumbered(s.Numbered, store.KindActivity)
 	return &chat{t: t, h: h, s: s}
 }
 

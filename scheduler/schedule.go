@@ -17,7 +17,7 @@ import (
 const (
 	CollSchedules   = "schedules"   // schedule id → Schedule
 	CollOccurrences = "occurrences" // occurrence id → Occurrence
-	CollMeta        = "schedmeta"   // "seq" (chat schedule numbers), "lasttick", "purge" (privacy.go)
+	CollMeta        = "schedmeta"   // "lasttick", "purge" (privacy.go); "seq" numbered chat schedules before numbers were shared (store.Numbers)
 	CollSent        = "schedsent"   // item step key → when its messages reached the outbox
 )
 
@@ -29,7 +29,11 @@ const (
 
 // Schedule is a recurring (or one-off) activity or meeting, as kept in the store.
 type Schedule struct {
-	ID      string   `json:"id"`
+	ID string `json:"id"`
+	// No is the number of an activity created in chat, from the deployment's one number
+	// space (store.Numbers, shared with items and notices); its ID is that number, or for
+	// one created before numbers were shared, the number it had then. 0 for configured ones.
+	No      int64    `json:"no,omitempty"`
 	Kind    string   `json:"kind"`              // config.Schedule* kinds
 	Rule    string   `json:"rule"`              // canonical (ParseRule reads it); a one-off has its year
 	Written string   `json:"written,omitempty"` // as written in the config or chat

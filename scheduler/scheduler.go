@@ -22,6 +22,7 @@ type Store interface {
 	store.Items
 	store.Directory
 	store.Docs
+	store.Numbers
 	Enqueue(ctx context.Context, entries ...store.OutboxEntry) error
 }
 

@@ -13,6 +13,7 @@ import (
 // Store is the whole of what a backend provides.
 type Store interface {
 	Items
+	Numbers
 	Directory
 	Once
 	Inbox
@@ -41,7 +42,8 @@ type ItemFilter struct {
 	ByDeadline bool
 }
 
-// Items keeps service items. Numbers are global, start at 1 and have neither gaps nor repeats.
+// Items keeps service items. Numbers are global, start at 1 and have neither gaps nor repeats;
+// notices, polls and activities take theirs from the same sequence (Numbers).
 type Items interface {
 	// CreateItem takes the next number, calls build with it and saves the result, atomically:
 	// if build fails the number is not used. If the built item's Source is not empty and an
@@ -210,14 +212,15 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 // export` and `neighborbot import` (store/transfer) move data between backends with it.
 // store/bolt and store/redis implement it; storetest.RunDump checks them.
 type Dumper interface {
-	// Dump calls fn with every record, in this order: the item counter; items by number;
+	// Dump calls fn with every record, in this order: the item counter (the shared number
+	// sequence); items by number; the number index (Numbers) by number;
 	// persons by id; groups by id; docs by collection, then id; outbox entries in enqueue
 	// order; inbound events (unhandled ones, and handled ids still remembered) by id; Once
 	// keys still live at the store's clock, by key. It is a consistent snapshot only if
 	// nothing writes meanwhile: stop the bots first.
 	Dump(ctx context.Context, fn func(Record) error) error
 	// Restore saves records as they are: items with their numbers, versions and history
-	// (the counter raised to cover them), outbox entries with their status, attempts and
+	// (the counter raised to cover them), number entries (likewise), outbox entries with their status, attempts and
 	// lease (after the entries already queued), inbound events leased or handled as they
 	// were, Once keys until their expiry (unless it has passed). Items, persons, groups and
 	// docs replace those with the same id; outbox entries, inbound events and Once keys
@@ -229,6 +232,7 @@ type Dumper interface {
 type Record struct {
 	ItemSeq *int64            `json:"item_seq,omitempty"` // the last item number handed out
 	Item    *community.Item   `json:"item,omitempty"`
+	Number  *NumberEntry      `json:"number,omitempty"` // a number's index entry (Numbers)
 	Person  *community.Person `json:"person,omitempty"`
 	Group   *community.Group  `json:"group,omitempty"`
 	Doc     *DocRecord        `json:"doc,omitempty"`

@@ -41,6 +41,7 @@ import (
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/handlers"
 	"github.com/neighborbot/neighborbot/notices"
+	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
 )
 
@@ -224,6 +225,7 @@ func assemble(o options, path, feishuURL, wecomURL string, groups int, owner str
 	}
 	d.Refresh = n.RefreshCard(d.Refresh)
 	h.Extra = append(h.Extra, n.Extra)
+	h.AddNumbered(n.Numbered, store.KindNotice, store.KindPoll)
 	eng := &bot.Engine{Handler: bot.Chain(h.Handle, bot.Identify(st)), Outbox: st, Now: time.Now, Log: log, Wake: d.Wake}
 	return &sender{since: d.Limiter.(*bot.LocalLimiter).Since, st: st, n: n, eng: eng, d: d}, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/handlers"
+	"github.com/neighborbot/neighborbot/internal/numbering"
 	"github.com/neighborbot/neighborbot/internal/setup"
 	"github.com/neighborbot/neighborbot/notices"
 	"github.com/neighborbot/neighborbot/store"
@@ -79,6 +80,8 @@ type App struct {
 	runners []func(ctx context.Context) error
 	closers []func() error
 	limits  ServerLimits
+	// renumber are the features' parts of the move to one number space (numbering.Migrate).
+	renumber []numbering.Part
 }
 
 // New assembles an App. It opens the store (unless given one) and seeds it from the config.
@@ -158,6 +161,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	if err := a.addNotices(ctx); err != nil {
 		return nil, fmt.Errorf("notices: %w", err)
+	}
+	// A store written before numbers were shared is renumbered once, before anything runs.
+	if _, err := numbering.Migrate(ctx, a.Store, a.Now(), a.Log, a.renumber...); err != nil {
+		return nil, err
 	}
 	if cfg.LocalEnabled() {
 		a.Local = local.New(local.Options{

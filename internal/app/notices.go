@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/internal/numbering"
 	"github.com/neighborbot/neighborbot/notices"
+	"github.com/neighborbot/neighborbot/store"
 )
 
 // addNotices plugs in notices and polls (package notices): their chat commands and card
@@ -34,6 +36,8 @@ func (a *App) addNotices(ctx context.Context) error {
 		},
 	}
 	a.Handlers.Extra = append(a.Handlers.Extra, n.Extra)
+	a.Handlers.AddNumbered(n.Numbered, store.KindNotice, store.KindPoll)
+	a.renumber = append(a.renumber, numbering.Part{Name: "notices", Renumber: n.MigrateNumbers})
 	a.Dispatcher.Refresh = n.RefreshCard(a.Dispatcher.Refresh)
 	n.Routes(a.Mux)
 	a.AddRunner(func(ctx context.Context) error { return n.Run(ctx, time.Minute, a.Now) })

@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 
+	"github.com/neighborbot/neighborbot/internal/numbering"
 	"github.com/neighborbot/neighborbot/scheduler"
+	"github.com/neighborbot/neighborbot/store"
 )
 
 // addScheduler builds the scheduler (activities, meetings, the deadline ladder) from the
@@ -35,6 +37,8 @@ func (a *App) addScheduler(ctx context.Context, owner string) error {
 	}
 	a.Handlers.Extra = append(a.Handlers.Extra, s.Handle)
 	a.Handlers.Retention = a.Cfg.Privacy.Retention.Duration() // told in 我的信息
+	a.Handlers.AddNumbered(s.Numbered, store.KindActivity)
+	a.renumber = append(a.renumber, numbering.Part{Name: "activities", Renumber: s.MigrateNumbers})
 	a.AddRunner(s.Run)
 	return nil
 }

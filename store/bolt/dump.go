@@ -44,6 +44,11 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 		}); err != nil {
 			return err
 		}
+		if err := forEachNumber(tx, func(e store.NumberEntry) error {
+			return emit(store.Record{Number: &e})
+		}); err != nil {
+			return err
+		}
 		if err := tx.Bucket(bPersons).ForEach(func(k, v []byte) error {
 			p := new(community.Person)
 			if err := json.Unmarshal(v, p); err != nil {
@@ -131,6 +136,11 @@ func (s *Store) Restore(ctx context.Context, records []store.Record) error {
 				err = restoreItem(tx, r.Item)
 				if err == nil {
 					err = raise(r.Item.No)
+				}
+			case r.Number != nil:
+				err = putNumber(tx, *r.Number)
+				if err == nil {
+					err = raise(r.Number.No)
 				}
 			case r.Person != nil:
 				if r.Person.ID == "" {

@@ -29,6 +29,11 @@ var (
 	bItemsDue    = []byte("items.due")
 	bItemsSource = []byte("items.source") // source event key → be64(no): creation is idempotent
 
+	// The number index (store.Numbers): be64(no) → NumberEntry JSON for numbers taken by
+	// TakeNumber (from the items bucket's sequence), and str(kind) ref → be64(no).
+	bNumbers    = []byte("numbers")
+	bNumberRefs = []byte("numbers.ref")
+
 	bPersons = []byte("persons") // id → Person JSON
 	bGroups  = []byte("groups")  // id → Group JSON
 
@@ -48,7 +53,7 @@ var (
 
 	allBuckets = [][]byte{
 		bMeta, bItems, bItemsLive, bItemsGroup, bItemsRequester, bItemsClaimer, bItemsState, bItemsOpen, bItemsDue, bItemsSource,
-		bPersons, bGroups, bOnce, bOnceExp, bInbox, bInboxDue, bInboxExp,
+		bNumbers, bNumberRefs, bPersons, bGroups, bOnce, bOnceExp, bInbox, bInboxDue, bInboxExp,
 		bOutbox, bOutboxWait, bOutboxReady, bOutboxStats, bDocs,
 	}
 

@@ -33,6 +33,15 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 	if err := s.dumpItems(ctx, fn); err != nil {
 		return err
 	}
+	nums, err := s.numberEntries(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range nums {
+		if err := fn(store.Record{Number: &e}); err != nil {
+			return err
+		}
+	}
 	persons, err := s.ListPersons(ctx)
 	if err != nil {
 		return err
@@ -295,6 +304,8 @@ func (s *Store) Restore(ctx context.Context, records []store.Record) error {
 			_, err = s.runInt(ctx, "restore", raiseSeq, []string{s.k.itemSeq()}, *r.ItemSeq)
 		case r.Item != nil:
 			err = s.restoreItem(ctx, r.Item)
+		case r.Number != nil:
+			err = s.restoreNumber(ctx, *r.Number)
 		case r.Person != nil:
 			err = s.PutPerson(ctx, *r.Person)
 		case r.Group != nil:

@@ -27,6 +27,8 @@ import (
 //	{P:items}:r:<requester>  zset    items filed for a person
 //	{P:items}:c:<claimer>    zset    items a person holds a slot of
 //	{P:items}:s:<state>      zset    items in a state
+//	{P:items}:num            hash    no → NumberEntry JSON: numbers taken from :seq by TakeNumber
+//	{P:items}:numref         hash    "<kind>|<ref>" → no
 //
 //	{P:dir}:persons          hash    id → Person JSON
 //	{P:dir}:groups           hash    id → Group JSON
@@ -71,6 +73,8 @@ func (k keyspace) itemSeq() string      { return k.items() + ":seq" }
 func (k keyspace) itemPrefix() string   { return k.items() + ":i:" }
 func (k keyspace) itemSource() string   { return k.items() + ":src" }
 func (k keyspace) item(no int64) string { return k.itemPrefix() + strconv.FormatInt(no, 10) }
+func (k keyspace) numbers() string      { return k.items() + ":num" }
+func (k keyspace) numberRefs() string   { return k.items() + ":numref" }
 func (k keyspace) idxAll() string       { return k.items() + ":all" }
 func (k keyspace) idxOpen() string      { return k.items() + ":open" }
 func (k keyspace) idxDue() string       { return k.items() + ":due" }

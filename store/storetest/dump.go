@@ -28,7 +28,7 @@ func RunDump(t *testing.T, open OpenFunc) {
 	for _, r := range recs {
 		kinds[recordKind(t, r)]++
 	}
-	for _, k := range []string{"item_seq", "item", "person", "group", "doc", "outbox", "inbound", "once"} {
+	for _, k := range []string{"item_seq", "item", "number", "person", "group", "doc", "outbox", "inbound", "once"} {
 		if kinds[k] == 0 {
 			t.Fatalf("dump has no %s record: %v", k, kinds)
 		}
@@ -62,8 +62,9 @@ func RunDump(t *testing.T, open OpenFunc) {
 		e.putInbound("ev-done", later, false)
 		e.once("fire:live", time.Hour, false)
 		e.once("fire:gone", time.Hour, true)
-		if it := e.post(groupA, "导入后的新事项", 1); it.No != int64(kinds["item"])+1 {
-			t.Fatalf("first item after restore got number %d, want %d", it.No, kinds["item"]+1)
+		// The shared sequence goes on after the items and the other numbers.
+		if it := e.post(groupA, "导入后的新事项", 1); it.No != int64(kinds["item"]+kinds["number"])+1 {
+			t.Fatalf("first item after restore got number %d, want %d", it.No, kinds["item"]+kinds["number"]+1)
 		}
 	}
 	// Restoring again leaves queues and Once keys alone (a second import does not duplicate).
@@ -89,6 +90,8 @@ func (e *env) fill() {
 	rng := rand.New(rand.NewPCG(5, 6))
 	e.churn(rng, 12)
 	e.spreadDeadlines(1, 12, t0)
+	e.take(store.KindNotice, "3") // numbers 13 and 14, after the items
+	e.take(store.KindActivity, "")
 
 	must(e.t, e.s.PutPerson(e.ctx, wang), "PutPerson")
 	must(e.t, e.s.PutPerson(e.ctx, li), "PutPerson")
@@ -146,7 +149,7 @@ func recordKind(t *testing.T, r store.Record) string {
 	t.Helper()
 	var kinds []string
 	for k, set := range map[string]bool{
-		"item_seq": r.ItemSeq != nil, "item": r.Item != nil, "person": r.Person != nil, "group": r.Group != nil,
+		"item_seq": r.ItemSeq != nil, "item": r.Item != nil, "number": r.Number != nil, "person": r.Person != nil, "group": r.Group != nil,
 		"doc": r.Doc != nil, "outbox": r.Outbox != nil, "inbound": r.Inbound != nil, "once": r.Once != nil,
 	} {
 		if set {

@@ -76,6 +76,10 @@ func Run(t *testing.T, open OpenFunc, reopen ReopenFunc, opts ...Option) {
 			{"ListFollowsUpdates", testListItemsMaintained},
 			{"Due", testDueItems},
 		}},
+		{"Numbers", []test{
+			{"Shared", testNumbersShared},
+			{"Concurrent", testNumbersConcurrent},
+		}},
 		{"Directory", []test{
 			{"Persons", testPersons},
 			{"ConcurrentUpdatePerson", testPersonsConcurrent},
@@ -112,6 +116,7 @@ func Run(t *testing.T, open OpenFunc, reopen ReopenFunc, opts ...Option) {
 			{"InboxLeased", testPersistInboxLeased},
 			{"Outbox", testPersistOutbox},
 			{"Docs", testPersistDocs},
+			{"Numbers", testPersistNumbers},
 		}},
 	}
 	for _, g := range groups {

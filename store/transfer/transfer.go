@@ -136,7 +136,7 @@ func Kind(r store.Record) string {
 		name string
 		set  bool
 	}{
-		{"item_seq", r.ItemSeq != nil}, {"item", r.Item != nil}, {"person", r.Person != nil},
+		{"item_seq", r.ItemSeq != nil}, {"item", r.Item != nil}, {"number", r.Number != nil}, {"person", r.Person != nil},
 		{"group", r.Group != nil}, {"doc", r.Doc != nil}, {"outbox", r.Outbox != nil},
 		{"inbound", r.Inbound != nil}, {"once", r.Once != nil},
 	} {
@@ -154,7 +154,7 @@ func Kind(r store.Record) string {
 func (s Stats) String() string {
 	out := fmt.Sprintf("%d records", s.Records)
 	sep := ": "
-	for _, k := range []string{"item_seq", "item", "person", "group", "doc", "outbox", "inbound", "once"} {
+	for _, k := range []string{"item_seq", "item", "number", "person", "group", "doc", "outbox", "inbound", "once"} {
 		if n := s.Kinds[k]; n > 0 {
 			out += fmt.Sprintf("%s%d %s", sep, n, k)
 			sep = ", "

@@ -56,7 +56,7 @@ func TestRoundTripBoltRedisBolt(t *testing.T) {
 	t.Cleanup(func() { rs.Close() })
 	st := imp(rs, first)
 	t.Logf("moved %v", st)
-	if st.Kinds["item"] == 0 || st.Kinds["outbox"] == 0 || st.Kinds["inbound"] == 0 || st.Kinds["once"] == 0 {
+	if st.Kinds["item"] == 0 || st.Kinds["number"] == 0 || st.Kinds["outbox"] == 0 || st.Kinds["inbound"] == 0 || st.Kinds["once"] == 0 {
 		t.Fatalf("the fixture moved too little: %v", st)
 	}
 	second := export(rs)
