@@ -64,6 +64,17 @@ func (r *Request) SendPrivately(o Outbound) {
 	}
 }
 
+// Toast answers the tapper of a card button, privately and briefly ("已收到，谢谢"): Feishu
+// shows it as the tap's toast, other platforms as a private message. Without a tap it is a
+// Reply.
+func (r *Request) Toast(text string) {
+	if r.Msg.Action == nil {
+		r.Reply(text)
+		return
+	}
+	r.outs = append(r.outs, Outbound{Platform: r.Msg.Platform, UserID: r.Msg.UserID, Text: text, Toast: true})
+}
+
 // Replyf is Reply with formatting.
 func (r *Request) Replyf(format string, args ...any) { r.Reply(fmt.Sprintf(format, args...)) }
 
@@ -151,9 +162,13 @@ func Entry(o Outbound, now time.Time) (store.OutboxEntry, error) {
 	if err != nil {
 		return store.OutboxEntry{}, fmt.Errorf("encode outbound %s: %w", o.ID, err)
 	}
+	notBefore := now
+	if o.NotBefore.After(now) {
+		notBefore = o.NotBefore
+	}
 	return store.OutboxEntry{
 		ID: o.ID, Platform: o.Platform, Chat: o.Target(), Batch: o.Batch, Payload: payload,
-		Status: store.OutboxPending, CreatedAt: now, NotBefore: now,
+		Status: store.OutboxPending, CreatedAt: now, NotBefore: notBefore,
 	}, nil
 }
 

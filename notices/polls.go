@@ -72,7 +72,10 @@ func (n *Notices) vote(ctx context.Context, r *bot.Request, nt *Notice, opt stri
 		return store.ErrUnavailable(err)
 	}
 	if !ok {
-		if explicit {
+		switch {
+		case r.Msg.Action != nil:
+			r.Toast(fmt.Sprintf("本群不在 %s 的投票范围内。", nt.Label()))
+		case explicit:
 			r.Replyf("本群不在 %s 的投票范围内。", nt.Label())
 		}
 		return nil
@@ -97,7 +100,10 @@ func (n *Notices) vote(ctx context.Context, r *bot.Request, nt *Notice, opt stri
 		n.count(ctx, nt.ID, func(c *counts) { c.Voters++ })
 		n.touchCard(r, nt)
 	}
-	if explicit {
+	switch {
+	case r.Msg.Action != nil:
+		r.Toast("已投：" + opt)
+	case explicit:
 		r.Replyf("🗳 已记录您在%s的投票：%s（截止前可以改，以最后一次为准）。", nt.Label(), opt)
 	}
 	return nil

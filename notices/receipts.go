@@ -97,7 +97,10 @@ func (n *Notices) ack(ctx context.Context, r *bot.Request, nt *Notice, via strin
 		return store.ErrUnavailable(err)
 	}
 	if !ok {
-		if explicit {
+		switch {
+		case r.Msg.Action != nil:
+			r.Toast(fmt.Sprintf("本群不在 %s 的发送范围内。", nt.Label()))
+		case explicit:
 			r.Replyf("本群不在 %s 的发送范围内。", nt.Label())
 		}
 		return nil
@@ -115,10 +118,24 @@ func (n *Notices) ack(ctx context.Context, r *bot.Request, nt *Notice, via strin
 		return store.ErrUnavailable(err)
 	}
 	if first {
-		n.count(ctx, nt.ID, func(c *counts) { c.Acks++ })
+		// The card counts people, as 回执 does: a receipt in a second group is not another.
+		person := false
+		_, err := n.Store.UpdateDoc(ctx, collAckers, ackerID(nt.ID, r.Sender.ID), func(old []byte) ([]byte, error) {
+			person = old == nil
+			return []byte("1"), nil
+		})
+		if err != nil {
+			return store.ErrUnavailable(err)
+		}
+		if person {
+			n.count(ctx, nt.ID, func(c *counts) { c.Acks++ })
+		}
 		n.touchCard(r, nt)
 	}
-	if explicit {
+	switch {
+	case r.Msg.Action != nil:
+		r.Toast("已收到，谢谢")
+	case explicit:
 		r.Replyf("✅ 已记录您对 %s 的回执。", nt.Label())
 	}
 	return nil
@@ -152,18 +169,29 @@ func (n *Notices) counts(ctx context.Context, id int64) counts {
 	return c
 }
 
-// touchCard refreshes the counters on nt's card in r's group: one update per group and
-// minute (its outbox id says which minute), rendered when sent, so a burst of receipts costs
-// one update. Only where cards update in place.
+// Card counters are refreshed in windows of cardWindow: the first receipt or vote of a window
+// enqueues one update of the group's card (its outbox id names the window), due cardGrace
+// after the window ends and rendered when sent (RefreshCard), so it shows every receipt of
+// the window, and a burst costs one update per card every cardWindow: far below Feishu's 5
+// updates a second per message. The grace covers a handler still writing its counter when
+// the window ends. A receipt is on the card within cardWindow+cardGrace (3 s).
+const (
+	cardWindow = 2 * time.Second
+	cardGrace  = time.Second
+)
+
+// touchCard refreshes the counters on nt's card in r's group, coalesced (see cardWindow).
+// Only where cards update in place.
 func (n *Notices) touchCard(r *bot.Request, nt *Notice) {
 	if n.CanUpdate == nil || r.Group.ID == "" || !n.CanUpdate(r.Msg.Platform) {
 		return
 	}
 	c := NoticeCard(nt, r.Now, counts{})
-	minute := r.Now.Unix() / 60
+	window := r.Now.UnixNano() / int64(cardWindow)
+	end := time.Unix(0, (window+1)*int64(cardWindow)).In(r.Now.Location())
 	r.Send(bot.Outbound{
-		ID: EntryID(nt.ID, r.Group.ID) + ":card:" + strconv.FormatInt(minute, 10), Platform: r.Msg.Platform,
-		ChatID: r.Msg.ChatID, Card: &c, Update: true,
+		ID: EntryID(nt.ID, r.Group.ID) + ":card:" + strconv.FormatInt(window, 10), Platform: r.Msg.Platform,
+		ChatID: r.Msg.ChatID, Card: &c, Update: true, NotBefore: end.Add(cardGrace),
 	})
 }
 
