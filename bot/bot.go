@@ -121,6 +121,13 @@ type Receiver interface {
 	Receive(ctx context.Context, m Message) error
 }
 
+// TapReceiver is an optional power of a Receiver (the Pipeline has it): recording a card tap
+// and waiting, until ctx ends, for the handler's answer to the tapper (Request.Toast), for a
+// platform that shows it in the response to the tap.
+type TapReceiver interface {
+	ReceiveTap(ctx context.Context, m Message) (toast string, answered bool, err error)
+}
+
 // Platform is what an adapter provides: three methods.
 type Platform interface {
 	Name() string

@@ -57,7 +57,11 @@ func (n *Notices) bareVote(ctx context.Context, r *bot.Request) (bool, error) {
 
 // vote records r's sender's vote; a later one replaces it.
 func (n *Notices) vote(ctx context.Context, r *bot.Request, nt *Notice, opt string, explicit bool) error {
-	if r.Group.ID == "" {
+	gid, err := n.tapGroup(ctx, r, nt)
+	if err != nil {
+		return err
+	}
+	if gid == "" {
 		r.Reply("请在收到投票的群里投票。")
 		return nil
 	}
@@ -67,7 +71,7 @@ func (n *Notices) vote(ctx context.Context, r *bot.Request, nt *Notice, opt stri
 	if !r.Now.Before(nt.Deadline) || nt.Result != nil {
 		return community.Errorf(community.EConflict, "%s 已于%s截止，结果请看公示。", nt.Label(), community.FormatDate(nt.Deadline, r.Now))
 	}
-	ok, err := n.isTargetGroup(ctx, nt.ID, r.Group.ID)
+	ok, err := n.isTargetGroup(ctx, nt.ID, gid)
 	if err != nil {
 		return store.ErrUnavailable(err)
 	}
@@ -80,7 +84,7 @@ func (n *Notices) vote(ctx context.Context, r *bot.Request, nt *Notice, opt stri
 		}
 		return nil
 	}
-	v := Vote{Poll: nt.ID, Group: r.Group.ID, Person: r.Sender.ID, Name: r.Sender.Name, Option: opt, At: r.Now}
+	v := Vote{Poll: nt.ID, Group: gid, Person: r.Sender.ID, Name: r.Sender.Name, Option: opt, At: r.Now}
 	first := false
 	_, err = n.Store.UpdateDoc(ctx, collVotes, voteID(nt.ID, r.Sender.ID), func(old []byte) ([]byte, error) {
 		first = old == nil
@@ -98,7 +102,7 @@ func (n *Notices) vote(ctx context.Context, r *bot.Request, nt *Notice, opt stri
 	}
 	if first {
 		n.count(ctx, nt.ID, func(c *counts) { c.Voters++ })
-		n.touchCard(r, nt)
+		n.touchCard(r, nt, gid)
 	}
 	switch {
 	case r.Msg.Action != nil:

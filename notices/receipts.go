@@ -85,14 +85,18 @@ func (n *Notices) replyRef(ctx context.Context, r *bot.Request) (id int64, card 
 
 // ack records r's sender's receipt of nt in r's group; the first one counts.
 func (n *Notices) ack(ctx context.Context, r *bot.Request, nt *Notice, via string, explicit bool) error {
-	if r.Group.ID == "" {
+	gid, err := n.tapGroup(ctx, r, nt)
+	if err != nil {
+		return err
+	}
+	if gid == "" {
 		r.Reply("请在收到通知的群里回复“收到”。")
 		return nil
 	}
 	if nt.Status != StatusSending && nt.Status != StatusSent {
 		return community.Errorf(community.EConflict, "%s 没有发出。", nt.Label())
 	}
-	ok, err := n.isTargetGroup(ctx, nt.ID, r.Group.ID)
+	ok, err := n.isTargetGroup(ctx, nt.ID, gid)
 	if err != nil {
 		return store.ErrUnavailable(err)
 	}
@@ -105,9 +109,9 @@ func (n *Notices) ack(ctx context.Context, r *bot.Request, nt *Notice, via strin
 		}
 		return nil
 	}
-	rec := Receipt{Notice: nt.ID, Group: r.Group.ID, Person: r.Sender.ID, Name: r.Sender.Name, At: r.Now, Via: via}
+	rec := Receipt{Notice: nt.ID, Group: gid, Person: r.Sender.ID, Name: r.Sender.Name, At: r.Now, Via: via}
 	first := false
-	_, err = n.Store.UpdateDoc(ctx, collAcks, ackID(nt.ID, r.Group.ID, r.Sender.ID), func(old []byte) ([]byte, error) {
+	_, err = n.Store.UpdateDoc(ctx, collAcks, ackID(nt.ID, gid, r.Sender.ID), func(old []byte) ([]byte, error) {
 		first = old == nil
 		if old != nil {
 			return old, nil
@@ -130,7 +134,7 @@ func (n *Notices) ack(ctx context.Context, r *bot.Request, nt *Notice, via strin
 		if person {
 			n.count(ctx, nt.ID, func(c *counts) { c.Acks++ })
 		}
-		n.touchCard(r, nt)
+		n.touchCard(r, nt, gid)
 	}
 	switch {
 	case r.Msg.Action != nil:
@@ -139,6 +143,39 @@ func (n *Notices) ack(ctx context.Context, r *bot.Request, nt *Notice, via strin
 		r.Replyf("✅ 已记录您对 %s 的回执。", nt.Label())
 	}
 	return nil
+}
+
+// tapGroup is the group of r: the group it was said in, or for a tap that arrives privately
+// (WeCom sends a group's card to each member) the target group on r's platform whose card
+// was tapped; "" when none.
+func (n *Notices) tapGroup(ctx context.Context, r *bot.Request, nt *Notice) (string, error) {
+	a := r.Msg.Action
+	if r.Group.ID != "" || a == nil || a.MessageID == "" {
+		return r.Group.ID, nil
+	}
+	gids, err := n.targetGroups(ctx, nt.ID)
+	if err != nil {
+		return "", store.ErrUnavailable(err)
+	}
+	const maxLookups = 500
+	looked := 0
+	for _, gid := range gids {
+		plat, chat := community.SplitID(gid)
+		if plat != r.Msg.Platform {
+			continue
+		}
+		if looked++; looked > maxLookups {
+			break
+		}
+		raw, err := n.Store.GetDoc(ctx, bot.CollCardRef, bot.CardRefID(plat, chat, CardKey(nt.ID)))
+		switch {
+		case err == nil && string(raw) == a.MessageID:
+			return gid, nil
+		case err != nil && community.ErrorCode(err) != community.ENotFound:
+			return "", store.ErrUnavailable(err)
+		}
+	}
+	return "", nil
 }
 
 // counts are a notice's counters shown on its card.
@@ -182,16 +219,17 @@ const (
 
 // touchCard refreshes the counters on nt's card in r's group, coalesced (see cardWindow).
 // Only where cards update in place.
-func (n *Notices) touchCard(r *bot.Request, nt *Notice) {
-	if n.CanUpdate == nil || r.Group.ID == "" || !n.CanUpdate(r.Msg.Platform) {
+func (n *Notices) touchCard(r *bot.Request, nt *Notice, gid string) {
+	plat, chat := community.SplitID(gid)
+	if n.CanUpdate == nil || gid == "" || !n.CanUpdate(plat) {
 		return
 	}
 	c := NoticeCard(nt, r.Now, counts{})
 	window := r.Now.UnixNano() / int64(cardWindow)
 	end := time.Unix(0, (window+1)*int64(cardWindow)).In(r.Now.Location())
 	r.Send(bot.Outbound{
-		ID: EntryID(nt.ID, r.Group.ID) + ":card:" + strconv.FormatInt(window, 10), Platform: r.Msg.Platform,
-		ChatID: r.Msg.ChatID, Card: &c, Update: true, NotBefore: end.Add(cardGrace),
+		ID: EntryID(nt.ID, gid) + ":card:" + strconv.FormatInt(window, 10), Platform: plat,
+		ChatID: chat, Card: &c, Update: true, NotBefore: end.Add(cardGrace),
 	})
 }
 
