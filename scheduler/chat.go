@@ -245,7 +245,7 @@ func (s *Scheduler) pick(ctx context.Context, r *bot.Request, occID, ref string,
 	// Titles may repeat (every community has its 主题党日): a name picks the nearest of its
 	// activities, and asks which when two are about as near.
 	if named && len(found) > 1 {
-		nearest(found, p, r.Now)
+		nearest(found, r.Now)
 		if found[1].start.Sub(found[0].start).Abs() >= ambiguousWithin {
 			found = found[:1]
 		} else {

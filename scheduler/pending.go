@@ -44,7 +44,7 @@ type pendingDoc struct {
 
 // nearest orders found by how near each occurrence is to now (ties: earlier first, then by
 // schedule id).
-func nearest(found []target, _ purpose, now time.Time) {
+func nearest(found []target, now time.Time) {
 	slices.SortStableFunc(found, func(a, b target) int {
 		return cmp.Or(cmp.Compare(a.start.Sub(now).Abs(), b.start.Sub(now).Abs()), a.start.Compare(b.start), strings.Compare(a.sc.ID, b.sc.ID))
 	})
