@@ -92,3 +92,26 @@ func TestChatAttendanceSinceCreation(t *testing.T) {
 		t.Errorf("出席 of a weekly activity created after Monday:\n%s", s)
 	}
 }
+
+// A number said in reply to an item's card is the core's (a claim), even while a question
+// about activities waits for the same person.
+func TestChatNumberReplyingToACardIsNotAnAnswer(t *testing.T) {
+	c := newChat(t)
+	const yg = "local:yangguang"
+	said(c, yg, "local:wang", "活动 12月5日 9:00 主题党日 范围 2网格")
+	said(c, yg, "local:liu", "@邻里帮 1栋楼道灯坏了")
+	said(c, yg, "local:wang", "派单 1")
+	card, _ := c.h.Platform.Card("item:1")
+	if card == "" {
+		t.Fatal("no item card")
+	}
+	if s := said(c, yg, "local:zhao", "请假 主题党日 出差"); !strings.Contains(s, "您是指哪一个") {
+		t.Fatalf("请假 主题党日:\n%s", s)
+	}
+	if s := bottest.Transcript(c.h.ReplyTo(yg, "local:zhao", card, "1")); strings.Contains(s, "已请假") {
+		t.Errorf("a 1 replying to the item card answered the question:\n%s", s)
+	}
+	if s := said(c, yg, "local:zhao", "1"); !strings.Contains(s, "赵志强 已请假：主题党日（12月4日(周五) 15:00），原因：出差") {
+		t.Errorf("the plain 1 afterwards:\n%s", s)
+	}
+}

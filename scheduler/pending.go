@@ -108,6 +108,12 @@ func choiceNumber(text string) (int, bool) {
 // resume takes the sender's numbered answer to the question ask put, if one is waiting; a
 // number without a question is not ours (the core reads "1" as a claim).
 func (s *Scheduler) resume(ctx context.Context, r *bot.Request, n int) (bool, error) {
+	if r.Msg.ReplyTo != "" {
+		// A number said in reply to a card (an item's: "1" claims) answers that card.
+		if _, err := s.st.GetDoc(ctx, bot.CollMsgRef, bot.MsgRefID(r.Msg.Platform, r.Msg.ReplyTo)); err == nil {
+			return false, nil
+		}
+	}
 	raw, err := s.st.GetDoc(ctx, CollPending, r.Msg.UserID)
 	if err != nil {
 		if community.ErrorCode(err) == community.ENotFound {
