@@ -64,6 +64,13 @@ type Outbound struct {
 	Batch  string `json:"batch,omitempty"` // a broadcast's id, for progress counts
 	// ResponseURL, when set, is used instead of the platform's send API (WeCom AI bot).
 	ResponseURL string `json:"response_url,omitempty"`
+	// NotBefore, when later than the time it is enqueued, holds the message back until then:
+	// a card counter coalescing a burst of taps into one update.
+	NotBefore time.Time `json:"not_before,omitzero"`
+	// Toast marks the answer to a card tap, for the tapper alone (UserID): a platform that
+	// answers taps with a toast (Feishu) shows it there, in the tap's callback response; where
+	// that cannot be done it is sent like any private message.
+	Toast bool `json:"toast,omitempty"`
 }
 
 // Target is the outbox rate-limit key of o within its platform.
@@ -112,6 +119,13 @@ type Sent struct {
 // recorded (or recognised as a duplicate); handling happens later.
 type Receiver interface {
 	Receive(ctx context.Context, m Message) error
+}
+
+// TapReceiver is an optional power of a Receiver (the Pipeline has it): recording a card tap
+// and waiting, until ctx ends, for the handler's answer to the tapper (Request.Toast), for a
+// platform that shows it in the response to the tap.
+type TapReceiver interface {
+	ReceiveTap(ctx context.Context, m Message) (toast string, answered bool, err error)
 }
 
 // Platform is what an adapter provides: three methods.

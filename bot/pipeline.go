@@ -64,6 +64,7 @@ type receiveReq struct {
 	entry store.InboundEntry
 	msg   Message
 	done  chan error // the write's result, or errLead
+	fresh bool       // set before done: the event was new (not a duplicate)
 }
 
 // errLead tells a waiting Receive to write the next group.
@@ -105,13 +106,19 @@ func (p *Pipeline) init() {
 
 // Receive records m durably (or recognises it as a duplicate) and returns. Run must be running.
 func (p *Pipeline) Receive(ctx context.Context, m Message) error {
+	_, err := p.receive(ctx, m)
+	return err
+}
+
+// receive is Receive, also reporting whether m was new.
+func (p *Pipeline) receive(ctx context.Context, m Message) (fresh bool, err error) {
 	p.init()
 	if m.EventID == "" {
-		return fmt.Errorf("message without event id from %s", m.Platform)
+		return false, fmt.Errorf("message without event id from %s", m.Platform)
 	}
 	payload, err := json.Marshal(m)
 	if err != nil {
-		return fmt.Errorf("encode event %s: %w", m.Key(), err)
+		return false, fmt.Errorf("encode event %s: %w", m.Key(), err)
 	}
 	req := &receiveReq{entry: store.InboundEntry{ID: m.Key(), Payload: payload}, msg: m, done: make(chan error, 1)}
 	// Group commit without a goroutine of its own: the first Receive to find no write running
@@ -122,23 +129,53 @@ func (p *Pipeline) Receive(ctx context.Context, m Message) error {
 	p.mu.Lock()
 	if p.closing {
 		p.mu.Unlock()
-		return errShuttingDown
+		return false, errShuttingDown
 	}
 	p.queue = append(p.queue, req)
 	if p.leading {
 		p.mu.Unlock()
 		if err := <-req.done; err != errLead {
-			return err
+			return req.fresh, err
 		}
 	} else {
 		p.leading = true
 		p.mu.Unlock()
 	}
 	p.lead()
-	return <-req.done
+	err = <-req.done
+	return req.fresh, err
 }
 
 var errShuttingDown = errors.New("shutting down")
+
+// ReceiveTap is Receive for a card tap whose platform shows the tapper an answer in the
+// response to the tap (Feishu's toast): it records m, then waits until ctx ends for this
+// replica's worker to handle it, and returns what the handler said to the tapper through
+// Request.Toast (joined by line breaks; "" when nothing). answered is false when the wait ran
+// out first (the tap is still handled, and its toast sent as a private message) or m was a
+// duplicate; the adapter then answers with a generic line.
+func (p *Pipeline) ReceiveTap(ctx context.Context, m Message) (toast string, answered bool, err error) {
+	p.init()
+	key := m.Key()
+	ch := p.Engine.taps.wait(key)
+	fresh, err := p.receive(ctx, m)
+	if err != nil || !fresh {
+		p.Engine.taps.stop(key, ch)
+		return "", false, err
+	}
+	select {
+	case text := <-ch:
+		return text, true, nil
+	case <-ctx.Done():
+		p.Engine.taps.stop(key, ch)
+		select {
+		case text := <-ch: // answered just as the wait ran out
+			return text, true, nil
+		default:
+			return "", false, nil
+		}
+	}
+}
 
 // lead writes the waiting events (up to MaxBatch) as one group, then hands the lead on.
 func (p *Pipeline) lead() {
@@ -287,7 +324,8 @@ func (p *Pipeline) commit(batch []*receiveReq) {
 			}
 		}
 	}
-	for _, r := range batch {
+	for i, r := range batch {
+		r.fresh = err == nil && fresh[i]
 		r.done <- err
 	}
 }

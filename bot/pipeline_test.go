@@ -313,3 +313,66 @@ func TestPipelineRefusesWhatItCouldNotRecord(t *testing.T) {
 	}
 	waitFor(t, "the retried event handled", 10*time.Second, func() bool { return calls.Load() == 1 })
 }
+
+// A card tap recorded through ReceiveTap gets the handler's toast back while the adapter
+// waits (and it is not sent again as a message); a tap without a toast is answered at once
+// with none; when the adapter stops waiting first, the toast goes to the tapper privately.
+func TestReceiveTapAnswersWithTheToast(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	release := make(chan struct{})
+	eng := &bot.Engine{
+		Handler: func(ctx context.Context, r *bot.Request) error {
+			switch r.Msg.Action.Name {
+			case "slow":
+				<-release
+				r.Toast("已投：同意")
+			case "ack":
+				r.Toast("已收到，谢谢")
+			}
+			r.Send(bot.Outbound{ChatID: r.Msg.ChatID, Text: "card"})
+			return nil
+		},
+		Outbox: st, Now: clock.Now, Log: discard,
+	}
+	p := &bot.Pipeline{Inbox: st, Engine: eng, Owner: "a", Now: clock.Now, Log: discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	tap := func(id, action string) bot.Message {
+		m := msg(id, "")
+		m.Action = &bot.Action{Name: action, Ref: "1"}
+		return m
+	}
+	wait, stop := context.WithTimeout(ctx, 30*time.Second)
+	defer stop()
+
+	text, answered, err := p.ReceiveTap(wait, tap("t1", "ack"))
+	if err != nil || !answered || text != "已收到，谢谢" {
+		t.Fatalf("ack tap answered %q, %v, %v; want the toast", text, answered, err)
+	}
+	waitFor(t, "the card update enqueued", 10*time.Second, func() bool {
+		_, err := st.GetOutbox(context.Background(), "local:t1/1")
+		return err == nil
+	})
+	if _, err := st.GetOutbox(context.Background(), "local:t1/0"); err == nil {
+		t.Error("the toast shown in the tap's answer was also enqueued as a message")
+	}
+
+	if text, answered, err := p.ReceiveTap(wait, tap("t2", "claim")); err != nil || !answered || text != "" {
+		t.Errorf("claim tap answered %q, %v, %v; want answered without a toast", text, answered, err)
+	}
+
+	gaveUp, giveUp := context.WithCancel(ctx)
+	giveUp()
+	if _, answered, err := p.ReceiveTap(gaveUp, tap("t3", "slow")); err != nil || answered {
+		t.Fatalf("a tap the adapter stopped waiting for: answered %v, %v", answered, err)
+	}
+	close(release)
+	waitFor(t, "the toast sent privately", 10*time.Second, func() bool {
+		e, err := st.GetOutbox(context.Background(), "local:t3/0")
+		return err == nil && e.Chat == "user:local:u"
+	})
+}

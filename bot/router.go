@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/neighborbot/neighborbot/community"
@@ -64,6 +66,17 @@ func (r *Request) SendPrivately(o Outbound) {
 	}
 }
 
+// Toast answers the tapper of a card button, privately and briefly ("已收到，谢谢"): Feishu
+// shows it as the tap's toast, other platforms as a private message. Without a tap it is a
+// Reply.
+func (r *Request) Toast(text string) {
+	if r.Msg.Action == nil {
+		r.Reply(text)
+		return
+	}
+	r.outs = append(r.outs, Outbound{Platform: r.Msg.Platform, UserID: r.Msg.UserID, Text: text, Toast: true})
+}
+
 // Replyf is Reply with formatting.
 func (r *Request) Replyf(format string, args ...any) { r.Reply(fmt.Sprintf(format, args...)) }
 
@@ -96,6 +109,8 @@ type Engine struct {
 	// Wake, if set, is signalled (without blocking) after replies are enqueued, so the
 	// dispatcher sends them at once instead of at its next poll.
 	Wake func()
+
+	taps taps // adapters waiting to answer a card tap (Pipeline.ReceiveTap)
 }
 
 // Handle handles one message: runs the chain, turns a handler error into a friendly reply,
@@ -110,6 +125,9 @@ func (e *Engine) Handle(ctx context.Context, m Message) ([]Outbound, error) {
 		if errors.As(err, &ue) {
 			r.outs = nil
 			r.Reply(UserMessage(err))
+			if m.Action != nil {
+				e.taps.answer(m.Key(), "") // it is tried again later; the adapter says so
+			}
 			return r.outs, err
 		}
 		r.Reply(UserMessage(err))
@@ -118,6 +136,11 @@ func (e *Engine) Handle(ctx context.Context, m Message) ([]Outbound, error) {
 		}
 	}
 	outs := r.outs
+	// The answer to a tap whose adapter is waiting (Feishu's callback) goes back through the
+	// callback as a toast, not through the outbox; without a waiter it is a private message.
+	waiting := m.Action != nil && e.taps.waiting(m.Key())
+	var toasts []string
+	var toastEntries []store.OutboxEntry
 	entries := make([]store.OutboxEntry, 0, len(outs))
 	for i := range outs {
 		if outs[i].ID == "" {
@@ -130,19 +153,90 @@ func (e *Engine) Handle(ctx context.Context, m Message) ([]Outbound, error) {
 		if err != nil {
 			return nil, err
 		}
+		if waiting && outs[i].Toast {
+			toasts = append(toasts, outs[i].Text)
+			toastEntries = append(toastEntries, ent)
+			continue
+		}
 		entries = append(entries, ent)
 	}
-	if len(entries) > 0 {
-		if err := e.Outbox.Enqueue(ctx, entries...); err != nil {
-			r.outs = nil
-			r.Reply(UserMessage(store.ErrUnavailable(err)))
-			return r.outs, store.ErrUnavailable(fmt.Errorf("enqueue replies to %s: %w", m.Key(), err))
+	if err := e.enqueue(ctx, m, entries); err != nil {
+		r.outs = nil
+		r.Reply(UserMessage(err))
+		if waiting {
+			e.taps.answer(m.Key(), "")
 		}
-		if e.Wake != nil {
-			e.Wake()
+		return r.outs, err
+	}
+	if waiting && !e.taps.answer(m.Key(), strings.Join(toasts, "\n")) {
+		// The adapter stopped waiting (it answered the platform already): send it privately.
+		if err := e.enqueue(ctx, m, toastEntries); err != nil {
+			return outs, err
 		}
 	}
 	return outs, nil
+}
+
+func (e *Engine) enqueue(ctx context.Context, m Message, entries []store.OutboxEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	if err := e.Outbox.Enqueue(ctx, entries...); err != nil {
+		return store.ErrUnavailable(fmt.Errorf("enqueue replies to %s: %w", m.Key(), err))
+	}
+	if e.Wake != nil {
+		e.Wake()
+	}
+	return nil
+}
+
+// taps hands the answer to a card tap from the Engine to the adapter holding the tap's
+// callback open, within one process: the Pipeline hands a tap recorded here to this
+// replica's workers.
+type taps struct {
+	mu      sync.Mutex
+	waiters map[string]chan string // event key →
+}
+
+func (t *taps) wait(key string) chan string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.waiters == nil {
+		t.waiters = map[string]chan string{}
+	}
+	ch := make(chan string, 1)
+	t.waiters[key] = ch
+	return ch
+}
+
+// stop gives up waiting; the answer, if it came meanwhile, is in ch.
+func (t *taps) stop(key string, ch chan string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.waiters[key] == ch {
+		delete(t.waiters, key)
+	}
+}
+
+func (t *taps) waiting(key string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.waiters[key]
+	return ok
+}
+
+// answer hands text ("" when the handler had nothing to say to the tapper) to the waiter of
+// key and reports whether one was still there.
+func (t *taps) answer(key, text string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ch, ok := t.waiters[key]
+	if !ok {
+		return false
+	}
+	delete(t.waiters, key)
+	ch <- text
+	return true
 }
 
 // Entry turns an outbound message into an outbox entry.
@@ -151,9 +245,13 @@ func Entry(o Outbound, now time.Time) (store.OutboxEntry, error) {
 	if err != nil {
 		return store.OutboxEntry{}, fmt.Errorf("encode outbound %s: %w", o.ID, err)
 	}
+	notBefore := now
+	if o.NotBefore.After(now) {
+		notBefore = o.NotBefore
+	}
 	return store.OutboxEntry{
 		ID: o.ID, Platform: o.Platform, Chat: o.Target(), Batch: o.Batch, Payload: payload,
-		Status: store.OutboxPending, CreatedAt: now, NotBefore: now,
+		Status: store.OutboxPending, CreatedAt: now, NotBefore: notBefore,
 	}, nil
 }
 

@@ -33,6 +33,12 @@ func (c *clock) Now() time.Time {
 	return c.now
 }
 
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
@@ -153,6 +159,13 @@ func (p *fakePlatform) platform() bot.Platform {
 		return updatingFake{p}
 	}
 	return p
+}
+
+// updatesSoFar returns the card updates made so far, in order.
+func (p *fakePlatform) updatesSoFar() []bot.Outbound {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]bot.Outbound(nil), p.updates...)
 }
 
 // chat returns what chat received, in order.

@@ -19,6 +19,7 @@ const (
 	collVotes   = "notice_votes"  // <id>|<person> → Vote
 	collCounts  = "notice_counts" // <id> → counts, for the card's counters
 	collAlias   = "notice_alias"  // <old number> → <id>: a notice's number before numbers were shared
+	collAckers  = "notice_ackers" // <id>|<person> → "1": counted once on the card, whatever the groups
 )
 
 // HotColls are the collections the inbound path reads on every bare 收到 or poll answer
@@ -71,6 +72,7 @@ func paddedID(id int64) string { return fmt.Sprintf("%012d", id) }
 
 func ackPrefix(id int64) string                   { return docID(id) + "|" }
 func ackID(id int64, group, person string) string { return ackPrefix(id) + group + "|" + person }
+func ackerID(id int64, person string) string      { return ackPrefix(id) + person }
 func votePrefix(id int64) string                  { return docID(id) + "|" }
 func voteID(id int64, person string) string       { return votePrefix(id) + person }
 

@@ -136,8 +136,8 @@ func TestNoticeDeliveryAndReceipts(t *testing.T) {
 	mustContain(t, texts(e.say(sec, "", "进度 "+ref)), "已送达 2/2，失败 0，排队 0")
 
 	// Three ways to acknowledge, each counted once.
-	if outs := e.tap(pa, g1, notices.ActAck, ref, ""); len(outs) != 1 || !outs[0].Update {
-		t.Fatalf("tap answered %+v, want one card update", outs)
+	if outs := e.tap(pa, g1, notices.ActAck, ref, ""); len(outs) != 2 || !outs[0].Update || !outs[1].Toast || outs[1].UserID != pa || outs[1].Text != "已收到，谢谢" {
+		t.Fatalf("tap answered %+v, want a card update and a toast to the tapper", outs)
 	}
 	if outs := e.replyTo(pb, g1, notices.CardKey(id), "收到！"); len(outs) != 0 && !outs[0].Update {
 		t.Fatalf("reply answered %q", texts(outs))
@@ -432,4 +432,56 @@ func sentNumber(t *testing.T, outs []bot.Outbound) int64 {
 	}
 	no, _ := strconv.ParseInt(m[1], 10, 64)
 	return no
+}
+
+// After a receipt the card's counter is updated within 5 s and says what 回执 says; a burst
+// of receipts costs one update per card, and a person acknowledging in two groups counts once.
+func TestCardCounterFollowsReceiptsWithinSeconds(t *testing.T) {
+	e := smallEnv(t)
+	id := e.send(sec, "通知 1网格,2网格 周六上午9点社区体检")
+	ref := strconv.FormatInt(id, 10)
+	e.clock.Advance(30 * time.Second)
+	ackAt := e.clock.Now()
+	var updates []string
+	for _, a := range []struct{ who, group string }{{pa, g1}, {pb, g1}, {pc, g1}, {pd, g2}, {pa, g2}} {
+		for _, o := range e.tap(a.who, a.group, notices.ActAck, ref, "") {
+			if o.Update {
+				updates = append(updates, o.ID)
+			}
+		}
+	}
+	latest := ackAt
+	seen := map[string]bool{}
+	for _, uid := range updates {
+		if seen[uid] {
+			continue
+		}
+		seen[uid] = true
+		ent, err := e.st.GetOutbox(e.ctx, uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wait := ent.NotBefore.Sub(ackAt); wait <= 0 || wait > 5*time.Second {
+			t.Errorf("card update %s due %s after the receipt, want within 5 s", uid, wait)
+		}
+		if ent.NotBefore.After(latest) {
+			latest = ent.NotBefore
+		}
+	}
+	if len(seen) != 2 {
+		t.Errorf("five receipts in two groups enqueued %d distinct card updates, want one per group: %v", len(seen), updates)
+	}
+	e.clock.Set(latest)
+	before := len(e.fakes["feishu"].updatesSoFar())
+	if err := e.d.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	ups := e.fakes["feishu"].updatesSoFar()[before:]
+	if len(ups) != 2 {
+		t.Fatalf("%d card updates sent at %s, want 2 (one per group)", len(ups), e.clock.Now().Format(time.TimeOnly))
+	}
+	mustContain(t, texts(e.say(sec, "", "回执 "+ref)), "已回执 4 人")
+	for _, u := range ups {
+		mustContain(t, texts([]bot.Outbound{u}), "已收到: 4 人")
+	}
 }

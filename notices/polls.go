@@ -57,7 +57,11 @@ func (n *Notices) bareVote(ctx context.Context, r *bot.Request) (bool, error) {
 
 // vote records r's sender's vote; a later one replaces it.
 func (n *Notices) vote(ctx context.Context, r *bot.Request, nt *Notice, opt string, explicit bool) error {
-	if r.Group.ID == "" {
+	gid, err := n.tapGroup(ctx, r, nt)
+	if err != nil {
+		return err
+	}
+	if gid == "" {
 		r.Reply("请在收到投票的群里投票。")
 		return nil
 	}
@@ -67,17 +71,20 @@ func (n *Notices) vote(ctx context.Context, r *bot.Request, nt *Notice, opt stri
 	if !r.Now.Before(nt.Deadline) || nt.Result != nil {
 		return community.Errorf(community.EConflict, "%s 已于%s截止，结果请看公示。", nt.Label(), community.FormatDate(nt.Deadline, r.Now))
 	}
-	ok, err := n.isTargetGroup(ctx, nt.ID, r.Group.ID)
+	ok, err := n.isTargetGroup(ctx, nt.ID, gid)
 	if err != nil {
 		return store.ErrUnavailable(err)
 	}
 	if !ok {
-		if explicit {
+		switch {
+		case r.Msg.Action != nil:
+			r.Toast(fmt.Sprintf("本群不在 %s 的投票范围内。", nt.Label()))
+		case explicit:
 			r.Replyf("本群不在 %s 的投票范围内。", nt.Label())
 		}
 		return nil
 	}
-	v := Vote{Poll: nt.ID, Group: r.Group.ID, Person: r.Sender.ID, Name: r.Sender.Name, Option: opt, At: r.Now}
+	v := Vote{Poll: nt.ID, Group: gid, Person: r.Sender.ID, Name: r.Sender.Name, Option: opt, At: r.Now}
 	first := false
 	_, err = n.Store.UpdateDoc(ctx, collVotes, voteID(nt.ID, r.Sender.ID), func(old []byte) ([]byte, error) {
 		first = old == nil
@@ -95,9 +102,12 @@ func (n *Notices) vote(ctx context.Context, r *bot.Request, nt *Notice, opt stri
 	}
 	if first {
 		n.count(ctx, nt.ID, func(c *counts) { c.Voters++ })
-		n.touchCard(r, nt)
+		n.touchCard(r, nt, gid)
 	}
-	if explicit {
+	switch {
+	case r.Msg.Action != nil:
+		r.Toast("已投：" + opt)
+	case explicit:
 		r.Replyf("🗳 已记录您在%s的投票：%s（截止前可以改，以最后一次为准）。", nt.Label(), opt)
 	}
 	return nil

@@ -89,26 +89,33 @@ func (n *Notices) replyRef(ctx context.Context, r *bot.Request) (id int64, card 
 
 // ack records r's sender's receipt of nt in r's group; the first one counts.
 func (n *Notices) ack(ctx context.Context, r *bot.Request, nt *Notice, via string, explicit bool) error {
-	if r.Group.ID == "" {
+	gid, err := n.tapGroup(ctx, r, nt)
+	if err != nil {
+		return err
+	}
+	if gid == "" {
 		r.Reply("请在收到通知的群里回复“收到”。")
 		return nil
 	}
 	if nt.Status != StatusSending && nt.Status != StatusSent {
 		return community.Errorf(community.EConflict, "%s 没有发出。", nt.Label())
 	}
-	ok, err := n.isTargetGroup(ctx, nt.ID, r.Group.ID)
+	ok, err := n.isTargetGroup(ctx, nt.ID, gid)
 	if err != nil {
 		return store.ErrUnavailable(err)
 	}
 	if !ok {
-		if explicit {
+		switch {
+		case r.Msg.Action != nil:
+			r.Toast(fmt.Sprintf("本群不在 %s 的发送范围内。", nt.Label()))
+		case explicit:
 			r.Replyf("本群不在 %s 的发送范围内。", nt.Label())
 		}
 		return nil
 	}
-	rec := Receipt{Notice: nt.ID, Group: r.Group.ID, Person: r.Sender.ID, Name: r.Sender.Name, At: r.Now, Via: via}
+	rec := Receipt{Notice: nt.ID, Group: gid, Person: r.Sender.ID, Name: r.Sender.Name, At: r.Now, Via: via}
 	first := false
-	_, err = n.Store.UpdateDoc(ctx, collAcks, ackID(nt.ID, r.Group.ID, r.Sender.ID), func(old []byte) ([]byte, error) {
+	_, err = n.Store.UpdateDoc(ctx, collAcks, ackID(nt.ID, gid, r.Sender.ID), func(old []byte) ([]byte, error) {
 		first = old == nil
 		if old != nil {
 			return old, nil
@@ -119,13 +126,60 @@ func (n *Notices) ack(ctx context.Context, r *bot.Request, nt *Notice, via strin
 		return store.ErrUnavailable(err)
 	}
 	if first {
-		n.count(ctx, nt.ID, func(c *counts) { c.Acks++ })
-		n.touchCard(r, nt)
+		// The card counts people, as 回执 does: a receipt in a second group is not another.
+		person := false
+		_, err := n.Store.UpdateDoc(ctx, collAckers, ackerID(nt.ID, r.Sender.ID), func(old []byte) ([]byte, error) {
+			person = old == nil
+			return []byte("1"), nil
+		})
+		if err != nil {
+			return store.ErrUnavailable(err)
+		}
+		if person {
+			n.count(ctx, nt.ID, func(c *counts) { c.Acks++ })
+		}
+		n.touchCard(r, nt, gid)
 	}
-	if explicit {
+	switch {
+	case r.Msg.Action != nil:
+		r.Toast("已收到，谢谢")
+	case explicit:
 		r.Replyf("✅ 已记录您对 %s 的回执。", nt.Label())
 	}
 	return nil
+}
+
+// tapGroup is the group of r: the group it was said in, or for a tap that arrives privately
+// (WeCom sends a group's card to each member) the target group on r's platform whose card
+// was tapped; "" when none.
+func (n *Notices) tapGroup(ctx context.Context, r *bot.Request, nt *Notice) (string, error) {
+	a := r.Msg.Action
+	if r.Group.ID != "" || a == nil || a.MessageID == "" {
+		return r.Group.ID, nil
+	}
+	gids, err := n.targetGroups(ctx, nt.ID)
+	if err != nil {
+		return "", store.ErrUnavailable(err)
+	}
+	const maxLookups = 500
+	looked := 0
+	for _, gid := range gids {
+		plat, chat := community.SplitID(gid)
+		if plat != r.Msg.Platform {
+			continue
+		}
+		if looked++; looked > maxLookups {
+			break
+		}
+		raw, err := n.Store.GetDoc(ctx, bot.CollCardRef, bot.CardRefID(plat, chat, CardKey(nt.ID)))
+		switch {
+		case err == nil && string(raw) == a.MessageID:
+			return gid, nil
+		case err != nil && community.ErrorCode(err) != community.ENotFound:
+			return "", store.ErrUnavailable(err)
+		}
+	}
+	return "", nil
 }
 
 // counts are a notice's counters shown on its card.
@@ -156,18 +210,30 @@ func (n *Notices) counts(ctx context.Context, id int64) counts {
 	return c
 }
 
-// touchCard refreshes the counters on nt's card in r's group: one update per group and
-// minute (its outbox id says which minute), rendered when sent, so a burst of receipts costs
-// one update. Only where cards update in place.
-func (n *Notices) touchCard(r *bot.Request, nt *Notice) {
-	if n.CanUpdate == nil || r.Group.ID == "" || !n.CanUpdate(r.Msg.Platform) {
+// Card counters are refreshed in windows of cardWindow: the first receipt or vote of a window
+// enqueues one update of the group's card (its outbox id names the window), due cardGrace
+// after the window ends and rendered when sent (RefreshCard), so it shows every receipt of
+// the window, and a burst costs one update per card every cardWindow: far below Feishu's 5
+// updates a second per message. The grace covers a handler still writing its counter when
+// the window ends. A receipt is on the card within cardWindow+cardGrace (3 s).
+const (
+	cardWindow = 2 * time.Second
+	cardGrace  = time.Second
+)
+
+// touchCard refreshes the counters on nt's card in r's group, coalesced (see cardWindow).
+// Only where cards update in place.
+func (n *Notices) touchCard(r *bot.Request, nt *Notice, gid string) {
+	plat, chat := community.SplitID(gid)
+	if n.CanUpdate == nil || gid == "" || !n.CanUpdate(plat) {
 		return
 	}
 	c := NoticeCard(nt, r.Now, counts{})
-	minute := r.Now.Unix() / 60
+	window := r.Now.UnixNano() / int64(cardWindow)
+	end := time.Unix(0, (window+1)*int64(cardWindow)).In(r.Now.Location())
 	r.Send(bot.Outbound{
-		ID: EntryID(nt.ID, r.Group.ID) + ":card:" + strconv.FormatInt(minute, 10), Platform: r.Msg.Platform,
-		ChatID: r.Msg.ChatID, Card: &c, Update: true,
+		ID: EntryID(nt.ID, gid) + ":card:" + strconv.FormatInt(window, 10), Platform: plat,
+		ChatID: chat, Card: &c, Update: true, NotBefore: end.Add(cardGrace),
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/6tail/lunar-go/HolidayUtil"
+	"github.com/6tail/lunar-go/calendar"
 	"gopkg.in/yaml.v3"
 )
 
@@ -77,12 +78,16 @@ func AddWorkdays(cal Calendar, t time.Time, n int) time.Time {
 // Holidays is the Calendar of mainland China: github.com/6tail/lunar-go's statutory holidays
 // and 调休 days (its data ends with the year it was released for), overridden and extended by
 // the operator's file, because next year's dates are only published each November or
-// December. It is safe for concurrent use.
+// December. For a year neither covers, the statutory holidays themselves (Statutory) are days
+// off; its 调休 cannot be known before it is published. It is safe for concurrent use.
 type Holidays struct {
-	extra map[int]Day // yyyymmdd → day, from the operator's file; wins over the library
+	extra      map[int]Day  // yyyymmdd → day, from the operator's file; wins over the library
+	extraYears map[int]bool // the years the file covers
 
-	mu    sync.RWMutex
-	cache map[int]Day
+	mu        sync.RWMutex
+	cache     map[int]Day
+	official  map[int]bool        // year → has published data (library or file)
+	statutory map[int]map[int]Day // year → its computed statutory days, for years without data
 }
 
 // NewHolidays returns the library's calendar overridden by extra (keyed by yyyymmdd; a zero
@@ -91,7 +96,11 @@ func NewHolidays(extra map[int]Day) *Holidays {
 	if extra == nil {
 		extra = map[int]Day{}
 	}
-	return &Holidays{extra: extra, cache: map[int]Day{}}
+	years := map[int]bool{}
+	for k := range extra {
+		years[k/10000] = true
+	}
+	return &Holidays{extra: extra, extraYears: years, cache: map[int]Day{}, official: map[int]bool{}, statutory: map[int]map[int]Day{}}
 }
 
 // Day implements Calendar.
@@ -108,11 +117,85 @@ func (h *Holidays) Day(year int, month time.Month, day int) Day {
 	}
 	if hd := HolidayUtil.GetHolidayByYmd(year, int(month), day); hd != nil {
 		d = Day{Holiday: !hd.IsWork(), Makeup: hd.IsWork(), Name: hd.GetName()}
+	} else if !h.Official(year) {
+		d = h.statutoryDays(year)[key]
 	}
 	h.mu.Lock()
 	h.cache[key] = d
 	h.mu.Unlock()
 	return d
+}
+
+// Official reports whether year's holidays and 调休 days were published to the bot: the
+// library has them or the operator's file lists days of that year. Without them Day knows
+// only the statutory holidays (Statutory), not the year's bridges or make-up working days.
+func (h *Holidays) Official(year int) bool {
+	if h.extraYears[year] {
+		return true
+	}
+	h.mu.RLock()
+	o, ok := h.official[year]
+	h.mu.RUnlock()
+	if ok {
+		return o
+	}
+	o = HolidayUtil.GetHolidaysByYear(year).Len() > 0
+	h.mu.Lock()
+	h.official[year] = o
+	h.mu.Unlock()
+	return o
+}
+
+func (h *Holidays) statutoryDays(year int) map[int]Day {
+	h.mu.RLock()
+	days, ok := h.statutory[year]
+	h.mu.RUnlock()
+	if ok {
+		return days
+	}
+	days = map[int]Day{}
+	for _, sd := range Statutory(year) {
+		days[sd.Date.Year()*10000+int(sd.Date.Month())*100+sd.Date.Day()] = Day{Holiday: true, Name: sd.Name}
+	}
+	h.mu.Lock()
+	h.statutory[year] = days
+	h.mu.Unlock()
+	return days
+}
+
+// StatutoryDay is one statutory day off.
+type StatutoryDay struct {
+	Date time.Time // midnight UTC of the day
+	Name string    // 春节
+}
+
+// Statutory lists the statutory days off (法定节假日) of a year by the State Council's 全国年节
+// 及纪念日放假办法 as revised in 2024 (国务院令第795号, in force from 2025): 元旦 1 January; 春节
+// 除夕 to 正月初三 (4 days); 清明节 the day of the 清明 solar term; 劳动节 1–2 May; 端午节 五月初五;
+// 中秋节 八月十五; 国庆节 1–3 October. Lunar dates and the solar term come from
+// github.com/6tail/lunar-go. The 调休 that turn these into longer breaks are decided each year
+// and are not here.
+func Statutory(year int) []StatutoryDay {
+	day := func(s *calendar.Solar) time.Time {
+		return time.Date(s.GetYear(), time.Month(s.GetMonth()), s.GetDay(), 0, 0, 0, 0, time.UTC)
+	}
+	fixed := func(m time.Month, d int) time.Time { return time.Date(year, m, d, 0, 0, 0, 0, time.UTC) }
+	var out []StatutoryDay
+	add := func(name string, first time.Time, n int) {
+		for i := 0; i < n; i++ {
+			out = append(out, StatutoryDay{Date: first.AddDate(0, 0, i), Name: name})
+		}
+	}
+	add("元旦节", fixed(time.January, 1), 1)
+	add("春节", day(calendar.NewLunarFromYmd(year, 1, 1).GetSolar()).AddDate(0, 0, -1), 4) // 除夕 (the day before 正月初一) to 初三
+	if qm, ok := calendar.NewSolarFromYmd(year, 4, 20).GetLunar().GetJieQiTable()["清明"]; ok && qm.GetYear() == year {
+		add("清明节", day(qm), 1)
+	}
+	add("劳动节", fixed(time.May, 1), 2)
+	add("端午节", day(calendar.NewLunarFromYmd(year, 5, 5).GetSolar()), 1)
+	add("中秋节", day(calendar.NewLunarFromYmd(year, 8, 15).GetSolar()), 1)
+	add("国庆节", fixed(time.October, 1), 3)
+	return out
 }
 
 // HolidayFile is the operator's holiday data (HolidaysFile in the config), YAML or JSON:

@@ -41,6 +41,9 @@ func (s *Scheduler) Handle(ctx context.Context, r *bot.Request) (bool, error) {
 	}
 	cmd := ParseChat(r.Msg.Text)
 	if cmd.Verb == ChatNone {
+		if n, ok := choiceNumber(r.Msg.Text); ok {
+			return s.resume(ctx, r, n)
+		}
 		return false, nil
 	}
 	if cmd.Err != "" {
@@ -66,7 +69,7 @@ func (s *Scheduler) Handle(ctx context.Context, r *bot.Request) (bool, error) {
 	case ChatSignin:
 		return true, s.signIn(ctx, r, s.replyOccurrence(ctx, r), cmd.Ref)
 	case ChatAttendance:
-		return true, s.attendance(ctx, r, cmd.Ref)
+		return true, s.attendance(ctx, r, "", cmd.Ref)
 	case ChatAgenda:
 		return true, s.agenda(ctx, r, cmd.Text)
 	}
@@ -170,14 +173,20 @@ func (s *Scheduler) occurrenceOf(sc *Schedule, p purpose, named bool, now time.T
 			return mk(at) // told when sign-in opens
 		}
 	case forAttendance:
+		// The latest occurrence begun since the schedule was created (none before it), else
+		// the one now taking sign-ups.
+		from := now.Add(-attendanceLookback)
+		if c := sc.CreatedAt.Add(-time.Nanosecond); c.After(from) {
+			from = c
+		}
 		var last time.Time
-		for at := Next(r, now.Add(-7*24*time.Hour), s.cal); !at.IsZero() && !at.After(now); at = Next(r, at, s.cal) {
+		for at := Next(r, from, s.cal); !at.IsZero() && !at.After(now); at = Next(r, at, s.cal) {
 			last = at
 		}
 		if !last.IsZero() {
 			return mk(last)
 		}
-		if announced || named {
+		if announced {
 			return mk(next)
 		}
 	case forAnswer:
@@ -195,7 +204,7 @@ func (s *Scheduler) occurrenceOf(sc *Schedule, p purpose, named bool, now time.T
 // pick resolves what a member means: the occurrence id of a tapped card or a replied-to card,
 // else the schedule named by ref, else the only schedule that has an occurrence for p. With
 // several it asks which one.
-func (s *Scheduler) pick(ctx context.Context, r *bot.Request, occID, ref string, p purpose) (target, bool, error) {
+func (s *Scheduler) pick(ctx context.Context, r *bot.Request, occID, ref string, p purpose, cmd pendingCmd) (target, bool, error) {
 	if occID != "" {
 		sid, start, ok := SplitOccurrenceID(occID, s.loc)
 		if !ok {
@@ -240,8 +249,29 @@ func (s *Scheduler) pick(ctx context.Context, r *bot.Request, occID, ref string,
 			found = rare
 		}
 	}
+	// Titles may repeat (every community has its 主题党日): a name picks the nearest of its
+	// activities, and asks which when two are about as near.
+	if named && len(found) > 1 {
+		nearest(found, r.Now)
+		if found[1].start.Sub(found[0].start).Abs() >= ambiguousWithin {
+			found = found[:1]
+		} else {
+			return target{}, false, s.ask(ctx, r, p, cmd, found)
+		}
+	}
 	switch len(found) {
 	case 0:
+		if p == forAttendance && named && len(scheds) == 1 {
+			sc := scheds[0]
+			msg := fmt.Sprintf("%s（编号 %s）还没有举行过", sc.Title, sc.ID)
+			if rr, err := s.rule(sc.Rule); err == nil {
+				if next := Next(rr, r.Now, s.cal); !next.IsZero() {
+					msg += "，下次：" + community.FormatDate(next, r.Now)
+				}
+			}
+			r.Reply(msg + "。")
+			return target{}, false, nil
+		}
 		switch p {
 		case forSignin:
 			r.Reply("现在没有可以签到的活动（签到时间为活动开始前30分钟至开始后3小时）。")
@@ -270,7 +300,7 @@ var errDuplicate = errors.New("already recorded")
 
 // answer records a sign-up or a leave.
 func (s *Scheduler) answer(ctx context.Context, r *bot.Request, occID, ref, status, reason string) error {
-	t, ok, err := s.pick(ctx, r, occID, ref, forAnswer)
+	t, ok, err := s.pick(ctx, r, occID, ref, forAnswer, pendingCmd{Status: status, Text: reason})
 	if err != nil || !ok {
 		return err
 	}
@@ -348,7 +378,7 @@ func (s *Scheduler) leave(ctx context.Context, r *bot.Request, text string) erro
 }
 
 func (s *Scheduler) signIn(ctx context.Context, r *bot.Request, occID, ref string) error {
-	t, ok, err := s.pick(ctx, r, occID, ref, forSignin)
+	t, ok, err := s.pick(ctx, r, occID, ref, forSignin, pendingCmd{})
 	if err != nil || !ok {
 		return err
 	}
@@ -394,11 +424,11 @@ func (s *Scheduler) signIn(ctx context.Context, r *bot.Request, occID, ref strin
 }
 
 // attendance shows a secretary who signed up, who excused themselves and who came.
-func (s *Scheduler) attendance(ctx context.Context, r *bot.Request, ref string) error {
+func (s *Scheduler) attendance(ctx context.Context, r *bot.Request, occID, ref string) error {
 	if !r.Sender.Role.AtLeast(community.RoleGridWorker) {
 		return community.Errorf(community.EForbidden, "只有书记和网格员可以查看出席情况。")
 	}
-	t, ok, err := s.pick(ctx, r, "", ref, forAttendance)
+	t, ok, err := s.pick(ctx, r, occID, ref, forAttendance, pendingCmd{})
 	if err != nil || !ok {
 		return err
 	}
@@ -472,20 +502,25 @@ func AttendanceText(sc *Schedule, occ *Occurrence, now time.Time) string {
 
 // agenda adds a 议题 to the next meeting.
 func (s *Scheduler) agenda(ctx context.Context, r *bot.Request, text string) error {
+	return s.agendaFor(ctx, r, "", text)
+}
+
+// agendaFor adds a 议题 to occurrence occID, or when "" to the meeting text names or the next.
+func (s *Scheduler) agendaFor(ctx context.Context, r *bot.Request, occID, text string) error {
 	ref := ""
-	if first, rest, ok := strings.Cut(text, " "); ok && rest != "" {
+	if first, rest, ok := strings.Cut(text, " "); occID == "" && ok && rest != "" {
 		scheds, err := s.visible(ctx, r)
 		if err != nil {
 			return err
 		}
-		if len(matchSchedules(scheds, first)) == 1 {
+		if len(matchSchedules(scheds, first)) > 0 {
 			ref, text = first, strings.TrimSpace(rest)
 		}
 	}
 	if n := len([]rune(text)); n > 300 {
 		return community.Errorf(community.EInvalid, "议题太长了（%d字），请控制在300字以内。", n)
 	}
-	t, ok, err := s.pick(ctx, r, "", ref, forAgenda)
+	t, ok, err := s.pick(ctx, r, occID, ref, forAgenda, pendingCmd{Text: text})
 	if err != nil || !ok {
 		return err
 	}

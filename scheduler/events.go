@@ -50,6 +50,9 @@ func (s *Scheduler) tickSchedules(ctx context.Context, now, gapFrom time.Time) (
 			s.logMissed(ctx, sc, r, gapFrom, now)
 		}
 		at, natural := NextOccurrence(r, now, s.cal)
+		if err := s.warnUnofficial(ctx, now, natural, at); err != nil {
+			errs = append(errs, fmt.Errorf("holiday warning: %w", err))
+		}
 		for i := 0; !at.IsZero() && i < 64; i++ {
 			steps := plan(sc, r, at)
 			if steps[0].Due.After(now) {

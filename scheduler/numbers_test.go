@@ -7,18 +7,9 @@ import (
 	"github.com/neighborbot/neighborbot/bot/bottest"
 )
 
-func said(sent []bottest.Sent) string {
-	var b strings.Builder
-	for _, s := range sent {
-		b.WriteString(s.String())
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
 func wantSaid(t *testing.T, sent []bottest.Sent, want ...string) {
 	t.Helper()
-	got := said(sent)
+	got := bottest.Transcript(sent)
 	for _, w := range want {
 		if !strings.Contains(got, w) {
 			t.Errorf("missing %q in:\n%s", w, got)

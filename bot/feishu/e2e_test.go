@@ -223,7 +223,57 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("card patched %d times, want 1", n)
 	}
 
-	// 6. Forged and stale requests are refused.
+	// 6. A notice's card: a tap on 收到 is answered with a toast that says so, not silence and
+	// not a message; a vote's toast names the option.
+	say := func(sender, text string) {
+		plain, _ := ev.Message(feishutest.Msg{ChatID: "oc_p2p_" + sender, ChatType: "p2p", Sender: sender, Text: text})
+		mustPost(seal(plain))
+	}
+	tapToast := func(value map[string]any, cardID string) string {
+		t.Helper()
+		var ans struct {
+			Toast struct{ Type, Content string } `json:"toast"`
+		}
+		body := mustPost(seal(ev.CardAction(feishutest.Tap{Operator: "ou_res", ChatID: "oc_group", MessageID: cardID, Value: value})))
+		if err := json.Unmarshal([]byte(body), &ans); err != nil {
+			t.Fatalf("tap answer %s: %v", body, err)
+		}
+		return ans.Toast.Content
+	}
+	isCard := func(action string) func(feishutest.Call) bool {
+		return func(c feishutest.Call) bool {
+			return c.Sent() && c.ChatID == "oc_group" && c.MsgType == "interactive" && strings.Contains(c.Content, action)
+		}
+	}
+	asked := func(what string) func(feishutest.Call) bool {
+		return func(c feishutest.Call) bool {
+			return c.Sent() && strings.Contains(c.Content, "请确认发送："+what)
+		}
+	}
+	say("ou_sec", "通知 全体 周六上午9点社区体检")
+	wait("the notice's confirmation", asked("通知（待确认）"))
+	say("ou_sec", "确认发送")
+	noticeCard := wait("the notice's card", isCard(`"action":"notice_ack"`))
+	if got := tapToast(map[string]any{"action": "notice_ack", "ref": "1"}, noticeCard.MessageID); got != "已收到，谢谢" {
+		t.Errorf("收到 tap toast %q, want 已收到，谢谢", got)
+	}
+	say("ou_sec", "投票 是否同意加装电梯 同意/反对 截止 明天18点")
+	wait("the poll's confirmation", asked("投票（待确认）"))
+	say("ou_sec", "确认发送")
+	pollCard := wait("the poll's card", isCard(`"action":"vote"`))
+	if got := tapToast(map[string]any{"action": "vote", "ref": "2", "value": "同意"}, pollCard.MessageID); got != "已投：同意" {
+		t.Errorf("vote tap toast %q, want 已投：同意", got)
+	}
+	wait("the notice card's counter", func(c feishutest.Call) bool {
+		return feishutest.Patched(noticeCard.MessageID)(c) && strings.Contains(c.Content, "已收到") && strings.Contains(c.Content, "1 人")
+	})
+	if n := fake.Count(func(c feishutest.Call) bool {
+		return c.Sent() && (strings.Contains(c.Content, "已收到，谢谢") || strings.Contains(c.Content, "已投："))
+	}); n != 0 {
+		t.Errorf("%d toasts were also sent as messages", n)
+	}
+
+	// 7. Forged and stale requests are refused.
 	forged := seal(ev.CardAction(feishutest.Tap{Operator: "ou_mem", ChatID: "oc_group", MessageID: card.MessageID,
 		Value: map[string]any{"action": "cancel", "item": 1}}))
 	forged.header.Set("X-Lark-Signature", strings.Repeat("ab", 32))

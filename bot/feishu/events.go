@@ -291,11 +291,24 @@ func (p *Platform) dispatcher(in bot.Receiver) *dispatcher.EventDispatcher {
 		if !ok {
 			return toast("error", "这个按钮已失效。"), nil
 		}
-		if err := in.Receive(ctx, m); err != nil {
+		// The handler's answer to the tapper (bot.Request.Toast) is the toast when it comes
+		// within ToastWait; the card itself is updated through the outbox.
+		var text string
+		var err error
+		if tr, ok := in.(bot.TapReceiver); ok {
+			wait, cancel := context.WithTimeout(ctx, p.opt.ToastWait)
+			text, _, err = tr.ReceiveTap(wait, m)
+			cancel()
+		} else {
+			err = in.Receive(ctx, m)
+		}
+		if err != nil {
 			p.log.Error("card tap not recorded", "event", m.EventID, "err", err)
 			return toast("error", "服务暂时不可用，请稍后再试。"), nil
 		}
-		// The card itself is updated through the outbox once the tap is handled.
+		if text != "" {
+			return toast("info", text), nil
+		}
 		return toast("info", actionToasts[m.Action.Name]), nil
 	})
 	d.OnP2ChatMemberBotAddedV1(func(ctx context.Context, ev *larkim.P2ChatMemberBotAddedV1) error {

@@ -2,9 +2,11 @@ package feishu_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +270,50 @@ func TestRoutes(t *testing.T) {
 	mux.ServeHTTP(w, f.ev.Request("http://bot.test/feishu/events", plain))
 	if w.Code != 200 || len(f.in.got()) != 1 {
 		t.Errorf("POST /feishu/events: %d, %d messages", w.Code, len(f.in.got()))
+	}
+}
+
+// tapReceiver answers taps the way the Pipeline does (bot.TapReceiver): with the handler's
+// toast, or, for "slow", not before the adapter stops waiting.
+type tapReceiver struct{ receiver }
+
+func (r *tapReceiver) ReceiveTap(ctx context.Context, m bot.Message) (string, bool, error) {
+	if err := r.Receive(ctx, m); err != nil {
+		return "", false, err
+	}
+	if m.Action.Value == "slow" {
+		<-ctx.Done()
+		return "", false, nil
+	}
+	return "已投：" + m.Action.Value, true, nil
+}
+
+// The handler's answer to the tapper is the tap's toast; when it does not come within
+// ToastWait the tap is answered with the generic toast (the answer then goes privately).
+func TestCardTapToastIsTheHandlersAnswer(t *testing.T) {
+	f := newFixture(t, func(o *feishu.Options) { o.ToastWait = 50 * time.Millisecond })
+	in := &tapReceiver{}
+	h := f.p.EventHandler(in)
+	tap := func(value string) string {
+		t.Helper()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, f.ev.Request(eventsURL, f.ev.CardAction(feishutest.Tap{Operator: "ou_mem", ChatID: groupChat, MessageID: "om_card_1",
+			Value: map[string]any{"action": "vote", "ref": "3", "value": value}})))
+		var resp struct {
+			Toast struct{ Type, Content string } `json:"toast"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil || w.Code != 200 || resp.Toast.Type != "info" {
+			t.Fatalf("answer %d %s, want an info toast", w.Code, w.Body)
+		}
+		return resp.Toast.Content
+	}
+	if got := tap("同意"); got != "已投：同意" {
+		t.Errorf("toast %q, want the handler's 已投：同意", got)
+	}
+	if got := tap("slow"); got != "已收到，正在处理" {
+		t.Errorf("toast %q when the handler is slow, want the generic one", got)
+	}
+	if n := len(in.got()); n != 2 {
+		t.Errorf("%d taps recorded, want 2", n)
 	}
 }

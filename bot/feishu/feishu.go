@@ -94,6 +94,10 @@ type Options struct {
 	HTTPClient *http.Client  // for the Open API; default a client with a 10 s timeout
 	MaxSkew    time.Duration // replay window; default 5 min
 	MaxBody    int64         // largest event body; default 1 MiB
+	// ToastWait is how long the answer to a card tap waits for the handler's toast
+	// (bot.Request.Toast) before answering with a generic one; default 2 s (Feishu wants the
+	// answer within 3 s). The handler's toast then arrives as a private message.
+	ToastWait time.Duration
 }
 
 // Platform is the Feishu adapter: bot.Platform, bot.Router, bot.CardUpdater, bot.Limited.
@@ -166,6 +170,9 @@ func New(o Options) (*Platform, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ToastWait <= 0 {
+		o.ToastWait = 2 * time.Second
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)

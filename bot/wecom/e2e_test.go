@@ -205,7 +205,42 @@ func TestEndToEnd(t *testing.T) {
 			before, outbox(), beforeSends, sends(), len(fake.Requests(wecomtest.PathUpdateCard)))
 	}
 
-	// 7. A forged signature is refused.
+	// 7. A tap on a notice card's 收到 answers the tapper privately (WeCom has no toast).
+	before = sends()
+	ok(appCB.App(base+"/wecom/callback", wecomtest.Text(corpID, "zhao", "通知 全体 周六上午9点社区体检", "7010", clk.Now())))
+	fake.Await(t, wecomtest.PathSend, before+1, wait)
+	ok(appCB.App(base+"/wecom/callback", wecomtest.Text(corpID, "zhao", "确认发送", "7011", clk.Now())))
+	var noticeTask string
+	for n := before + 2; noticeTask == ""; n++ {
+		for _, r := range fake.Await(t, wecomtest.PathSend, n, wait) {
+			if body := r.JSON(); body["msgtype"] == "template_card" && strings.Contains(mustJSON(t, body), "notice_ack") {
+				noticeTask = body["template_card"].(map[string]any)["task_id"].(string)
+			}
+		}
+	}
+	// The tap names the card's task; the card's reference is saved just after its send.
+	for deadline := time.Now().Add(wait); ; {
+		if ref, err := a.Store.GetDoc(context.Background(), bot.CollCardRef, bot.CardRefID("wecom", "wrchat", "notice:1")); err == nil && string(ref) == noticeTask {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the notice card's reference was never saved")
+		}
+		time.Sleep(time.Millisecond) // polling an observable state, bounded
+	}
+	before = sends()
+	ok(appCB.App(base+"/wecom/callback", wecomtest.CardTap(corpID, "wang", noticeTask, "notice_ack:0::1", fake.TapCode(), clk.Now())))
+	var thanked bool
+	for n := before + 1; !thanked; n++ {
+		for _, r := range fake.Await(t, wecomtest.PathSend, n, wait)[before:] {
+			body := r.JSON()
+			if text, _ := body["text"].(map[string]any); text != nil && body["touser"] == "wang" && strings.HasPrefix(text["content"].(string), "已收到，谢谢") {
+				thanked = true
+			}
+		}
+	}
+
+	// 8. A forged signature is refused.
 	forged := appCB.App(base+"/wecom/callback", wecomtest.Text(corpID, "chen", "取消 1", "7004", clk.Now()))
 	q := forged.URL.Query()
 	q.Set("msg_signature", strings.Repeat("0", 40))

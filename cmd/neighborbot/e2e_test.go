@@ -80,6 +80,8 @@ type apiMessage struct {
 	Text    string          `json:"text"`
 	Card    json.RawMessage `json:"card"`
 	ReplyTo json.Number     `json:"reply_to"`
+	To      string          `json:"to"`
+	Group   string          `json:"group"`
 }
 
 type apiReply struct {
@@ -241,4 +243,56 @@ func TestPlaygroundConcurrentClaims(t *testing.T) {
 		t.Fatalf("%d winners among 100 concurrent claims", wins)
 	}
 	wantIn(t, s.say(g, "local:chen", "查看 1"), "名额：1/1")
+}
+
+// In the playground a tap on a notice's 收到 or a poll's option answers the tapper in their
+// private chat, not the group.
+func TestPlaygroundTapAnswersTheTapper(t *testing.T) {
+	s := startServer(t, map[string]string{"NEIGHBORBOT_DATA": t.TempDir()})
+	const g = "local:xingfuli"
+	private := func(user, text string) string {
+		t.Helper()
+		r, code := s.post("/local/messages?wait=5s", map[string]string{"user": user, "text": text})
+		if code >= 300 {
+			t.Fatalf("say %q: %d %+v", text, code, r)
+		}
+		return joinReplies(r.Replies)
+	}
+	card := func(key string) string {
+		t.Helper()
+		for range 500 { // the broadcast is paced: wait for the card to reach the group
+			for _, m := range s.transcript(g) {
+				if strings.Contains(string(m.Card), `"key":"`+key+`"`) {
+					return m.ID.String()
+				}
+			}
+			time.Sleep(10 * time.Millisecond) // polling an observable state, bounded
+		}
+		t.Fatalf("no card %s in %s", key, g)
+		return ""
+	}
+	tap := func(message, action, value string) apiMessage {
+		t.Helper()
+		r, code := s.post("/local/actions?wait=5s", map[string]string{"group": g, "user": "local:chen", "message": message, "action": action, "value": value})
+		if code >= 300 {
+			t.Fatalf("tap: %d %+v", code, r)
+		}
+		for _, m := range r.Replies {
+			if m.To == "local:chen" && m.Group == "" {
+				return m
+			}
+		}
+		t.Fatalf("the tap answered nobody privately: %+v", r.Replies)
+		return apiMessage{}
+	}
+	wantIn(t, private("local:wang", "通知 全体 周六上午9点社区体检"), "请确认发送")
+	wantIn(t, private("local:wang", "确认发送"), "开始发送")
+	if m := tap(card("notice:1"), "notice_ack", ""); m.Text != "已收到，谢谢" {
+		t.Errorf("收到 tap answered %q", m.Text)
+	}
+	wantIn(t, private("local:wang", "投票 是否同意加装电梯 同意/反对 截止 明天18点"), "请确认发送")
+	wantIn(t, private("local:wang", "确认发送"), "开始发送")
+	if m := tap(card("notice:2"), "vote", "同意"); m.Text != "已投：同意" {
+		t.Errorf("vote tap answered %q", m.Text)
+	}
 }
