@@ -35,7 +35,7 @@ func testActiveItems(t *testing.T, e *env) {
 	}
 	filters := []store.ItemFilter{
 		month(1), month(2), month(3), month(7), month(12),
-		{ActiveFrom: day(2, 1, 0), ActiveTo: day(2, 1, 1)},   // the first hour of February: the dispatches only
+		{ActiveFrom: day(2, 1, 0), ActiveTo: day(2, 1, 1)},     // the first hour of February: the dispatches only
 		{ActiveFrom: day(1, 20, 10), ActiveTo: day(1, 20, 11)}, // an hour of one day
 		{ActiveFrom: day(1, 1, 0), ActiveTo: day(7, 1, 0)},     // half a year
 		{ActiveFrom: day(3, 1, 0), ActiveTo: day(4, 1, 0), Limit: 2},
