@@ -154,6 +154,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.addNotices(ctx); err != nil {
 		return nil, fmt.Errorf("notices: %w", err)
 	}
+	a.addLedger(owner)
 	if cfg.LocalEnabled() {
 		a.Local = local.New(local.Options{
 			BotName: cfg.BotName, Groups: localGroups(cfg), Personas: localPersonas(cfg),
