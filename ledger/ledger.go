@@ -205,59 +205,90 @@ type GridStars struct {
 // Avg is the grid's average.
 func (g GridStars) Avg() float64 { return avg(g.StarsSum, g.Ratings) }
 
-// Build computes the ledger of period p within scope. rules price the credits; now judges
-// nothing (the figures are the history's) and is not needed.
+// Build computes the ledger of period p within scope. rules price the credits.
 func Build(d Data, p Period, sc Scope, rules Rules) *Ledger {
-	l := &Ledger{Period: p, Scope: sc}
-	tree := sc.Tree
-	groupNode := make(map[string]string, len(d.Groups))
-	groupName := make(map[string]string, len(d.Groups))
-	for _, g := range d.Groups {
-		groupNode[g.ID], groupName[g.ID] = g.Node, g.Name
+	b := NewBuilder(p, sc, rules, d.People, d.Groups)
+	b.Add(d.Items, nil)
+	return b.Finish(d.Notices, d.Activities)
+}
+
+// Builder computes a ledger from items given a chunk at a time, so a year of a street need
+// not be in memory at once: Add with a visit function hands each item's line to it (to write
+// a row) instead of keeping it in Ledger.Items.
+type Builder struct {
+	l          *Ledger
+	p          Period
+	sc         Scope
+	rules      Rules
+	groupNode  map[string]string
+	groupName  map[string]string
+	people     map[string]community.Person
+	members    map[string]*MemberLine
+	weeks      []Bucket
+	states     map[community.State]int
+	grids      map[string]*GridStars
+	claimTimes []time.Duration
+	seen       map[int64]bool
+}
+
+// NewBuilder starts the ledger of period p within scope.
+func NewBuilder(p Period, sc Scope, rules Rules, people []community.Person, groups []community.Group) *Builder {
+	b := &Builder{
+		l: &Ledger{Period: p, Scope: sc}, p: p, sc: sc, rules: rules,
+		groupNode: make(map[string]string, len(groups)), groupName: make(map[string]string, len(groups)),
+		people: make(map[string]community.Person, len(people)), members: map[string]*MemberLine{},
+		weeks: weekBuckets(p), states: map[community.State]int{}, grids: map[string]*GridStars{},
+		seen: map[int64]bool{},
 	}
-	people := make(map[string]community.Person, len(d.People))
-	for _, pp := range d.People {
-		people[pp.ID] = pp
+	for _, g := range groups {
+		b.groupNode[g.ID], b.groupName[g.ID] = g.Node, g.Name
 	}
-	members := map[string]*MemberLine{}
-	member := func(id, name string) *MemberLine {
-		if m := members[id]; m != nil {
-			return m
-		}
-		m := &MemberLine{ID: id, Name: name}
-		if pp, ok := people[id]; ok {
-			m.Name, m.Unit, m.Node = pp.Name, pp.Unit, pp.Node
-			if c, ok := ancestor(tree, pp.Node, community.KindCommunity); ok {
-				m.Community, m.CommunityID = c.Name, c.ID
-			}
-		}
-		members[id] = m
+	for _, pp := range people {
+		b.people[pp.ID] = pp
+	}
+	return b
+}
+
+func (b *Builder) member(id, name string) *MemberLine {
+	if m := b.members[id]; m != nil {
 		return m
 	}
-	s := &l.Summary
-	weeks := weekBuckets(p)
-	states := map[community.State]int{}
-	grids := map[string]*GridStars{}
-	var claimTimes []time.Duration
+	m := &MemberLine{ID: id, Name: name}
+	if pp, ok := b.people[id]; ok {
+		m.Name, m.Unit, m.Node = pp.Name, pp.Unit, pp.Node
+		if c, ok := ancestor(b.sc.Tree, pp.Node, community.KindCommunity); ok {
+			m.Community, m.CommunityID = c.Name, c.ID
+		}
+	}
+	b.members[id] = m
+	return m
+}
 
-	items := slices.Clone(d.Items)
+// Add counts items (in number order; an item already added is skipped). With visit nil
+// their lines are kept in the ledger; else each is handed to visit and dropped.
+func (b *Builder) Add(items []*community.Item, visit func(ItemLine) error) error {
+	items = slices.Clone(items)
 	slices.SortFunc(items, func(a, b *community.Item) int { return cmp.Compare(a.No, b.No) })
+	p, sc, tree, s := b.p, b.sc, b.sc.Tree, &b.l.Summary
 	for _, it := range items {
-		if !sc.Covers(it.Node) || !Active(it, p) {
+		if b.seen[it.No] || !sc.Covers(it.Node) || !Active(it, p) {
 			continue
 		}
-		f := Analyze(it, rules.For(tree, it.Node))
-		line := ItemLine{Facts: f, Group: groupName[it.GroupID], Masked: !sc.Full(it)}
+		b.seen[it.No] = true
+		f := Analyze(it, b.rules.For(tree, it.Node))
+		line := ItemLine{Facts: f, Group: b.groupName[it.GroupID], Masked: !sc.Full(it)}
 		line.Grid = nodeName(tree, it.Node, community.KindGrid)
 		line.Community = nodeName(tree, it.Node, community.KindCommunity)
-		l.Items = append(l.Items, line)
+		if visit == nil {
+			b.l.Items = append(b.l.Items, line)
+		} else if err := visit(line); err != nil {
+			return err
+		}
 
-		if in(p, f.Filed) {
-			if it.Origin == community.OriginResident {
-				s.Received++
-				weeks[bucketOf(p, f.Filed)].Count++
-				states[it.State]++
-			}
+		if in(p, f.Filed) && it.Origin == community.OriginResident {
+			s.Received++
+			b.weeks[bucketOf(p, f.Filed)].Count++
+			b.states[it.State]++
 		}
 		if in(p, f.Dispatched) {
 			s.Dispatched++
@@ -265,7 +296,7 @@ func Build(d Data, p Period, sc Scope, rules Rules) *Ledger {
 		if in(p, f.FirstClaim) {
 			s.Claimed++
 			if !f.Dispatched.IsZero() && !f.FirstClaim.Before(f.Dispatched) {
-				claimTimes = append(claimTimes, f.FirstClaim.Sub(f.Dispatched))
+				b.claimTimes = append(b.claimTimes, f.FirstClaim.Sub(f.Dispatched))
 			}
 		}
 		if in(p, f.FirstDone) {
@@ -284,10 +315,10 @@ func Build(d Data, p Period, sc Scope, rules Rules) *Ledger {
 				s.Confirmed++
 				s.Ratings++
 				s.StarsSum += r.Stars
-				g := grids[line.Grid]
+				g := b.grids[line.Grid]
 				if g == nil {
 					g = &GridStars{Grid: line.Grid}
-					grids[line.Grid] = g
+					b.grids[line.Grid] = g
 				}
 				g.Ratings++
 				g.StarsSum += r.Stars
@@ -302,7 +333,7 @@ func Build(d Data, p Period, sc Scope, rules Rules) *Ledger {
 			if !in(p, c.At) {
 				continue
 			}
-			m := member(c.Person, c.Name)
+			m := b.member(c.Person, c.Name)
 			m.Points += c.Points
 			m.Credits = append(m.Credits, c)
 			switch c.Kind {
@@ -321,14 +352,20 @@ func Build(d Data, p Period, sc Scope, rules Rules) *Ledger {
 			}
 		}
 	}
-	s.ClaimMedian = median(claimTimes)
-	s.Weeks = weeks
+	return nil
+}
+
+// Finish adds the notices and activities and returns the ledger.
+func (b *Builder) Finish(notices []Notice, activities []Activity) *Ledger {
+	l, p, sc, s := b.l, b.p, b.sc, &b.l.Summary
+	s.ClaimMedian = median(b.claimTimes)
+	s.Weeks = b.weeks
 	for _, st := range stateOrder {
-		if n := states[st]; n > 0 {
+		if n := b.states[st]; n > 0 {
 			s.ByState = append(s.ByState, StateCount{st, n})
 		}
 	}
-	for _, g := range grids {
+	for _, g := range b.grids {
 		s.StarsByGrid = append(s.StarsByGrid, *g)
 	}
 	slices.SortFunc(s.StarsByGrid, func(a, b GridStars) int { return strings.Compare(a.Grid, b.Grid) })
@@ -336,13 +373,13 @@ func Build(d Data, p Period, sc Scope, rules Rules) *Ledger {
 	inScope := func(groups []string) int {
 		n := 0
 		for _, g := range groups {
-			if sc.Covers(groupNode[g]) {
+			if sc.Covers(b.groupNode[g]) {
 				n++
 			}
 		}
 		return n
 	}
-	for _, nt := range d.Notices {
+	for _, nt := range notices {
 		if !in(p, nt.SentAt) {
 			continue
 		}
@@ -351,7 +388,7 @@ func Build(d Data, p Period, sc Scope, rules Rules) *Ledger {
 			continue
 		}
 		for _, a := range nt.Acks {
-			if sc.Covers(groupNode[a.Group]) {
+			if sc.Covers(b.groupNode[a.Group]) {
 				line.Acked++
 			}
 		}
@@ -360,7 +397,7 @@ func Build(d Data, p Period, sc Scope, rules Rules) *Ledger {
 		l.Notices = append(l.Notices, line)
 	}
 	slices.SortFunc(l.Notices, func(a, b NoticeLine) int { return a.SentAt.Compare(b.SentAt) })
-	for _, ac := range d.Activities {
+	for _, ac := range activities {
 		if ac.Cancelled || !in(p, ac.Start) || (len(ac.Groups) > 0 && inScope(ac.Groups) == 0) {
 			continue
 		}
@@ -374,8 +411,8 @@ func Build(d Data, p Period, sc Scope, rules Rules) *Ledger {
 			}
 			if !at.SignedIn.IsZero() {
 				line.Attended++
-				if pp, ok := people[at.ID]; ok && pp.Role.AtLeast(community.RoleMember) {
-					member(at.ID, at.Name).Attended++
+				if pp, ok := b.people[at.ID]; ok && pp.Role.AtLeast(community.RoleMember) {
+					b.member(at.ID, at.Name).Attended++
 				}
 			}
 		}
@@ -387,7 +424,7 @@ func Build(d Data, p Period, sc Scope, rules Rules) *Ledger {
 	}
 	slices.SortFunc(l.Activities, func(a, b ActivityLine) int { return a.Start.Compare(b.Start) })
 
-	for _, m := range members {
+	for _, m := range b.members {
 		l.Members = append(l.Members, *m)
 	}
 	slices.SortFunc(l.Members, byPoints)

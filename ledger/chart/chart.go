@@ -70,7 +70,9 @@ func Monthly(l *ledger.Ledger, font *truetype.Font) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chart layout: %w", err)
 	}
-	fs := func(size float64) charts.FontStyle { return charts.FontStyle{FontSize: size, Font: font, FontColor: charts.ColorBlack} }
+	fs := func(size float64) charts.FontStyle {
+		return charts.FontStyle{FontSize: size, Font: font, FontColor: charts.ColorBlack}
+	}
 	bar := func(title string, labels []string, values []float64, format string) charts.BarChartOption {
 		if len(labels) == 0 {
 			labels, values = []string{"无"}, []float64{0}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/ledger"
 	"github.com/neighborbot/neighborbot/ledger/chart"
+	"github.com/neighborbot/neighborbot/ledger/xlsx"
 	"github.com/neighborbot/neighborbot/notices"
 	"github.com/neighborbot/neighborbot/scheduler"
 	"github.com/neighborbot/neighborbot/store"
@@ -221,6 +223,43 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// WriteWorkbook writes p's workbook as reader may see it, reading the items a month at a
+// time and writing their rows as it goes: a year of a street is never in memory at once.
+func (l *Ledger) WriteWorkbook(ctx context.Context, w io.Writer, reader community.Person, p ledger.Period) (*ledger.Ledger, error) {
+	var d ledger.Data
+	var err error
+	if d.People, err = l.Store.ListPersons(ctx); err != nil {
+		return nil, store.ErrUnavailable(fmt.Errorf("ledger persons: %w", err))
+	}
+	if d.Groups, err = l.Store.ListGroups(ctx); err != nil {
+		return nil, store.ErrUnavailable(fmt.Errorf("ledger groups: %w", err))
+	}
+	if d.Notices, err = l.loadNotices(ctx, p); err != nil {
+		return nil, err
+	}
+	if d.Activities, err = l.loadActivities(ctx, p); err != nil {
+		return nil, err
+	}
+	b := ledger.NewBuilder(p, ledger.NewScope(l.Tree, community.ActorOf(reader)), l.Rules, d.People, d.Groups)
+	xw, err := xlsx.NewWriter(p.From.Location())
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range p.Months() {
+		items, err := l.Store.ListItems(ctx, store.ItemFilter{ActiveFrom: m.From, ActiveTo: m.To})
+		if err != nil {
+			xw.Close()
+			return nil, store.ErrUnavailable(fmt.Errorf("ledger items %s: %w", m.Slug(), err))
+		}
+		if err := b.Add(items, xw.Item); err != nil {
+			xw.Close()
+			return nil, err
+		}
+	}
+	lg := b.Finish(d.Notices, d.Activities)
+	return lg, xw.Finish(w, lg)
 }
 
 // Build loads and computes p's ledger as reader may see it.

@@ -17,7 +17,6 @@ import (
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/ledger"
 	"github.com/neighborbot/neighborbot/ledger/chart"
-	"github.com/neighborbot/neighborbot/ledger/xlsx"
 )
 
 // Links are private, signed and expiring: /ledger/{kind}?u=<reader>&p=<2026-11>&e=<unix>&s=<hmac>.
@@ -117,30 +116,29 @@ func (l *Ledger) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t0 := time.Now()
-	lg, err := l.Build(r.Context(), reader, p)
-	if err != nil {
-		l.log().Error("ledger export failed", "period", slug, "err", err)
-		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
-		return
-	}
 	var buf bytes.Buffer
-	name := fmt.Sprintf("台账-%s-%s.xlsx", lg.Scope.Name, slug)
+	var lg *ledger.Ledger
 	ctype := "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	if kind == "chart" {
-		name, ctype = fmt.Sprintf("月报-%s-%s.png", lg.Scope.Name, slug), "image/png"
-		png, err := chart.Monthly(lg, l.Font)
+		ctype = "image/png"
+		lg, err = l.Build(r.Context(), reader, p)
 		if err == nil {
-			buf.Write(png)
+			var png []byte
+			if png, err = chart.Monthly(lg, l.Font); err == nil {
+				buf.Write(png)
+			}
 		}
-		if err != nil {
-			l.log().Error("ledger chart failed", "period", slug, "err", err)
-			http.Error(w, "chart failed", http.StatusInternalServerError)
-			return
-		}
-	} else if err := xlsx.Write(&buf, lg, now.Location()); err != nil {
-		l.log().Error("ledger workbook failed", "period", slug, "err", err)
+	} else {
+		lg, err = l.WriteWorkbook(r.Context(), &buf, reader, p)
+	}
+	if err != nil {
+		l.log().Error("ledger export failed", "kind", kind, "period", slug, "err", err)
 		http.Error(w, "export failed", http.StatusInternalServerError)
 		return
+	}
+	name := fmt.Sprintf("台账-%s-%s.xlsx", lg.Scope.Name, slug)
+	if kind == "chart" {
+		name = fmt.Sprintf("月报-%s-%s.png", lg.Scope.Name, slug)
 	}
 	l.log().Info("ledger export", "kind", kind, "period", slug, "items", len(lg.Items), "bytes", buf.Len(), "took", time.Since(t0).Round(time.Millisecond))
 	h := w.Header()

@@ -29,23 +29,74 @@ const (
 // Write writes l's workbook to w. Times are shown in loc. Personal data (phones, doors) is
 // masked on the rows of items the reader may not see in full (ItemLine.Masked).
 func Write(w io.Writer, l *ledger.Ledger, loc *time.Location) error {
-	f := excelize.NewFile()
-	defer f.Close()
-	b := &book{f: f, loc: loc}
-	if err := b.styles(); err != nil {
+	wr, err := NewWriter(loc)
+	if err != nil {
 		return err
 	}
-	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
-		return fmt.Errorf("xlsx: %w", err)
+	for _, il := range l.Items {
+		if err := wr.Item(il); err != nil {
+			wr.Close()
+			return err
+		}
 	}
-	for _, step := range []func(*ledger.Ledger) error{b.items, b.members, b.units, b.notices, b.activities, b.summary} {
+	return wr.Finish(w, l)
+}
+
+// Writer writes a workbook whose 事项台账 rows come one at a time (Item), from a
+// ledger.Builder's visit function, before the rest (Finish): a year of a street is then never
+// in memory at once.
+type Writer struct {
+	b     *book
+	items *excelize.StreamWriter
+	n     int
+}
+
+// NewWriter starts a workbook.
+func NewWriter(loc *time.Location) (*Writer, error) {
+	f := excelize.NewFile()
+	b := &book{f: f, loc: loc}
+	if err := b.styles(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("xlsx: %w", err)
+	}
+	sw, err := b.itemsSheet()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Writer{b: b, items: sw}, nil
+}
+
+// Item writes one 事项台账 row.
+func (w *Writer) Item(il ledger.ItemLine) error {
+	w.n++
+	return w.b.itemRow(w.items, w.n+1, il)
+}
+
+// Close releases the workbook without writing it (Finish closes it too).
+func (w *Writer) Close() { w.b.f.Close() }
+
+// Finish writes the other sheets from l (its Items are not read again) and the workbook to out.
+func (w *Writer) Finish(out io.Writer, l *ledger.Ledger) error {
+	defer w.b.f.Close()
+	if err := w.items.Flush(); err != nil {
+		return fmt.Errorf("xlsx: %s: %w", SheetItems, err)
+	}
+	b := w.b
+	for _, step := range []func(*ledger.Ledger) error{b.members, b.units, b.notices, b.activities, b.summary} {
 		if err := step(l); err != nil {
 			return err
 		}
 	}
-	f.SetActiveSheet(0)
-	f.SetDocProps(&excelize.DocProperties{Title: l.Period.Label() + " " + l.Scope.Name + " 台账", Creator: "邻里帮", Language: "zh-CN"})
-	if _, err := f.WriteTo(w); err != nil {
+	b.f.SetActiveSheet(0)
+	if err := b.f.SetDocProps(&excelize.DocProperties{Title: l.Period.Label() + " " + l.Scope.Name + " 台账", Creator: "邻里帮", Language: "zh-CN"}); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	if _, err := b.f.WriteTo(out); err != nil {
 		return fmt.Errorf("xlsx: write: %w", err)
 	}
 	return nil
@@ -160,70 +211,62 @@ func yesNo(b bool) string {
 
 var originNames = map[community.Origin]string{community.OriginResident: "居民点单", community.OriginDirect: "书记发布"}
 
-func (b *book) items(l *ledger.Ledger) error {
-	sw, err := b.stream(SheetItems, []column{
+func (b *book) itemsSheet() (*excelize.StreamWriter, error) {
+	return b.stream(SheetItems, []column{
 		{"编号", 8}, {"社区", 12}, {"网格", 10}, {"群", 16}, {"来源", 10}, {"事项内容", 36}, {"提出人", 10}, {"电话", 14},
 		{"当前状态", 10}, {"名额", 6}, {"认领人", 14}, {"截止时间", 17}, {"点单/发布时间", 17}, {"派单时间", 17},
 		{"首次接单", 17}, {"首次完成", 17}, {"按时完成", 9}, {"评星", 6}, {"回访次数", 9}, {"重办次数", 9}, {"挂牌超期", 9},
 		{"办理记录", 70},
 	})
-	if err != nil {
-		return err
+}
+
+func (b *book) itemRow(sw *excelize.StreamWriter, n int, il ledger.ItemLine) error {
+	it := il.Item
+	title, phone := it.Title, it.Phone
+	if il.Masked {
+		title, phone = community.Mask(title), community.MaskPhone(phone)
+		if it.Phone == "" {
+			phone = ""
+		}
 	}
-	for i, il := range l.Items {
-		it := il.Item
-		title, phone := it.Title, it.Phone
+	onTime := ""
+	switch {
+	case il.OnTime:
+		onTime = "是"
+	case il.Late:
+		onTime = "否"
+	}
+	var st any
+	if s := il.LastStars(); s > 0 {
+		st = s
+	}
+	var hist strings.Builder
+	for j, ev := range it.History {
+		if j > 0 {
+			hist.WriteString("\n")
+		}
+		note := ev.Note
 		if il.Masked {
-			title, phone = community.Mask(title), community.MaskPhone(phone)
-			if it.Phone == "" {
-				phone = ""
-			}
+			note = community.Mask(note)
 		}
-		onTime := ""
-		switch {
-		case il.OnTime:
-			onTime = "是"
-		case il.Late:
-			onTime = "否"
+		fmt.Fprintf(&hist, "%s %s %s", ev.At.In(b.loc).Format("2006-01-02 15:04"), ev.Action.Chinese(), ev.Name)
+		if ev.Stars > 0 {
+			fmt.Fprintf(&hist, " %d星", ev.Stars)
 		}
-		var st any
-		if s := il.LastStars(); s > 0 {
-			st = s
+		if !ev.Deadline.IsZero() {
+			fmt.Fprintf(&hist, " 截止%s", ev.Deadline.In(b.loc).Format("2006-01-02 15:04"))
 		}
-		var hist strings.Builder
-		for j, ev := range it.History {
-			if j > 0 {
-				hist.WriteString("\n")
-			}
-			note := ev.Note
-			if il.Masked {
-				note = community.Mask(note)
-			}
-			fmt.Fprintf(&hist, "%s %s %s", ev.At.In(b.loc).Format("2006-01-02 15:04"), ev.Action.Chinese(), ev.Name)
-			if ev.Stars > 0 {
-				fmt.Fprintf(&hist, " %d星", ev.Stars)
-			}
-			if !ev.Deadline.IsZero() {
-				fmt.Fprintf(&hist, " 截止%s", ev.Deadline.In(b.loc).Format("2006-01-02 15:04"))
-			}
-			if note != "" {
-				hist.WriteString("：" + note)
-			}
-		}
-		vals := []any{
-			it.No, il.Community, il.Grid, il.Group, originNames[it.Origin], text(title), text(it.RequesterName), phone,
-			it.State.Chinese(), it.Slots, text(it.ClaimerNames()), b.t(it.Deadline), b.t(il.Filed), b.t(il.Dispatched),
-			b.t(il.FirstClaim), b.t(il.FirstDone), onTime, st, len(il.FollowUps), len(il.Reopens), yesNo(len(il.Overdues) > 0),
-			excelize.Cell{StyleID: b.wrap, Value: text(hist.String())},
-		}
-		if err := row(sw, i+2, vals); err != nil {
-			return err
+		if note != "" {
+			hist.WriteString("：" + note)
 		}
 	}
-	if err := sw.Flush(); err != nil {
-		return fmt.Errorf("xlsx: %s: %w", SheetItems, err)
+	vals := []any{
+		it.No, il.Community, il.Grid, il.Group, originNames[it.Origin], text(title), text(it.RequesterName), phone,
+		it.State.Chinese(), it.Slots, text(it.ClaimerNames()), b.t(it.Deadline), b.t(il.Filed), b.t(il.Dispatched),
+		b.t(il.FirstClaim), b.t(il.FirstDone), onTime, st, len(il.FollowUps), len(il.Reopens), yesNo(len(il.Overdues) > 0),
+		excelize.Cell{StyleID: b.wrap, Value: text(hist.String())},
 	}
-	return nil
+	return row(sw, n, vals)
 }
 
 func (b *book) members(l *ledger.Ledger) error {
