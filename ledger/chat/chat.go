@@ -300,10 +300,38 @@ func (l *Ledger) monthlyFrom(d ledger.Data, reader community.Person, p ledger.Pe
 
 func (l *Ledger) points(ctx context.Context, r *bot.Request, now time.Time) error {
 	year := ledger.YearOf(now.Year(), now.Location())
-	lg, err := l.Build(ctx, community.Person{ID: community.SystemActor.ID, Role: community.RoleStreet}, year)
+	people, err := l.Store.ListPersons(ctx)
 	if err != nil {
-		return err
+		return store.ErrUnavailable(fmt.Errorf("ledger persons: %w", err))
 	}
+	groups, err := l.Store.ListGroups(ctx)
+	if err != nil {
+		return store.ErrUnavailable(fmt.Errorf("ledger groups: %w", err))
+	}
+	// The whole tree's year (the rank counts every member of the community), a month of items
+	// at a time, keeping only the lines of the sender's own items.
+	b := ledger.NewBuilder(year, ledger.NewScope(l.Tree, community.SystemActor), l.Rules, people, groups)
+	var mine []ledger.ItemLine
+	keep := func(il ledger.ItemLine) error {
+		if slices.ContainsFunc(il.Credits, func(c ledger.Credit) bool { return c.Person == r.Sender.ID }) {
+			mine = append(mine, il)
+		}
+		return nil
+	}
+	for _, m := range year.Months() {
+		if m.From.After(now) {
+			break
+		}
+		items, err := l.Store.ListItems(ctx, store.ItemFilter{ActiveFrom: m.From, ActiveTo: m.To})
+		if err != nil {
+			return store.ErrUnavailable(fmt.Errorf("ledger items %s: %w", m.Slug(), err))
+		}
+		if err := b.Add(items, keep); err != nil {
+			return err
+		}
+	}
+	lg := b.Finish(nil, nil)
+	lg.Items = mine
 	month := ledger.MonthOf(now.Year(), now.Month(), now.Location())
 	r.Reply(ledger.PointsText(ledger.PointsOf(lg, r.Sender.ID, month), now))
 	return nil
