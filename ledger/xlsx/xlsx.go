@@ -92,6 +92,16 @@ func (w *Writer) Finish(out io.Writer, l *ledger.Ledger) error {
 			return err
 		}
 	}
+	// Printed (or converted to PDF), each sheet is landscape A4, as wide as one page.
+	landscape, a4, one, zero, fit := "landscape", 9, 1, 0, true
+	for _, sh := range b.f.GetSheetList() {
+		if err := b.f.SetPageLayout(sh, &excelize.PageLayoutOptions{Size: &a4, Orientation: &landscape, FitToWidth: &one, FitToHeight: &zero}); err != nil {
+			return fmt.Errorf("xlsx: %s page: %w", sh, err)
+		}
+		if err := b.f.SetSheetProps(sh, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
+			return fmt.Errorf("xlsx: %s page: %w", sh, err)
+		}
+	}
 	b.f.SetActiveSheet(0)
 	if err := b.f.SetDocProps(&excelize.DocProperties{Title: l.Period.Label() + " " + l.Scope.Name + " 台账", Creator: "邻里帮", Language: "zh-CN"}); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
@@ -432,14 +442,16 @@ func (b *book) summary(l *ledger.Ledger) error {
 	}
 	last := 3 + len(s.Weeks)
 	ref := func(col string) string { return fmt.Sprintf("'%s'!$%s$4:$%s$%d", sh, col, col, last) }
+	noVary := false
 	err := f.AddChart(sh, "H3", &excelize.Chart{
-		Type:      excelize.Col,
-		Series:    []excelize.ChartSeries{{Name: fmt.Sprintf("'%s'!$E$3", sh), Categories: ref("D"), Values: ref("E")}},
-		Title:     excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: "居民点单（按" + unit + "）"}}},
-		Legend:    excelize.ChartLegend{Position: "none"},
-		Format:    excelize.GraphicOptions{OffsetX: 10, OffsetY: 10},
-		Dimension: excelize.ChartDimension{Width: 560, Height: 320},
-		PlotArea:  excelize.ChartPlotArea{ShowVal: true},
+		VaryColors: &noVary,
+		Type:       excelize.Col,
+		Series:     []excelize.ChartSeries{{Name: fmt.Sprintf("'%s'!$E$3", sh), Categories: ref("D"), Values: ref("E")}},
+		Title:      excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: "居民点单（按" + unit + "）"}}},
+		Legend:     excelize.ChartLegend{Position: "none"},
+		Format:     excelize.GraphicOptions{OffsetX: 10, OffsetY: 10},
+		Dimension:  excelize.ChartDimension{Width: 560, Height: 320},
+		PlotArea:   excelize.ChartPlotArea{ShowVal: true},
 	})
 	if err != nil {
 		return fmt.Errorf("xlsx: %s chart: %w", sh, err)
