@@ -15,7 +15,7 @@ func TestSendImage(t *testing.T) {
 	f := newFixture(t)
 	png := []byte("\x89PNG\r\n\x1a\nchart")
 	o := bot.Outbound{ID: "ledger:monthly:2026-11:feishu:ou_sec", Platform: "feishu", UserID: "feishu:ou_sec",
-		Card: &bot.Card{Key: "ledger:monthly:2026-11", Title: "📊 2026年11月 台账月报", Text: "居民点单 3 件"},
+		Card:  &bot.Card{Key: "ledger:monthly:2026-11", Title: "📊 2026年11月 台账月报", Text: "居民点单 3 件"},
 		Image: &bot.Image{PNG: png}}
 	for range 2 {
 		if _, err := f.p.Send(ctxTimeout(t), o); err != nil {
