@@ -44,7 +44,7 @@ func LoadFont(path string, log *slog.Logger) *truetype.Font {
 			errs = append(errs, fmt.Errorf("%s: %w", p, err))
 			continue
 		}
-		log.Info("chart font loaded", "path", p, "name", f.Name(truetype.NameIDFontFullName))
+		log.Info("chart font loaded", "path", p)
 		return f
 	}
 	log.Warn("no CJK font for charts: Chinese labels will not show; install fonts-wqy-microhei or set NEIGHBORBOT_CJK_FONT",

@@ -140,7 +140,7 @@ func (l *Ledger) serve(w http.ResponseWriter, r *http.Request) {
 	if kind == "chart" {
 		name = fmt.Sprintf("月报-%s-%s.png", lg.Scope.Name, slug)
 	}
-	l.log().Info("ledger export", "kind", kind, "period", slug, "items", len(lg.Items), "bytes", buf.Len(), "took", time.Since(t0).Round(time.Millisecond))
+	l.log().Info("ledger export", "kind", kind, "period", slug, "needs", lg.Summary.Received, "members", len(lg.Members), "bytes", buf.Len(), "took", time.Since(t0).Round(time.Millisecond))
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(name))
