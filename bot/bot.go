@@ -71,6 +71,17 @@ type Outbound struct {
 	// answers taps with a toast (Feishu) shows it there, in the tap's callback response; where
 	// that cannot be done it is sent like any private message.
 	Toast bool `json:"toast,omitempty"`
+	// Image, when set, is shown with the message (a chart). Adapters that cannot show images
+	// yet send the text or card alone; senders put a link to the image there too.
+	Image *Image `json:"image,omitempty"`
+}
+
+// Image is a picture to show with a message. Feishu uploads it (im/v1/images → image_key),
+// WeCom too (media/upload → media_id; a group robot takes it as base64 with its md5); the
+// playground serves it itself.
+type Image struct {
+	PNG []byte `json:"png"`
+	Alt string `json:"alt,omitempty"` // what it shows, for text-only clients
 }
 
 // Target is the outbox rate-limit key of o within its platform.

@@ -57,6 +57,11 @@ type Event struct {
 	Actor  string    `json:"actor"`
 	Name   string    `json:"name"`
 	Note   string    `json:"note,omitempty"`
+	// Stars is a confirm's rating and Deadline the deadline a dispatch or reschedule set, so
+	// figures recomputed from the history (the ledger's points) see them as they were.
+	// Events recorded before these fields existed have them zero.
+	Stars    int       `json:"stars,omitempty"`
+	Deadline time.Time `json:"deadline,omitzero"`
 }
 
 // Item is a need (点单) and, once dispatched, the service item (下单) it became. One number

@@ -1,6 +1,9 @@
 package community
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Role is what a person may do. Roles are ordered: a higher role may do what a lower one may
 // (a secretary can also claim an item, as a member).
@@ -68,6 +71,20 @@ type Person struct {
 	Points   int      `json:"points,omitempty"` // 积分 for claims, completions and attendance
 	// Pending is the role asked for in a registration not yet approved.
 	Pending bool `json:"pending,omitempty"`
+	// Unit is the 共建单位 (a co-building organisation, e.g. 区税务局) a party member reports
+	// from (双报到), from the config or 报到 … 单位 X.
+	Unit string `json:"unit,omitempty"`
+}
+
+// SetUnit records the 共建单位 p reports from; an empty unit clears it. The name is kept as
+// written, trimmed, and limited to 40 characters.
+func (p *Person) SetUnit(unit string) error {
+	unit = strings.TrimSpace(unit)
+	if n := len([]rune(unit)); n > 40 {
+		return Errorf(EInvalid, "单位名称太长了（%d字），请控制在40字以内。", n)
+	}
+	p.Unit = unit
+	return nil
 }
 
 // Actor is who performs an action: a person in a role, or the system (scheduler).

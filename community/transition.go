@@ -80,6 +80,13 @@ func (it *Item) Apply(c Change) error {
 		return err
 	}
 	next.record(c.At, c.Action, c.Actor, c.Note)
+	ev := &next.History[len(next.History)-1]
+	switch c.Action {
+	case ActConfirm:
+		ev.Stars = c.Stars
+	case ActDispatch, ActReschedule:
+		ev.Deadline = c.Deadline
+	}
 	*it = next
 	return nil
 }

@@ -88,6 +88,7 @@ type Config struct {
 
 	Deadlines DeadlinePolicy `yaml:"deadlines"`
 	Privacy   Privacy        `yaml:"privacy"`
+	Ledger    Ledger         `yaml:"ledger"`
 	Limits    Limits         `yaml:"limits"`
 	Notices   NoticesPolicy  `yaml:"notices"`
 	Feishu    Feishu         `yaml:"feishu"`
@@ -130,6 +131,7 @@ type Member struct {
 	Door   string   `yaml:"door,omitempty"`   // 3栋2单元502
 	Duties []string `yaml:"duties,omitempty"` // 调查员, 宣传员, 调解员, 监督员
 	Teams  []string `yaml:"teams,omitempty"`  // 先锋队: 应急救援, 纠纷调解, ...
+	Unit   string   `yaml:"unit,omitempty"`   // 共建单位 the member reports from (双报到): 区税务局
 }
 
 // Schedule is a recurring activity or meeting the scheduler announces and reminds.
@@ -160,6 +162,24 @@ type Privacy struct {
 	// requester's name this long, then the scheduler clears them; NEIGHBORBOT_PRIVACY_RETENTION.
 	// A Go duration or a number of days: "4320h", "180d".
 	Retention Duration `yaml:"retention"`
+}
+
+// Ledger is the 台账: how service earns points (积分). Zero fields take the defaults (claim
+// and complete 10, on time +5, each star +2, reopened after a follow-up -5); a community may
+// override any of them. Points are recomputed from the items' histories, so a change applies
+// to the past too.
+type Ledger struct {
+	Points      PointsRule            `yaml:"points"`
+	Communities map[string]PointsRule `yaml:"communities,omitempty"` // community node id → its own rule
+}
+
+// PointsRule is what each step of an item earns its claimers. A nil field takes the default
+// (or, in a community's rule, the street-wide value), so 0 can switch a bonus off.
+type PointsRule struct {
+	Complete *int `yaml:"complete,omitempty"` // claimed and completed: 10
+	OnTime   *int `yaml:"on_time,omitempty"`  // completed by the deadline: +5
+	Star     *int `yaml:"star,omitempty"`     // each star of the resident's rating: +2
+	Reopened *int `yaml:"reopened,omitempty"` // reopened (重办) after a follow-up: -5
 }
 
 // Limits are outbound rates, kept under the platforms' own limits (see PLATFORMS.md).

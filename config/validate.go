@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -34,6 +35,7 @@ func (c *Config) Validate() error {
 	v.schedules(c.Schedules, nodes)
 	v.deadlines(c.Deadlines)
 	v.privacy(c.Privacy)
+	v.ledger(c.Ledger, nodes)
 	v.limits(c.Limits)
 	v.positive("notices.export_link_ttl", c.Notices.ExportLinkTTL)
 	v.feishu(c.Feishu)
@@ -223,6 +225,34 @@ func (v *validator) members(members []Member, nodes map[string]OrgNode) {
 		}
 		v.labels(k+".duties", m.Duties)
 		v.labels(k+".teams", m.Teams)
+		if n := len([]rune(strings.TrimSpace(m.Unit))); n > 40 {
+			v.fail(k+".unit", "too long (%d characters; at most 40)", n)
+		}
+	}
+}
+
+func (v *validator) ledger(l Ledger, nodes map[string]OrgNode) {
+	check := func(k string, r PointsRule) {
+		for _, f := range []struct {
+			name string
+			p    *int
+		}{{"complete", r.Complete}, {"on_time", r.OnTime}, {"star", r.Star}, {"reopened", r.Reopened}} {
+			name, p := f.name, f.p
+			if p != nil && (*p < -1000 || *p > 1000) {
+				v.fail(k+"."+name, "%d is out of range (-1000 to 1000)", *p)
+			}
+		}
+	}
+	check("ledger.points", l.Points)
+	for _, id := range slices.Sorted(maps.Keys(l.Communities)) {
+		r := l.Communities[id]
+		k := "ledger.communities." + id
+		if n, ok := nodes[id]; !ok {
+			v.fail(k, "unknown org node %q", id)
+		} else if n.Kind != KindCommunity {
+			v.fail(k, "%q is a %s, not a community", id, n.Kind)
+		}
+		check(k, r)
 	}
 }
 

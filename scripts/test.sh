@@ -13,9 +13,15 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # A Chinese font, so the playground's screenshots show characters rather than boxes.
-if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ] || ! command -v fc-list >/dev/null 2>&1; then
+if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ] || ! command -v fc-list >/dev/null 2>&1 ||
+  # The ledger's charts need a TrueType CJK font (Noto CJK is CFF, which the renderer cannot read).
+  [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
   missing+=(fonts-wqy-microhei)
 fi
+# The ledger's workbook test opens the XLSX in LibreOffice (soffice --headless --convert-to pdf);
+# poppler-utils' pdftoppm renders the pages in docs/.
+command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-calc)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 if ((${#missing[@]})); then
   echo "test.sh: installing ${missing[*]}"
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -40,6 +40,11 @@ type ItemFilter struct {
 	// ByDeadline orders ListItems by Deadline, earliest first (equal deadlines by number,
 	// lowest first), instead of newest first. It selects only open items with a Deadline.
 	ByDeadline bool
+	// ActiveFrom and ActiveTo, when both are set, select only items with at least one event
+	// in their History at or after ActiveFrom and before ActiveTo: what happened in a month,
+	// for the ledger's reports. Backends keep an index by month (ActiveMonths), so such a
+	// list costs what the months' items cost, not every item ever.
+	ActiveFrom, ActiveTo time.Time
 }
 
 // Items keeps service items. Numbers are global, start at 1 and have neither gaps nor repeats;

@@ -292,16 +292,29 @@ func startBot(t *testing.T, bin, cfg, url, name string) *botProc {
 }
 
 // post says text in the group as user and returns the event's key once the bot has
-// recorded it.
+// recorded it. A 503 (the server's cap on requests in flight) is tried again after its
+// Retry-After, as the platforms do.
 func (p *botProc) post(user, text, event string) (string, error) {
 	body, _ := json.Marshal(map[string]string{"group": "local:g1", "user": user, "text": text, "event_id": event})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/local/messages", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
+	var resp *http.Response
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/local/messages", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		var err error
+		if resp, err = http.DefaultClient.Do(req); err != nil {
+			return "", err
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			break
+		}
+		resp.Body.Close()
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("replica %s: busy until the deadline", p.name)
+		case <-time.After(time.Second):
+		}
 	}
 	defer resp.Body.Close()
 	var out struct {

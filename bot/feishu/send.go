@@ -45,10 +45,35 @@ func (p *Platform) Send(ctx context.Context, o bot.Outbound) (bot.Sent, error) {
 	if !bot.Private(o) {
 		o = bot.ForGroup(o) // the last gate before the chat: no ID, phone or door
 	}
+	sent, err := p.send(ctx, o)
+	if err != nil || o.Image == nil || len(o.Image.PNG) == 0 {
+		return sent, err
+	}
+	// The picture follows as an image message of its own (uploaded for its image_key). Should
+	// that fail, the retry sends the message again too, which Feishu drops by its uuid.
+	key, err := p.uploadImage(ctx, o.Image.PNG)
+	if err != nil {
+		return bot.Sent{}, err
+	}
+	img := o
+	img.ID, img.Card, img.Text, img.Mentions, img.Image = o.ID+":image", nil, "", nil, nil
+	if _, err := p.sendRendered(ctx, img, "image", imageContent(key)); err != nil {
+		return bot.Sent{}, err
+	}
+	return sent, nil
+}
+
+// send sends o's text or card.
+func (p *Platform) send(ctx context.Context, o bot.Outbound) (bot.Sent, error) {
 	msgType, content, err := renderOutbound(o)
 	if err != nil {
 		return bot.Sent{}, err
 	}
+	return p.sendRendered(ctx, o, msgType, content)
+}
+
+// sendRendered sends content of msgType to o's receiver, or as a reply to o.ReplyTo.
+func (p *Platform) sendRendered(ctx context.Context, o bot.Outbound, msgType, content string) (bot.Sent, error) {
 	uuid := uuidFor(o.ID)
 	if o.ReplyTo != "" {
 		id, err := p.reply(ctx, o.ReplyTo, msgType, content, uuid)

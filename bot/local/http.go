@@ -61,6 +61,7 @@ func (p *Platform) Routes(mux *http.ServeMux, in bot.Receiver) {
 	mux.HandleFunc("GET /local/personas", p.servePersonas)
 	mux.HandleFunc("GET /local/messages", p.serveMessages)
 	mux.HandleFunc("GET /local/stream", p.serveStream)
+	mux.HandleFunc("GET /local/images/{file}", p.serveImage)
 	mux.HandleFunc("POST /local/messages", func(w http.ResponseWriter, r *http.Request) { p.postMessage(w, r, in) })
 	mux.HandleFunc("POST /local/actions", func(w http.ResponseWriter, r *http.Request) { p.postAction(w, r, in) })
 }

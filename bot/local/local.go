@@ -61,6 +61,7 @@ type Platform struct {
 	chats   map[string][]int64 // group id → its messages, ascending
 	inboxes map[string][]int64 // person id → their private chat, ascending
 	byOut   map[string]int64   // outbound id → message id, so Send is idempotent
+	images  map[int64][]byte   // message id → its picture, when there is no store to keep it
 	byEvent map[string][]int64 // "local:"+event id → bot messages the event produced
 	// userByEvent maps an event id to the user message that carried it (replays find it).
 	userByEvent map[string]int64
@@ -85,6 +86,7 @@ type record struct {
 	Name     string        `json:"name"`
 	Text     string        `json:"text"`
 	Card     *bot.Card     `json:"card,omitempty"`
+	Image    string        `json:"image,omitempty"` // a bot message's picture: its URL here
 	ReplyTo  string        `json:"reply_to,omitempty"`
 	Mentions []bot.Mention `json:"mentions,omitempty"`
 	At       time.Time     `json:"at"`
@@ -109,6 +111,7 @@ func New(opts Options) *Platform {
 		chats:    map[string][]int64{},
 		inboxes:  map[string][]int64{},
 		byOut:    map[string]int64{},
+		images:   map[int64][]byte{},
 		byEvent:  map[string][]int64{},
 		changed:  make(chan struct{}),
 		servers:  map[*http.Server]chan struct{}{},
@@ -199,7 +202,18 @@ func (p *Platform) Send(ctx context.Context, o bot.Outbound) (bot.Sent, error) {
 		ReplyTo: o.ReplyTo, Mentions: slices.Clone(o.Mentions), At: p.now(), OutID: o.ID,
 	}
 	p.appendLocked(rec)
+	if o.Image != nil && len(o.Image.PNG) > 0 {
+		rec.Image = imageURL(rec.ID)
+		if p.docs == nil {
+			p.images[rec.ID] = o.Image.PNG
+		}
+	}
 	p.mu.Unlock()
+	if rec.Image != "" {
+		if err := p.persistImage(ctx, rec.ID, o.Image.PNG); err != nil {
+			return bot.Sent{}, err
+		}
+	}
 	return sent(rec.ID), p.persist(ctx, rec)
 }
 

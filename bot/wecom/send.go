@@ -239,6 +239,12 @@ func (p *Platform) sendRobot(ctx context.Context, key string, o bot.Outbound) (b
 	if err := classify(pathWebhook, ans.CommonError); err != nil {
 		return bot.Sent{}, err
 	}
+	if o.Image != nil && len(o.Image.PNG) > 0 {
+		if err := p.sendRobotImage(ctx, u, o.Image.PNG); err != nil {
+			// The message is shown; its picture is not worth showing the message twice for.
+			p.log.Warn("wecom robot image not sent", "outbox", o.ID, "err", err)
+		}
+	}
 	return bot.Sent{MessageID: robotPrefix + o.ID}, nil
 }
 

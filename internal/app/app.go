@@ -166,6 +166,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if _, err := numbering.Migrate(ctx, a.Store, a.Now(), a.Log, a.renumber...); err != nil {
 		return nil, err
 	}
+	a.addLedger(owner)
 	if cfg.LocalEnabled() {
 		a.Local = local.New(local.Options{
 			BotName: cfg.BotName, Groups: localGroups(cfg), Personas: localPersonas(cfg),

@@ -37,6 +37,11 @@ func Seed(ctx context.Context, st store.Directory, cfg *config.Config) error {
 			p.ID, p.Name, p.Role, p.Node = m.ID, m.Name, role, m.Node
 			p.Phone, p.Door = m.Phone, m.Door
 			p.Duties, p.Teams = m.Duties, m.Teams
+			if m.Unit != "" {
+				if err := p.SetUnit(m.Unit); err != nil {
+					return err
+				}
+			}
 			p.Approved, p.Pending = true, false
 			return nil
 		})

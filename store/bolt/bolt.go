@@ -138,6 +138,9 @@ func Open(path string, opts Options) (*Store, error) {
 				return fmt.Errorf("rebuild items.due: %w", err)
 			}
 		}
+		if _, err := buildMonths(tx); err != nil {
+			return fmt.Errorf("build %s: %w", bItemsMonth, err)
+		}
 		if split {
 			var err error
 			if moved, err = splitItems(tx); err != nil {

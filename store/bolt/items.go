@@ -209,6 +209,9 @@ func itemIndex(it *community.Item) []indexEntry {
 			out = append(out, e)
 		}
 	}
+	for _, m := range store.ActiveMonths(it) {
+		out = append(out, indexEntry{bucket: bItemsMonth, key: idx(m, it.No)})
+	}
 	if !it.State.Terminal() {
 		gs := cat(str(it.GroupID), str(string(it.State)))
 		out = append(out, indexEntry{bItemsOpen, be64(uint64(it.No)), gs})
@@ -321,6 +324,9 @@ func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*community
 		if f.Open {
 			iters = append(iters, newRange(tx.Bucket(bItemsOpen), nil))
 		}
+		if store.ActiveFilter(f) {
+			iters = append(iters, anyOfMonths(tx, f))
+		}
 		if len(iters) == 0 { // every item: both buckets of bodies, merged by number
 			iters = append(iters, &unionIter{all: []*rangeIter{newRange(tx.Bucket(bItemsLive), nil), newRange(tx.Bucket(bItems), nil)}})
 		}
@@ -349,6 +355,7 @@ func matches(f store.ItemFilter, it *community.Item) bool {
 		(f.Requester == "" || it.RequesterID == f.Requester) &&
 		(f.Claimer == "" || it.ClaimedBy(f.Claimer)) &&
 		(!f.Open || !it.State.Terminal()) &&
+		(!store.ActiveFilter(f) || store.ActiveIn(it, f.ActiveFrom, f.ActiveTo)) &&
 		(!dueOnly(f) || !it.State.Terminal() && !it.Deadline.IsZero() &&
 			(f.DueBefore.IsZero() || !it.Deadline.After(f.DueBefore)))
 }
@@ -481,6 +488,9 @@ func (s *Store) CountItems(ctx context.Context, f store.ItemFilter) (map[communi
 	tally := func(_ uint64, st community.State) (bool, error) {
 		out[st]++
 		return true, nil
+	}
+	if store.ActiveFilter(f) {
+		return s.countActive(ctx, f)
 	}
 	err := s.view(ctx, "count items", func(tx *bbolt.Tx) error {
 		if dueOnly(f) {

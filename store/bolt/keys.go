@@ -28,6 +28,9 @@ var (
 	// first; the value lets filters check group and state without decoding the item.
 	bItemsDue    = []byte("items.due")
 	bItemsSource = []byte("items.source") // source event key → be64(no): creation is idempotent
+	// str(month) be64(no) → "": items with an event in that month (store.MonthKey), for
+	// ItemFilter.ActiveFrom/ActiveTo. Built at open for a file written before it (months.go).
+	bItemsMonth = []byte("items.month")
 
 	// The number index (store.Numbers): be64(no) → NumberEntry JSON for numbers taken by
 	// TakeNumber (from the items bucket's sequence), and str(kind) ref → be64(no).
@@ -52,7 +55,7 @@ var (
 	bDocs = []byte("docs") // coll → bucket of id → value
 
 	allBuckets = [][]byte{
-		bMeta, bItems, bItemsLive, bItemsGroup, bItemsRequester, bItemsClaimer, bItemsState, bItemsOpen, bItemsDue, bItemsSource,
+		bMeta, bItems, bItemsLive, bItemsGroup, bItemsRequester, bItemsClaimer, bItemsState, bItemsOpen, bItemsDue, bItemsSource, bItemsMonth,
 		bNumbers, bNumberRefs, bPersons, bGroups, bOnce, bOnceExp, bInbox, bInboxDue, bInboxExp,
 		bOutbox, bOutboxWait, bOutboxReady, bOutboxStats, bDocs,
 	}

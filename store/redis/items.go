@@ -197,6 +197,9 @@ func (s *Store) itemIndex(it *community.Item) []string {
 	if !it.State.Terminal() {
 		out = append(out, s.k.idxOpen())
 	}
+	for _, m := range store.ActiveMonths(it) {
+		out = append(out, s.k.idxMonth(m))
+	}
 	return out
 }
 
@@ -237,6 +240,9 @@ func diff(was, now []string) (leave, join []string) {
 // selective one (or, for ByDeadline, {P:items}:due in deadline order) and returns the items
 // in one snapshot.
 func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*community.Item, error) {
+	if store.ActiveFilter(f) {
+		return s.listActive(ctx, f)
+	}
 	v, err := s.runList(ctx, "list items", f, max(f.Limit, 0))
 	if err != nil {
 		return nil, err
@@ -256,6 +262,9 @@ func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*community
 // groups and states are counted from {P:items}:os by countOpen; any other filter by
 // listItems, counting: it walks the same indexes as a list and reads each match's state.
 func (s *Store) CountItems(ctx context.Context, f store.ItemFilter) (map[community.State]int, error) {
+	if store.ActiveFilter(f) {
+		return s.countActive(ctx, f)
+	}
 	var v any
 	var err error
 	if f.Requester == "" && f.Claimer == "" &&
@@ -349,6 +358,16 @@ func (s *Store) runList(ctx context.Context, op string, f store.ItemFilter, limi
 		cond("d", []string{bound}, s.k.idxDue())
 	} else if f.Open {
 		cond("-", nil, s.k.idxOpen())
+	}
+	if store.ActiveFilter(f) {
+		var zs []string
+		for _, m := range store.MonthsBetween(f.ActiveFrom, f.ActiveTo) {
+			zs = append(zs, s.k.idxMonth(m))
+		}
+		if len(zs) == 0 {
+			zs = []string{s.k.idxMonth("none")}
+		}
+		cond("-", nil, zs...)
 	}
 	if len(keys) == 0 {
 		cond("-", nil, s.k.idxAll())

@@ -29,6 +29,8 @@ import (
 //	{P:items}:s:<state>      zset    items in a state
 //	{P:items}:num            hash    no → NumberEntry JSON: numbers taken from :seq by TakeNumber
 //	{P:items}:numref         hash    "<kind>|<ref>" → no
+//	{P:items}:m:<2026-11>    zset    items with an event in that month (ItemFilter.ActiveFrom/To)
+//	{P:items}:mv             string  "1" once the month zsets cover every item
 //
 //	{P:dir}:persons          hash    id → Person JSON
 //	{P:dir}:groups           hash    id → Group JSON
@@ -86,6 +88,11 @@ func (k keyspace) idxGroup(g string) string {
 func (k keyspace) idxRequester(id string) string { return k.items() + ":r:" + id }
 func (k keyspace) idxClaimer(id string) string   { return k.items() + ":c:" + id }
 func (k keyspace) idxState(s string) string      { return k.items() + ":s:" + s }
+
+// idxMonth is the zset of items with an event in month (store.MonthKey); :mv marks that
+// every item is in its months' zsets (months.go builds them on open if absent).
+func (k keyspace) idxMonth(month string) string { return k.items() + ":m:" + month }
+func (k keyspace) idxMonthBuilt() string        { return k.items() + ":mv" }
 
 func (k keyspace) persons() string { return "{" + k.p + ":dir}:persons" }
 func (k keyspace) groups() string  { return "{" + k.p + ":dir}:groups" }

@@ -95,6 +95,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		s.rdb.Close()
 		return nil, fmt.Errorf("redis: open %s: %w", redact(url), err)
 	}
+	if err := s.buildMonths(ctx); err != nil {
+		s.rdb.Close()
+		return nil, fmt.Errorf("redis: open %s: %w", redact(url), err)
+	}
 	return s, nil
 }
 

@@ -260,6 +260,9 @@ func matches(f store.ItemFilter, it *community.Item) bool {
 	if !f.DueBefore.IsZero() && it.Deadline.After(f.DueBefore) {
 		return false
 	}
+	if store.ActiveFilter(f) && !store.ActiveIn(it, f.ActiveFrom, f.ActiveTo) {
+		return false
+	}
 	return true
 }
 

@@ -75,6 +75,7 @@ func Run(t *testing.T, open OpenFunc, reopen ReopenFunc, opts ...Option) {
 			{"List", testListItems},
 			{"ListFollowsUpdates", testListItemsMaintained},
 			{"Due", testDueItems},
+			{"Active", testActiveItems},
 		}},
 		{"Numbers", []test{
 			{"Shared", testNumbersShared},

@@ -25,6 +25,7 @@ const (
 	RouteReply      = "reply"       // POST /open-apis/im/v1/messages/{id}/reply
 	RoutePatch      = "patch"       // PATCH /open-apis/im/v1/messages/{id}
 	RouteCardUpdate = "card_update" // POST /open-apis/interactive/v1/card/update
+	RouteImage      = "image"       // POST /open-apis/im/v1/images (multipart upload)
 )
 
 // Codes the fake answers with.
@@ -93,6 +94,7 @@ type Server struct {
 	msgSeq   int
 	messages map[string]*Message
 	uuids    map[string]string
+	images   map[string][]byte // image_key → the uploaded bytes
 }
 
 // New starts a fake for app "cli_test" / "secret" whose bot is "ou_bot"; tb closes it.
@@ -101,7 +103,7 @@ func New(tb testing.TB) *Server {
 		AppID: "cli_test", AppSecret: "secret", BotOpenID: "ou_bot", BotName: "邻里帮",
 		done: make(chan struct{}), changed: make(chan struct{}),
 		faults: map[string][]Fault{}, tokens: map[string]bool{},
-		messages: map[string]*Message{}, uuids: map[string]string{},
+		messages: map[string]*Message{}, uuids: map[string]string{}, images: map[string][]byte{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /open-apis/auth/v3/tenant_access_token/internal", s.token)
@@ -109,6 +111,7 @@ func New(tb testing.TB) *Server {
 	mux.HandleFunc("POST /open-apis/im/v1/messages", s.create)
 	mux.HandleFunc("POST /open-apis/im/v1/messages/{id}/reply", s.reply)
 	mux.HandleFunc("PATCH /open-apis/im/v1/messages/{id}", s.patch)
+	mux.HandleFunc("POST /open-apis/im/v1/images", s.uploadImage)
 	mux.HandleFunc("POST /open-apis/interactive/v1/card/update", s.cardUpdate)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
@@ -384,6 +387,10 @@ func validContent(msgType, content string) string {
 	case "text":
 		if _, ok := v["text"].(string); !ok {
 			return "text content without text"
+		}
+	case "image":
+		if k, _ := v["image_key"].(string); k == "" {
+			return "image content without image_key"
 		}
 	case "interactive":
 		if v["schema"] != "2.0" {

@@ -154,6 +154,13 @@
       body.appendChild(bubble);
     }
     if (m.card) body.appendChild(renderCard(m, m.card, isPrivate));
+    if (m.image) {
+      const img = el('img', 'msg-image');
+      img.src = m.image;
+      img.alt = (m.card && m.card.title) || '图表';
+      img.loading = 'lazy';
+      body.appendChild(img);
+    }
     if (fromBot && !isPrivate) {
       const reply = el('a', 'reply-link', '回复');
       reply.href = '#';
