@@ -9,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/neighborbot/neighborbot/handlers"
+	"github.com/neighborbot/neighborbot/bot/zh"
 )
 
 // Verb names what a message asks of the notices feature.
@@ -102,7 +102,7 @@ func Parse(text string, pc ParseContext) Command {
 	if s == "" {
 		return Command{}
 	}
-	head := strings.TrimRightFunc(foldDigits(s), isTrailing)
+	head := strings.TrimRightFunc(zh.FoldDigits(s), isTrailing)
 
 	// Longer verbs first: 通知进度 before 通知, 投票结果 before 投票, 催办回执 before 回执.
 	for _, v := range []struct {
@@ -286,8 +286,8 @@ func parsePoll(rest string, pc ParseContext) Command {
 		return Command{Verb: VerbUsage}
 	}
 	// A vote: "投票 12 同意".
-	if id, n, bad := leadingID(foldDigits(rest)); n > 0 && (n == len(foldDigits(rest)) || startsWithSep(foldDigits(rest)[n:])) {
-		opt := strings.TrimFunc(foldDigits(rest)[n:], isSep)
+	if id, n, bad := leadingID(zh.FoldDigits(rest)); n > 0 && (n == len(zh.FoldDigits(rest)) || startsWithSep(zh.FoldDigits(rest)[n:])) {
+		opt := strings.TrimFunc(zh.FoldDigits(rest)[n:], isSep)
 		c := Command{Verb: VerbVote, ID: id, Option: opt}
 		if bad || opt == "" || strings.ContainsAny(opt, optionSeps) {
 			c.Err = hintVote
@@ -295,19 +295,20 @@ func parsePoll(rest string, pc ParseContext) Command {
 		return c
 	}
 	c := Command{Verb: VerbPoll}
-	// The deadline: from 截止/截至 on. The core parser reads the phrase, so a deadline means
-	// the same in 投票 as in 派单.
+	// The deadline: from 截止/截至 on. zh reads the phrase, so a deadline means the same in
+	// 投票 as in 派单.
 	if i := deadlineAt(rest); i >= 0 {
-		dl := handlers.Parse("派单 1 "+rest[i:], handlers.ParseContext{Now: pc.Now})
-		if dl.Deadline.IsZero() {
+		tail := zh.Normalize(rest[i:])
+		t, a, b, found, bad := zh.FindDeadline(tail, pc.Now, nil)
+		if !found || bad {
 			c.Err = hintDeadline
 			rest = rest[:i]
 		} else {
-			c.Deadline = dl.Deadline
+			c.Deadline = t
 			if !c.Deadline.After(pc.Now) {
 				c.Err = hintPast
 			}
-			rest = rest[:i] + " " + dl.Text
+			rest = rest[:i] + " " + zh.CutSpan(tail, a, b)
 		}
 	}
 	words := strings.FieldsFunc(rest, isSpace)
@@ -388,7 +389,7 @@ func splitOptions(word string) ([]string, string) {
 // MatchOption finds the option a vote names: the option itself, or its number (1-based).
 // It reports false when text names none.
 func MatchOption(options []string, text string) (string, bool) {
-	t := strings.TrimFunc(foldDigits(text), func(r rune) bool { return isSep(r) || isTrailing(r) })
+	t := strings.TrimFunc(zh.FoldDigits(text), func(r rune) bool { return isSep(r) || isTrailing(r) })
 	if t == "" {
 		return "", false
 	}
@@ -438,19 +439,6 @@ func leadingID(s string) (id int64, n int, bad bool) {
 		}
 	}
 	return id, j, id == 0
-}
-
-// foldDigits turns full-width digits, # and separators into ASCII.
-func foldDigits(s string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return r >= 0xFF01 && r <= 0xFF5E }) {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r >= '０' && r <= '９' || r == '＃' {
-			return r - 0xFEE0
-		}
-		return r
-	}, s)
 }
 
 func startsWithSep(s string) bool {

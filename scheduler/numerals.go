@@ -1,7 +1,5 @@
 package scheduler
 
-import "unicode"
-
 var chineseDigits = map[rune]int{
 	'零': 0, '〇': 0, '一': 1, '二': 2, '两': 2, '三': 3, '四': 4,
 	'五': 5, '六': 6, '七': 7, '八': 8, '九': 9,
@@ -55,31 +53,4 @@ func number(rs []rune) (v, n int) {
 		v += tens * 10
 	}
 	return v, n
-}
-
-// normalize turns full-width digits, letters and punctuation into their ASCII forms and
-// collapses every run of white space into one ASCII space.
-func normalize(s string) []rune {
-	out := make([]rune, 0, len(s))
-	space := false
-	for _, r := range s {
-		switch {
-		case r >= '０' && r <= '～':
-			r = r - '０' + '0'
-		case r == '：':
-			r = ':'
-		case r == '\u3000':
-			r = ' '
-		}
-		if unicode.IsSpace(r) {
-			space = true
-			continue
-		}
-		if space && len(out) > 0 {
-			out = append(out, ' ')
-		}
-		space = false
-		out = append(out, r)
-	}
-	return out
 }

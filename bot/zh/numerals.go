@@ -1,9 +1,9 @@
-package handlers
+package zh
 
 import "unicode/utf8"
 
-// cnDigit is the value of one Chinese digit (零 and 〇 are 0, 两 is 2), or -1.
-func cnDigit(r rune) int {
+// CNDigit is the value of one Chinese digit (零 and 〇 are 0, 两 is 2), or -1.
+func CNDigit(r rune) int {
 	switch r {
 	case '零', '〇':
 		return 0
@@ -29,12 +29,12 @@ func cnDigit(r rune) int {
 	return -1
 }
 
-// isCNNumeral reports whether r can be part of a Chinese numeral we read.
-func isCNNumeral(r rune) bool { return r == '十' || cnDigit(r) >= 0 }
+// IsCNNumeral reports whether r can be part of a Chinese numeral we read.
+func IsCNNumeral(r rune) bool { return r == '十' || CNDigit(r) >= 0 }
 
-// leadingCN reads a Chinese numeral 0..99 at the start of s: 三, 两, 十, 十二, 二十, 九十九.
+// LeadingCN reads a Chinese numeral 0..99 at the start of s: 三, 两, 十, 十二, 二十, 九十九.
 // It returns the value and the bytes consumed; n == 0 when s does not start with one.
-func leadingCN(s string) (v, n int) {
+func LeadingCN(s string) (v, n int) {
 	r, size := utf8.DecodeRuneInString(s)
 	if r == '十' {
 		v, n = 10, size
@@ -44,7 +44,7 @@ func leadingCN(s string) (v, n int) {
 		}
 		return v, n
 	}
-	d := cnDigit(r)
+	d := CNDigit(r)
 	if d < 0 {
 		return 0, 0
 	}
@@ -65,14 +65,14 @@ func leadingCN(s string) (v, n int) {
 // leadingCNUnit reads one Chinese digit 1..9 at the start of s.
 func leadingCNUnit(s string) (v, n int) {
 	r, size := utf8.DecodeRuneInString(s)
-	if d := cnDigit(r); d > 0 {
+	if d := CNDigit(r); d > 0 {
 		return d, size
 	}
 	return 0, 0
 }
 
 // digitRun is the length of the run of ASCII digits at the start of s.
-func digitRunLen(s string) int {
+func DigitRunLen(s string) int {
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
@@ -81,7 +81,7 @@ func digitRunLen(s string) int {
 }
 
 // atoi converts a short run of ASCII digits; callers bound the length so it cannot overflow.
-func atoiDigits(s string) int64 {
+func AtoiDigits(s string) int64 {
 	var v int64
 	for i := 0; i < len(s); i++ {
 		v = v*10 + int64(s[i]-'0')
@@ -89,22 +89,22 @@ func atoiDigits(s string) int64 {
 	return v
 }
 
-// leadingNumber reads a number at the start of s: 1..maxDigits ASCII digits, or a Chinese
+// LeadingNumber reads a number at the start of s: 1..maxDigits ASCII digits, or a Chinese
 // numeral 0..99. A longer digit run is not a number here (n == 0), so a phone number is
 // never read as an hour or a count.
-func leadingNumber(s string, maxDigits int) (v, n int) {
-	if d := digitRunLen(s); d > 0 {
+func LeadingNumber(s string, maxDigits int) (v, n int) {
+	if d := DigitRunLen(s); d > 0 {
 		if d > maxDigits {
 			return 0, 0
 		}
-		return int(atoiDigits(s[:d])), d
+		return int(AtoiDigits(s[:d])), d
 	}
-	return leadingCN(s)
+	return LeadingCN(s)
 }
 
-// numberStartsAt reports whether a number read at s[i:] starts a number rather than
+// NumberStartsAt reports whether a number read at s[i:] starts a number rather than
 // continuing one ("12" inside "112", "五" inside "十五", "5" inside "4.5").
-func numberStartsAt(s string, i int) bool {
+func NumberStartsAt(s string, i int) bool {
 	if i == 0 {
 		return true
 	}
@@ -112,5 +112,5 @@ func numberStartsAt(s string, i int) bool {
 	if i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		return !(prev >= '0' && prev <= '9') && prev != '.'
 	}
-	return !isCNNumeral(prev)
+	return !IsCNNumeral(prev)
 }
