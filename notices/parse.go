@@ -75,7 +75,7 @@ var DefaultOptions = []string{"同意", "反对", "弃权"}
 const (
 	UsageNotice = "发通知：通知 全体 内容（或 通知 3网格,5网格 内容 / 通知 幸福社区 内容），可附图片或文件链接。\n" +
 		"发投票：投票 [全体] 是否同意加装电梯 同意/反对/弃权 截止 周日\n" +
-		"查看：进度 N · 回执 N · 催办回执 N · 投票结果 N · 导出 N"
+		"查看：通知进度 N · 回执 N · 催办回执 N · 投票结果 N · 导出 N"
 	hintNoTarget = "请写上发给谁，例如：通知 全体 今晚8点停水 / 通知 3网格,5网格 内容"
 	hintNoText   = "请写上通知内容，例如：通知 全体 今晚8点停水"
 	hintNoTitle  = "请写上投票的事项，例如：投票 是否同意加装电梯 同意/反对/弃权 截止 周日"
@@ -110,7 +110,7 @@ func Parse(text string, pc ParseContext) Command {
 		verb  Verb
 		ex    string
 	}{
-		{[]string{"通知进度", "发送进度", "送达情况"}, VerbProgress, "进度 12"},
+		{[]string{"通知进度", "发送进度", "送达情况"}, VerbProgress, "通知进度 12"},
 		{[]string{"催办回执", "催回执", "提醒回执"}, VerbRemind, "催办回执 12"},
 		{[]string{"回执情况", "查回执", "回执"}, VerbReceipts, "回执 12"},
 		{[]string{"投票结果", "表决结果"}, VerbResults, "投票结果 12"},

@@ -64,6 +64,7 @@ type App struct {
 	Store      store.Store
 	Tree       *community.Tree
 	Handlers   *handlers.Handlers
+	Commands   *bot.Mux // the chat verbs and card actions of every feature
 	Engine     *bot.Engine
 	Pipeline   *bot.Pipeline
 	Dispatcher *bot.Dispatcher
@@ -126,13 +127,20 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Store = cache.New(a.Store, cache.Options{TTL: DirectoryTTL, Colls: CachedColls})
 
 	a.Handlers = &handlers.Handlers{Store: a.Store, Tree: a.Tree, BotName: cfg.BotName, Log: a.Log}
+	// One command mux: every feature registers its verbs and card actions on it below; a word
+	// or an action registered twice fails start-up naming both owners.
+	a.Commands = bot.NewMux(cfg.BotName)
+	a.Commands.Pending, a.Commands.Refs = a.Store, a.Store
+	if err := a.Handlers.Register(a.Commands); err != nil {
+		return nil, fmt.Errorf("commands: %w", err)
+	}
 	a.Dispatcher = &bot.Dispatcher{
 		Outbox: a.Store, Refs: a.Store, Platforms: a.Platforms, Limiter: Limiter(a.Store, a.Now()),
 		Owner: owner, Now: a.Now, Log: a.Log.With("part", "outbox"),
 		Refresh: a.Handlers.RefreshCard(a.Now), MaxAttempts: cfg.Limits.OutboxMaxAttempts,
 	}
 	a.Engine = &bot.Engine{
-		Handler: bot.Chain(a.Handlers.Handle,
+		Handler: bot.Chain(a.Commands.ServeBot,
 			bot.Recover(a.Log), bot.Logging(a.Log.With("part", "handler")), bot.Identify(a.Store)),
 		Outbox: a.Store, Now: a.Now, Log: a.Log, Wake: a.Dispatcher.Wake,
 	}

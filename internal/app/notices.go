@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -32,7 +33,9 @@ func (a *App) addNotices(ctx context.Context) error {
 			return ok
 		},
 	}
-	a.Handlers.Extra = append(a.Handlers.Extra, n.Extra)
+	if err := n.Register(a.Commands); err != nil {
+		return fmt.Errorf("commands: %w", err)
+	}
 	a.Dispatcher.Refresh = n.RefreshCard(a.Dispatcher.Refresh)
 	n.Routes(a.Mux)
 	a.AddRunner(func(ctx context.Context) error { return n.Run(ctx, time.Minute, a.Now) })

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/neighborbot/neighborbot/scheduler"
 )
@@ -33,7 +34,9 @@ func (a *App) addScheduler(ctx context.Context, owner string) error {
 	if err := s.Sync(ctx); err != nil {
 		return err
 	}
-	a.Handlers.Extra = append(a.Handlers.Extra, s.Handle)
+	if err := s.Register(a.Commands); err != nil {
+		return fmt.Errorf("commands: %w", err)
+	}
 	a.Handlers.Retention = a.Cfg.Privacy.Retention.Duration() // told in 我的信息
 	a.AddRunner(s.Run)
 	return nil
