@@ -275,14 +275,15 @@ func (m *Mux) Parse(text string, pc ParseContext) Command {
 			}
 			return c
 		}
+		tries := []string{rest, trimFiller(rest)}
 		for _, f := range afterNumber {
 			if t, ok := strings.CutPrefix(rest, f); ok {
-				rest = strings.TrimLeft(t, " ,:")
-				break
+				tries = append(tries, strings.TrimLeft(t, " ,:"))
 			}
 		}
-		for _, t := range []string{rest, trimFiller(rest)} {
+		for _, t := range tries {
 			if v, w, after, ok := m.verbAt(t); ok && (v.Shape == ShapeItem || v.Shape == ShapeAny) {
+				after = cutLe(after)
 				if _, k, _ := zh.LeadingItem(strings.TrimLeft(after, " ")); k > 0 {
 					break // "12 接单 13": not a number-first form
 				}
@@ -298,7 +299,7 @@ func (m *Mux) Parse(text string, pc ParseContext) Command {
 func (m *Mux) withArgs(c Command, v *Verb, w, rest string) Command {
 	c.Verb, c.Word = v.Name, w
 	if v.Shape == ShapeItem {
-		rest = strings.TrimLeft(rest, " ,:")
+		rest = strings.TrimLeft(cutLe(rest), " ,:")
 		for _, f := range afterVerb {
 			if t, ok := strings.CutPrefix(rest, f); ok {
 				rest = strings.TrimLeft(t, " ,:")
@@ -319,8 +320,18 @@ func (m *Mux) withArgs(c Command, v *Verb, w, rest string) Command {
 var (
 	fillers     = []string{"那个", "嗯嗯", "嗯", "哦", "好的", "好", "ok", "OK", "请", "麻烦", "我要", "我想", "我", "这单", "这个"}
 	afterVerb   = []string{"一下", "下"}
-	afterNumber = []string{"单子", "这单", "的单子", "的", "我", "呢"}
+	afterNumber = []string{"子", "单子", "这单", "的单子", "的", "呢"}
 )
+
+// cutLe drops the 了 or 啦 right after a verb (完成了, 搞定啦).
+func cutLe(s string) string {
+	for _, p := range []string{"了", "啦"} {
+		if t, ok := strings.CutPrefix(s, p); ok {
+			return t
+		}
+	}
+	return s
+}
 
 func trimFiller(s string) string {
 	for _, f := range fillers {

@@ -53,6 +53,14 @@ type Options struct {
 	Owner string
 	// Store, if set, is used instead of opening one from the config (tests).
 	Store store.Store
+	// Features register more chat verbs and card actions on the command mux, after the
+	// built-in ones (items, scheduler, notices). A word or action already taken fails New.
+	Features []Feature
+}
+
+// Feature is a part of the bot with chat commands: it registers them on the mux at start.
+type Feature interface {
+	Register(m *bot.Mux) error
 }
 
 // App is a running neighborbot.
@@ -161,6 +169,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	if err := a.addNotices(ctx); err != nil {
 		return nil, fmt.Errorf("notices: %w", err)
+	}
+	for _, f := range o.Features {
+		if err := f.Register(a.Commands); err != nil {
+			return nil, fmt.Errorf("commands: %w", err)
+		}
 	}
 	if cfg.LocalEnabled() {
 		a.Local = local.New(local.Options{
