@@ -253,46 +253,58 @@ func (m *Mux) Parse(text string, pc ParseContext) Command {
 	s = strings.TrimLeft(s, "/")
 	s = strings.TrimLeft(s, " ")
 	c.Text = s
-	if v, w, rest, ok := m.verbAt(s); ok {
-		return m.withArgs(c, v, w, rest)
+	// Fillers before a verb or a number: 我接第十二单, 麻烦 完成 12, 好的收到, 我这单搞定了,
+	// 好的 2号我来.
+	for t, i := s, 0; i < 4; i++ {
+		if r, ok := m.parseAt(c, t); ok {
+			if t != s {
+				r.Text = t
+			}
+			return r
+		}
+		u := trimFiller(t)
+		if u == t {
+			break
+		}
+		t = u
 	}
-	// Fillers before a verb: 我接第十二单, 麻烦 完成 12, 好的收到.
-	for _, f := range fillers {
-		if t, ok := strings.CutPrefix(s, f); ok {
-			t = strings.TrimLeft(t, " ,")
-			if v, w, rest, ok := m.verbAt(t); ok {
-				c.Text = t
-				return m.withArgs(c, v, w, rest)
-			}
-		}
-	}
-	// The number first: 12号完成了, #12 我来, 十二号我来, 7号单子 不满意, 12号怎么样了.
-	if no, n, explicit := zh.LeadingItem(s); n > 0 {
-		rest := strings.TrimLeft(s[n:], " ,:")
-		if rest == "" {
-			if explicit {
-				c.Item = no
-			}
-			return c
-		}
-		tries := []string{rest, trimFiller(rest)}
-		for _, f := range afterNumber {
-			if t, ok := strings.CutPrefix(rest, f); ok {
-				tries = append(tries, strings.TrimLeft(t, " ,:"))
-			}
-		}
-		for _, t := range tries {
-			if v, w, after, ok := m.verbAt(t); ok && (v.Shape == ShapeItem || v.Shape == ShapeAny) {
-				after = cutLe(after)
-				if _, k, _ := zh.LeadingItem(strings.TrimLeft(after, " ")); k > 0 {
-					break // "12 接单 13": not a number-first form
-				}
-				c.Verb, c.Word, c.Item, c.Args = v.Name, w, no, zh.TrimArgs(after)
-				return c
-			}
-		}
+	if no, n, explicit := zh.LeadingItem(s); n > 0 && explicit && strings.TrimLeft(s[n:], " ,:") == "" {
+		c.Item = no // #12, 12号: the number alone
 	}
 	return c
+}
+
+// parseAt reads a verb at the start of s (接单 12), or a number and then a verb (12号完成了,
+// #12 我来, 十二号我来, 7号单子 不满意, 12号怎么样了).
+func (m *Mux) parseAt(c Command, s string) (Command, bool) {
+	if v, w, rest, ok := m.verbAt(s); ok {
+		return m.withArgs(c, v, w, rest), true
+	}
+	no, n, _ := zh.LeadingItem(s)
+	if n == 0 {
+		return c, false
+	}
+	rest := strings.TrimLeft(s[n:], " ,:")
+	if rest == "" {
+		return c, false
+	}
+	tries := []string{rest, trimFiller(rest)}
+	for _, f := range afterNumber {
+		if t, ok := strings.CutPrefix(rest, f); ok {
+			tries = append(tries, strings.TrimLeft(t, " ,:"))
+		}
+	}
+	for _, t := range tries {
+		if v, w, after, ok := m.verbAt(t); ok && (v.Shape == ShapeItem || v.Shape == ShapeAny) {
+			after = cutLe(after)
+			if _, k, _ := zh.LeadingItem(strings.TrimLeft(after, " ")); k > 0 {
+				return c, false // "12 接单 13": not a number-first form
+			}
+			c.Verb, c.Word, c.Item, c.Args = v.Name, w, no, zh.TrimArgs(after)
+			return c, true
+		}
+	}
+	return c, false
 }
 
 // withArgs fills in the verb and reads an item number right after the word.
@@ -591,7 +603,11 @@ func (m *Mux) Help(role community.Role) []string {
 // shared characters), among the verbs whose help role allows. Words of verbs without help
 // lines are not suggested.
 func (m *Mux) Suggest(text string, role community.Role, n int) []string {
-	s := []rune(Tidy(text))
+	t := Tidy(text)
+	if i := strings.IndexFunc(t, func(r rune) bool { return r == ' ' || r >= '0' && r <= '9' || r == '#' }); i > 0 {
+		t = t[:i] // 接丹 2: the word is what is mistyped
+	}
+	s := []rune(t)
 	if len(s) > 12 {
 		s = s[:12]
 	}

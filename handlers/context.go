@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/neighborbot/neighborbot/bot"
@@ -35,8 +36,8 @@ func (h *Handlers) candidates(ctx context.Context, r *bot.Request, v Verb) ([]*c
 	case VerbComplete, VerbRelease:
 		fs = append(fs, store.ItemFilter{Claimer: me, States: []community.State{community.StateOpen, community.StateClaimed}, Limit: 10})
 	case VerbClaim:
-		if r.Group.ID == "" {
-			return nil, nil
+		if r.Group.ID == "" || !r.Command().Addressed {
+			return nil, nil // a bare 接单 or 我来 means the card replied to, or the one open item when asked
 		}
 		fs = append(fs, store.ItemFilter{Groups: []string{r.Group.ID}, States: []community.State{community.StateOpen}, Limit: 10})
 	case VerbItem:
@@ -118,7 +119,7 @@ var (
 	greetings = []string{"你好", "您好", "在吗", "在不在", "hello", "hi", "嗨", "哈喽", "早上好", "早", "晚上好", "下午好", "大家好"}
 	thanks    = []string{"谢谢", "谢谢你", "谢谢您", "感谢", "多谢", "辛苦了", "辛苦", "谢啦", "thanks", "thank you", "好的谢谢", "收到谢谢"}
 	// Words that, with an existing item's number, make a message a follow-up on that item.
-	complaintWords = []string{"不满意", "差评", "还是不", "没修好", "没弄好", "没解决", "又坏", "还没好", "不行"}
+	complaintWords = []string{"不满意", "不太满意", "差评", "还是不", "没修好", "没弄好", "没解决", "又坏", "还没好", "不行"}
 	praiseWords    = []string{"非常满意", "很满意", "满意", "好评", "点赞", "很好", "不错"}
 	statusWords    = []string{"怎么样", "进度", "进展", "到哪", "好了没", "什么时候", "有人接", "有人管", "办了吗", "修了吗"}
 )
@@ -129,19 +130,29 @@ func (h *Handlers) onOther(ctx context.Context, r *bot.Request) error {
 	mc := r.Command()
 	s := mc.Text
 	addressed := mc.Addressed
+	if s == "" && !addressed {
+		return nil // 👍, ～～: nothing but decoration
+	}
 	low := strings.ToLower(s)
-	if addressed && (oneOf(low, greetings) || oneOf(low, thanks)) {
+	if greet, thank := isGreeting(low), isThanks(low); addressed && (greet || thank) {
 		hi := "您好！"
-		if oneOf(low, thanks) {
+		if thank {
 			hi = "不客气，能帮上忙就好！"
 		}
 		r.Replyf("%s我是%s。有需要帮助的事，直接 @%s 说明情况即可；发送“帮助”查看可以用的命令。", hi, h.botName(), h.botName())
 		return nil
 	}
 	replyItem := ItemFromKey(mc.ReplyKey)
-	// A bare rating: 4星, ★★★★, 5分 很及时.
-	if stars, end, ok, _ := zh.StarsAt(s, 0); ok && (end == len(s) || s[end] == ' ' || zh.IsSep(rune(s[end]))) {
-		cmd := Command{Verb: VerbConfirm, Item: replyItem, Stars: stars, Text: zh.TrimArgs(s[end:])}
+	// A bare rating: 4星, ★★★★, 给5星, 5分 很及时.
+	rating := s
+	for _, p := range []string{"给", "打", "评"} {
+		if t, ok := strings.CutPrefix(rating, p); ok {
+			rating = strings.TrimLeft(t, " ")
+			break
+		}
+	}
+	if stars, end, ok, _ := zh.StarsAt(rating, 0); ok && (end == len(rating) || rating[end] == ' ' || zh.IsSep(rune(rating[end]))) {
+		cmd := Command{Verb: VerbConfirm, Item: replyItem, Stars: stars, Text: zh.TrimArgs(rating[end:])}
 		if cmd.Item > 0 {
 			return h.Run(ctx, r, cmd)
 		}
@@ -156,10 +167,14 @@ func (h *Handlers) onOther(ctx context.Context, r *bot.Request) error {
 			return h.Run(ctx, r, Command{Verb: VerbConfirm, Item: replyItem, Stars: int(s[0] - '0')})
 		}
 	}
-	if addressed {
+	if _, n, explicit := zh.LeadingItem(s); addressed || n > 0 && explicit {
+		// 1号4星, @邻里帮 我对7号不满意: a follow-up on an item, never a new need.
 		if done, err := h.followUp(ctx, r, s); done || err != nil {
 			return err
 		}
+	}
+	if addressed && mentionedItem(s) == 0 && containsAny(s, statusWords) && utf8.RuneCountInString(s) <= 15 {
+		return h.listMine(ctx, r) // @邻里帮 我的单子怎么样了
 	}
 	cmd := Parse(s, ParseContext{Now: r.Now, ReplyItem: replyItem, Mentioned: addressed && !r.Msg.Private, Private: r.Msg.Private})
 	if cmd.Item == 0 && cmd.Err != "" && contextual(cmd.Verb) {
@@ -172,8 +187,13 @@ func (h *Handlers) onOther(ctx context.Context, r *bot.Request) error {
 		r.Reply(cmd.Err)
 		return nil
 	}
-	if cmd.Verb == VerbNeed && h.mux != nil && utf8.RuneCountInString(s) <= 4 {
-		if near := h.mux.Suggest(s, community.EffectiveRole(r.Sender), 3); len(near) > 0 {
+	if cmd.Verb == VerbNeed {
+		// A mistyped command (接丹 2, 帮组) or a few letters are not a need.
+		var near []string
+		if h.mux != nil && utf8.RuneCountInString(s) <= 4 {
+			near = h.mux.Suggest(s, community.EffectiveRole(r.Sender), 3)
+		}
+		if len(near) > 0 || hanCount(s) < 2 {
 			h.notUnderstood(r, near)
 			return nil
 		}
@@ -258,6 +278,32 @@ func mentionedItem(s string) int64 {
 		i += size
 	}
 	return found
+}
+
+func isGreeting(s string) bool { return oneOf(s, greetings) }
+
+// isThanks: 谢谢, 感谢感谢, 多谢邻里帮, 辛苦了 (short: a longer message is more than thanks).
+func isThanks(s string) bool {
+	if oneOf(s, thanks) {
+		return true
+	}
+	for _, p := range []string{"谢谢", "感谢", "多谢"} {
+		if strings.HasPrefix(s, p) && utf8.RuneCountInString(s) <= 8 {
+			return true
+		}
+	}
+	return false
+}
+
+// hanCount counts Chinese characters.
+func hanCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			n++
+		}
+	}
+	return n
 }
 
 func oneOf(s string, words []string) bool {
