@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -58,6 +60,7 @@ func (h *Handlers) candidates(ctx context.Context, r *bot.Request, v Verb) ([]*c
 			out = append(out, it)
 		}
 	}
+	slices.SortFunc(out, func(a, b *community.Item) int { return cmp.Compare(a.No, b.No) })
 	return out, nil
 }
 

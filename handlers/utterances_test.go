@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/community"
@@ -334,6 +335,7 @@ func TestUtterances(t *testing.T) {
 	}
 	for i, u := range utterances {
 		t.Run(fmt.Sprintf("%03d", i), func(t *testing.T) {
+			t.Parallel()
 			h := seeded(t)
 			checkUtterance(t, h, u)
 		})
@@ -456,5 +458,35 @@ func checkUtterance(t *testing.T, h *bottest.Harness, u utterance) {
 		}
 	default:
 		t.Fatalf("bad want %q", u.want)
+	}
+}
+
+// With two items waiting for his rating, a bare 4星 asks which; the answer "2" rates the
+// second, on any replica (the question is in the store), and only for the one asked.
+func TestClarifyingQuestion(t *testing.T) {
+	h := seeded(t)
+	sent := h.Say(g2, liu, "4星")
+	mustContain(t, sent, "您是指哪一单？回复 1) #4 1栋路灯不亮 2) #5 2栋垃圾没人收")
+	if s := h.Say(g2, zhao, "2"); len(s) != 0 {
+		t.Fatalf("someone else's 2 answered the question: %s", texts(s))
+	}
+	h.Restart() // another replica, or a restarted one, has the question too
+	mustContain(t, h.Say(g2, liu, "2"), "#5 已办结，评价 ★★★★")
+	if it := h.Item(5); it.Stars != 4 || h.Item(4).Stars != 0 {
+		t.Fatalf("#5 has %d stars, #4 %d", it.Stars, h.Item(4).Stars)
+	}
+	if s := h.Say(g2, liu, "1"); len(s) != 0 {
+		t.Fatalf("an answered question answered again: %s", texts(s))
+	}
+
+	// A question expires: after it, "1" is chat again.
+	h = seeded(t)
+	mustContain(t, h.Say(g2, liu, "@邻里帮 差评"), "您是指哪一单？回复 1) #4")
+	h.Clock.Advance(11 * time.Minute)
+	if s := h.Say(g2, liu, "1"); len(s) != 0 {
+		t.Fatalf("an expired question was answered: %s", texts(s))
+	}
+	if h.Item(4).State != community.StateDone || h.Item(5).State != community.StateDone {
+		t.Fatal("an item changed")
 	}
 }
