@@ -253,7 +253,7 @@ func parseReminders(s string) ([]string, string) {
 			continue
 		}
 		rs := []rune(f)
-		v, n := number(rs)
+		v, n := zh.NumberRunes(rs)
 		if n == 0 || v <= 0 || v > 60 {
 			return nil, fmt.Sprintf("没看懂提醒时间“%s”，例如：提醒 3天 1天 2小时", f)
 		}

@@ -88,7 +88,7 @@ func LooksLikeRule(s string) bool {
 			return true
 		}
 	}
-	_, n := number(rs)
+	_, n := zh.NumberRunes(rs)
 	if n == 0 {
 		return false
 	}
@@ -132,7 +132,7 @@ func (p *ruleParser) eat(words ...string) bool {
 }
 
 func (p *ruleParser) num() (int, bool) {
-	v, n := number(p.rs[p.i:])
+	v, n := zh.NumberRunes(p.rs[p.i:])
 	if n == 0 {
 		return 0, false
 	}
