@@ -91,19 +91,6 @@ func (h *Handlers) Register(m *bot.Mux) error {
 	return m.HandleOther(Owner, h.onOther)
 }
 
-// Handle serves r through a Mux holding only the items' verbs: for tests and tools that do
-// not need notices or the scheduler.
-func (h *Handlers) Handle(ctx context.Context, r *bot.Request) error {
-	if h.mux == nil {
-		m := bot.NewMux(h.botName())
-		m.Pending, m.Refs = h.Store, h.Store
-		if err := h.Register(m); err != nil {
-			return err
-		}
-	}
-	return h.mux.ServeBot(ctx, r)
-}
-
 func (h *Handlers) onAction(ctx context.Context, r *bot.Request) error {
 	return h.handleAction(ctx, r, r.Msg.Action)
 }
