@@ -288,7 +288,15 @@ func (m *Mux) parseAt(c Command, s string) (Command, bool) {
 	if rest == "" {
 		return c, false
 	}
-	tries := []string{rest, trimFiller(rest)}
+	tries := []string{rest}
+	for t, i := rest, 0; i < 3; i++ {
+		u := trimFiller(t)
+		if u == t {
+			break
+		}
+		t = u
+		tries = append(tries, t)
+	}
 	for _, f := range afterNumber {
 		if t, ok := strings.CutPrefix(rest, f); ok {
 			tries = append(tries, strings.TrimLeft(t, " ,:"))
@@ -322,6 +330,10 @@ func (m *Mux) withArgs(c Command, v *Verb, w, rest string) Command {
 			c.Item, rest = no, rest[n:]
 		}
 	}
+	rest = strings.TrimLeft(rest, "!?~ ")
+	if rest == "了" || rest == "啦" { // 完成12号了
+		rest = ""
+	}
 	c.Args = zh.TrimArgs(rest)
 	return c
 }
@@ -330,9 +342,10 @@ func (m *Mux) withArgs(c Command, v *Verb, w, rest string) Command {
 // by zh.LeadingItem; 我接 一下 12 is not common enough); afterNumber between a number and a
 // verb (7号单子 不满意).
 var (
-	fillers     = []string{"那个", "嗯嗯", "嗯", "哦", "好的", "好", "ok", "OK", "请", "麻烦", "我要", "我想", "我", "这单", "这个"}
+	fillers = []string{"那个", "嗯嗯", "嗯", "哦", "好的", "好", "ok", "OK", "请", "麻烦", "我要", "我想", "我这边", "我", "这单", "这个",
+		"这边", "已经", "刚刚", "刚"}
 	afterVerb   = []string{"一下", "下"}
-	afterNumber = []string{"子", "单子", "这单", "的单子", "的", "呢"}
+	afterNumber = []string{"子", "单子", "这单", "的单子", "的事情", "的事", "的", "呢"}
 )
 
 // cutLe drops the 了 or 啦 right after a verb (完成了, 搞定啦).
@@ -379,7 +392,7 @@ func accepts(k Shape, rest string) bool {
 		return true
 	}
 	r, size := utf8.DecodeRuneInString(rest)
-	sep := r == ' ' || zh.IsSep(r)
+	sep := r == ' ' || zh.IsSep(r) || r == '!' || r == '?' || r == '~'
 	switch k {
 	case ShapeWhole:
 		return false

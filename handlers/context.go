@@ -124,7 +124,12 @@ var (
 	// Words that, with an existing item's number, make a message a follow-up on that item.
 	complaintWords = []string{"不满意", "不太满意", "差评", "还是不", "没修好", "没弄好", "没解决", "又坏", "还没好", "不行"}
 	praiseWords    = []string{"非常满意", "很满意", "满意", "好评", "点赞", "很好", "不错"}
-	statusWords    = []string{"怎么样", "进度", "进展", "到哪", "好了没", "什么时候", "有人接", "有人管", "办了吗", "修了吗"}
+	// Without a number, only words about a service done make a message a rating of the one
+	// item waiting for it ("楼道灯又坏了" may well be a new need).
+	aboutServiceComplaints = []string{"不满意", "不太满意", "差评", "没修好", "没弄好", "没解决", "还是不"}
+	aboutServicePraise     = []string{"满意", "好评", "五星", "5星"}
+	statusWords            = []string{"怎么样", "进度", "进展", "到哪", "好了没", "什么时候", "有人接", "没人接", "有人管", "没人管",
+		"办了吗", "修了吗", "来了吗"}
 )
 
 // onOther handles what no verb took: an answer from context (a bare rating, a number replying
@@ -154,15 +159,18 @@ func (h *Handlers) onOther(ctx context.Context, r *bot.Request) error {
 			break
 		}
 	}
-	if stars, end, ok, _ := zh.StarsAt(rating, 0); ok && (end == len(rating) || rating[end] == ' ' || zh.IsSep(rune(rating[end]))) {
-		cmd := Command{Verb: VerbConfirm, Item: replyItem, Stars: stars, Text: zh.TrimArgs(rating[end:])}
-		if cmd.Item > 0 {
-			return h.Run(ctx, r, cmd)
+	if stars, end, ok, _ := zh.StarsAt(rating, 0); ok {
+		rest := strings.TrimPrefix(rating[end:], "好评") // 5星好评
+		if rest == "" || rest[0] == ' ' || rest[0] == '!' || zh.IsSep(rune(rest[0])) {
+			cmd := Command{Verb: VerbConfirm, Item: replyItem, Stars: stars, Text: zh.TrimArgs(strings.TrimLeft(rest, "! "))}
+			if cmd.Item > 0 {
+				return h.Run(ctx, r, cmd)
+			}
+			if err := h.fromContext(ctx, r, cmd); !errors.Is(err, bot.ErrNotCommand) {
+				return err
+			}
+			return nil
 		}
-		if err := h.fromContext(ctx, r, cmd); !errors.Is(err, bot.ErrNotCommand) {
-			return err
-		}
-		return nil
 	}
 	// A bare number replying to a card that waits for the sender's rating: the stars.
 	if replyItem > 0 && len(s) == 1 && s[0] >= '1' && s[0] <= '5' {
@@ -176,8 +184,31 @@ func (h *Handlers) onOther(ctx context.Context, r *bot.Request) error {
 			return err
 		}
 	}
-	if addressed && mentionedItem(s) == 0 && containsAny(s, statusWords) && utf8.RuneCountInString(s) <= 15 {
-		return h.listMine(ctx, r) // @邻里帮 我的单子怎么样了
+	if addressed && mentionedItem(s) == 0 && utf8.RuneCountInString(s) <= 20 {
+		if containsAny(s, statusWords) && utf8.RuneCountInString(s) <= 15 {
+			return h.listMine(ctx, r) // @邻里帮 我的单子怎么样了
+		}
+		// @邻里帮 给师傅五星好评 / 灯还是不亮: about the item waiting for the sender's rating,
+		// when there is one; otherwise it is a need.
+		var cmd Command
+		switch {
+		case containsAny(s, aboutServiceComplaints):
+			cmd = Command{Verb: VerbUnsatisfied, Text: s}
+		case containsAny(s, aboutServicePraise):
+			cmd = Command{Verb: VerbConfirm, Text: s}
+			if v, _, _, ok, _ := zh.FindStars(s); ok {
+				cmd.Stars = v
+			}
+		}
+		if cmd.Verb != "" {
+			items, err := h.candidates(ctx, r, cmd.Verb)
+			if err != nil {
+				return err
+			}
+			if len(items) > 0 {
+				return h.fromContext(ctx, r, cmd)
+			}
+		}
 	}
 	cmd := Parse(s, ParseContext{Now: r.Now, ReplyItem: replyItem, Mentioned: addressed && !r.Msg.Private, Private: r.Msg.Private})
 	if cmd.Item == 0 && cmd.Err != "" && contextual(cmd.Verb) {

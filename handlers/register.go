@@ -42,24 +42,26 @@ var itemVerbs = []itemVerb{
 		{Role: resident, Text: "查看 12 / 12号怎么样了 —— 查看事项详情和办理记录"}}},
 	{VerbRegister, bot.ShapeAny, []string{"报到"}, []bot.HelpLine{
 		{Role: resident, Text: "报到 姓名 楼栋 —— 党员到小区报到（双报到），书记确认后可接单"}}},
-	{VerbClaim, bot.ShapeItem, []string{"接单", "认领", "抢单", "我来", "我来吧", "+1", "接", "我接", "算我一个", "我去", "我来接"}, []bot.HelpLine{
+	{VerbClaim, bot.ShapeItem, []string{"接单", "认领", "抢单", "我来", "我来吧", "+1", "接", "我接", "算我一个", "我去", "我来接",
+		"交给我", "我负责", "包在我身上"}, []bot.HelpLine{
 		{Role: member, Text: "接单 12 / 12号我来 —— 认领事项；回复卡片“我来”或点“接单”也行"}}},
 	{VerbRelease, bot.ShapeItem, []string{"放弃", "退单", "取消认领"}, []bot.HelpLine{
 		{Role: member, Text: "放弃 12 —— 放弃认领"}}},
-	{VerbComplete, bot.ShapeItem, []string{"完成", "已完成", "办完", "搞定", "办好", "弄好", "修好", "做完", "已办好"}, []bot.HelpLine{
+	{VerbComplete, bot.ShapeItem, []string{"完成", "已完成", "办完", "搞定", "办好", "弄好", "修好", "做完", "已办好",
+		"处理完", "处理好", "弄完", "干完", "已处理"}, []bot.HelpLine{
 		{Role: member, Text: "完成 12 已换灯泡 / 12号搞定了 —— 报告办好"}}},
 	{VerbMyTasks, bot.ShapeWhole, []string{"我的任务", "我的接单", "我的认领"}, []bot.HelpLine{
 		{Role: member, Text: "我的任务 —— 查看我认领的事项和积分"}}},
 	{VerbTodo, bot.ShapeNone, []string{"待办", "待办事项", "未办结"}, []bot.HelpLine{
 		{Role: member, Text: "待办 —— 本群待认领的事项"}, {Role: secretary, Text: "待办 —— 辖区内未办结、超期的事项"}}},
-	{VerbDispatch, bot.ShapeItem, []string{"派单", "下单"}, []bot.HelpLine{
+	{VerbDispatch, bot.ShapeItem, []string{"派单", "下单", "派"}, []bot.HelpLine{
 		{Role: secretary, Text: "派单 12 截止 周五18点 需要3人 —— 把需求派为服务事项"}}},
 	{VerbPost, bot.ShapeText, []string{"发布", "发单"}, []bot.HelpLine{
 		{Role: secretary, Text: "发布 周六上午清理楼道 需要5人 截止 周六12点 —— 直接发布事项"}}},
-	{VerbCancel, bot.ShapeItem, []string{"取消", "撤销"}, []bot.HelpLine{
+	{VerbCancel, bot.ShapeItem, []string{"取消", "撤销", "作废"}, []bot.HelpLine{
 		{Role: secretary, Text: "取消 12 原因 / 改期 12 截止 明天 / 督办 12"}}},
-	{VerbReschedule, bot.ShapeItem, []string{"改期"}, nil},
-	{VerbSupervise, bot.ShapeItem, []string{"督办"}, nil},
+	{VerbReschedule, bot.ShapeAny, []string{"改期", "延期", "推迟"}, nil},
+	{VerbSupervise, bot.ShapeItem, []string{"督办", "催", "催办"}, nil},
 	{VerbReopen, bot.ShapeItem, []string{"重办", "重新办理"}, []bot.HelpLine{
 		{Role: secretary, Text: "重办 12 / 办结 12 —— 回访后重新办理或销号"}}},
 	{VerbCloseOut, bot.ShapeItem, []string{"办结", "销号", "结案"}, nil},
@@ -142,6 +144,9 @@ func (h *Handlers) onVerb(ctx context.Context, r *bot.Request) error {
 		return h.fromContext(ctx, r, cmd)
 	}
 	if cmd.Err != "" {
+		if !mc.Addressed && !parserKnows(mc.Word) {
+			return bot.ErrNotCommand // 延期到周五吧, 催一下物业: a synonym in passing is chat
+		}
 		r.Reply(cmd.Err)
 		return nil
 	}
