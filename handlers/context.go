@@ -276,7 +276,10 @@ func (h *Handlers) followUp(ctx context.Context, r *bot.Request, s string) (bool
 			cmd = Command{Verb: VerbConfirm, Item: no, Stars: v}
 			break
 		}
-		return false, nil
+		if _, strong := itemRef(s); !strong || !r.Command().Addressed {
+			return false, nil
+		}
+		cmd = Command{Verb: VerbItem, Item: no} // @邻里帮 #7 师傅来过了: about #7, shown
 	}
 	if _, err := h.Store.GetItem(ctx, no); err != nil {
 		if community.ErrorCode(err) == community.ENotFound {
@@ -290,6 +293,13 @@ func (h *Handlers) followUp(ctx context.Context, r *bot.Request, s string) (bool
 // mentionedItem finds an explicitly marked item number anywhere in s (#7, 7号, 第7单, 7号单),
 // not a building (7号楼) or an address; 0 if none or more than one.
 func mentionedItem(s string) int64 {
+	no, _ := itemRef(s)
+	return no
+}
+
+// itemRef is mentionedItem and whether the mark is unmistakable (#7, 第7单, 7号单: not 7号,
+// which is also a day of the month).
+func itemRef(s string) (no int64, strong bool) {
 	var found int64
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -302,16 +312,17 @@ func mentionedItem(s string) int64 {
 		if start {
 			if v, n, explicit := zh.LeadingItem(s[i:]); n > 0 && explicit && v > 0 {
 				if found != 0 && found != v {
-					return 0
+					return 0, false
 				}
 				found = v
+				strong = strong || r == '#' || strings.HasSuffix(s[i:i+n], "单")
 				i += n
 				continue
 			}
 		}
 		i += size
 	}
-	return found
+	return found, strong
 }
 
 func isGreeting(s string) bool { return oneOf(s, greetings) }
