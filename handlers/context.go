@@ -120,7 +120,8 @@ func shortTitle(s string) string {
 
 var (
 	greetings = []string{"你好", "您好", "在吗", "在不在", "hello", "hi", "嗨", "哈喽", "早上好", "早", "晚上好", "下午好", "大家好"}
-	thanks    = []string{"谢谢", "谢谢你", "谢谢您", "感谢", "多谢", "辛苦了", "辛苦", "谢啦", "thanks", "thank you", "好的谢谢", "收到谢谢"}
+	thanks    = []string{"谢谢", "谢谢你", "谢谢您", "感谢", "多谢", "辛苦了", "辛苦", "谢啦", "thanks", "thank you", "好的谢谢", "收到谢谢",
+		"真好用", "好用", "真棒", "太棒了", "厉害", "点赞"}
 	// Words that, with an existing item's number, make a message a follow-up on that item.
 	complaintWords = []string{"不满意", "不太满意", "差评", "还是不", "没修好", "没弄好", "没解决", "又坏", "还没好", "不行"}
 	praiseWords    = []string{"非常满意", "很满意", "满意", "好评", "点赞", "很好", "不错"}

@@ -161,6 +161,7 @@ var utterances = []utterance{
 	{chen, g1, "@邻里帮 谢谢你哈", "reply 不客气"},
 	{chen, g1, "@邻里帮 thank you", "reply 不客气"},
 	{chen, g1, "@邻里帮 多谢多谢🙏", "reply 不客气"},
+	{chen, g1, "邻里帮真好用", "reply 不客气"},
 	{chen, "p", "你好", "reply 您好"},
 	{chen, "p", "谢谢", "reply 不客气"},
 	{liu, g2, "@邻里帮 大家好", "reply 您好"},
