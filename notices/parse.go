@@ -410,7 +410,8 @@ func MatchOption(options []string, text string) (string, bool) {
 }
 
 // leadingID reads a number at the start of s: 12, #12, 第12, No.12, 12号. bad is set for 0 or
-// a number too long to be an id. n is 0 when s does not start with one.
+// a number too long to be an id. n is 0 when s does not start with one. The digits are read as
+// zh reads item numbers (the same length limit); 条 and 期 also end a notice's number.
 func leadingID(s string) (id int64, n int, bad bool) {
 	i := 0
 	for _, p := range []string{"#", "＃", "第", "No.", "no.", "NO."} {
@@ -419,19 +420,15 @@ func leadingID(s string) (id int64, n int, bad bool) {
 			break
 		}
 	}
-	j := i
-	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-		j++
-	}
-	if j == i {
+	d := zh.DigitRunLen(s[i:])
+	if d == 0 {
 		return 0, 0, false
 	}
-	if j-i > 9 {
+	j := i + d
+	if d > zh.MaxItemDigits {
 		return 0, j, true
 	}
-	for _, c := range s[i:j] {
-		id = id*10 + int64(c-'0')
-	}
+	id = zh.AtoiDigits(s[i:j])
 	for _, suf := range []string{"号", "条", "期"} {
 		if strings.HasPrefix(s[j:], suf) {
 			j += len(suf)
