@@ -129,7 +129,9 @@ var (
 	// item waiting for it ("楼道灯又坏了" may well be a new need).
 	aboutServiceComplaints = []string{"不满意", "不太满意", "差评", "没修好", "没弄好", "没解决", "还是不"}
 	aboutServicePraise     = []string{"满意", "好评", "五星", "5星"}
-	statusWords            = []string{"怎么样", "进度", "进展", "到哪", "好了没", "什么时候", "有人接", "没人接", "有人管", "没人管",
+	// The words of a rating itself, for a number said in passing (1号差评).
+	ratingWords = []string{"不满意", "不太满意", "差评", "没修好", "没弄好", "没解决", "满意", "好评"}
+	statusWords = []string{"怎么样", "进度", "进展", "到哪", "好了没", "什么时候", "有人接", "没人接", "有人管", "没人管",
 		"办了吗", "修了吗", "来了吗"}
 )
 
@@ -282,11 +284,20 @@ func (h *Handlers) followUp(ctx context.Context, r *bot.Request, s string) (bool
 		}
 		cmd = Command{Verb: VerbItem, Item: no} // @邻里帮 #7 师傅来过了: about #7, shown
 	}
-	if _, err := h.Store.GetItem(ctx, no); err != nil {
+	it, err := h.Store.GetItem(ctx, no)
+	if err != nil {
 		if community.ErrorCode(err) == community.ENotFound {
 			return false, nil
 		}
 		return true, store.ErrUnavailable(err)
+	}
+	if !r.Command().Addressed && cmd.Verb != VerbItem {
+		// Not said to the bot ("5号不行，我那天有事" may be about a date): a rating only from
+		// the one who waits to give it, in the words of a rating.
+		if it.RequesterID != r.Sender.ID || it.State != community.StateDone ||
+			cmd.Stars == 0 && !containsAny(s, ratingWords) {
+			return false, nil
+		}
 	}
 	return true, h.Run(ctx, r, cmd)
 }
