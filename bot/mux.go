@@ -454,15 +454,12 @@ func Tidy(text string) string {
 			return r
 		}, s))
 	}
-	for s != "" {
+	for s != "" { // linear: each turn drops one rune
 		r, size := utf8.DecodeLastRuneInString(s)
 		if !isParticle(r) {
 			break
 		}
 		s = strings.TrimRight(s[:len(s)-size], " ")
-		if t := zh.Normalize(s); t != s {
-			s = t
-		}
 	}
 	return s
 }
@@ -479,7 +476,7 @@ func isDecor(r rune) bool {
 
 func isParticle(r rune) bool {
 	switch r {
-	case '啊', '呢', '哈', '吧', '哦', '呀', '嘛', '哟', '呗', '噢', '~', '?', '!', '.', '。':
+	case '啊', '呢', '哈', '吧', '哦', '呀', '嘛', '哟', '呗', '噢', '~', '?', '!', '.', '。', ',', ';', ':', '、', '…':
 		return true
 	}
 	return false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/neighborbot/neighborbot/bot"
@@ -181,4 +182,18 @@ func FuzzMuxParse(f *testing.F) {
 			t.Fatalf("Parse(%q) not deterministic: %+v then %+v", s, c, again)
 		}
 	})
+}
+
+// A long message costs time in proportion to its length, whatever it ends with.
+func TestParseIsLinear(t *testing.T) {
+	m := testMux(t)
+	long := "接单 12" + strings.Repeat("啊～", 50000)
+	start := time.Now()
+	c := m.Parse(long, bot.ParseContext{})
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Parse of %d bytes took %v", len(long), d)
+	}
+	if c.Verb != "claim" || c.Item != 12 {
+		t.Errorf("Parse = %+v", c)
+	}
 }
