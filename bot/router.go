@@ -220,6 +220,8 @@ func Logging(log *slog.Logger) Middleware {
 				"replies", len(r.outs), "took", time.Since(start).Round(time.Microsecond)}
 			if r.Msg.Action != nil {
 				attrs = append(attrs, "action", r.Msg.Action.Name, "item", r.Msg.Action.Item)
+			} else if c := r.cmd; c.Verb != "" {
+				attrs = append(attrs, "verb", c.Verb, "item", c.Item) // what the Mux read, not the text
 			}
 			if err != nil {
 				attrs = append(attrs, "outcome", string(community.ErrorCode(err)))
