@@ -253,14 +253,22 @@ func (m *Mux) Parse(text string, pc ParseContext) Command {
 	s = strings.TrimLeft(s, "/")
 	s = strings.TrimLeft(s, " ")
 	c.Text = s
-	// Fillers before a verb or a number: 我接第十二单, 麻烦 完成 12, 好的收到, 我这单搞定了,
-	// 好的 2号我来.
+	if r, ok := m.read(c, s); ok {
+		return r
+	}
+	if no, n, explicit := zh.LeadingItem(s); n > 0 && explicit && strings.TrimLeft(s[n:], " ,:") == "" {
+		c.Item = no // #12, 12号: the number alone
+	}
+	return c
+}
+
+// read reads a verb in s after up to three fillers: 我接第十二单, 麻烦 完成 12, 好的收到,
+// 我这单搞定了, 好的 2号我来.
+func (m *Mux) read(c Command, s string) (Command, bool) {
 	for t, i := s, 0; i < 4; i++ {
 		if r, ok := m.parseAt(c, t); ok {
-			if t != s {
-				r.Text = t
-			}
-			return r
+			r.Text = t
+			return r, true
 		}
 		u := trimFiller(t)
 		if u == t {
@@ -268,10 +276,7 @@ func (m *Mux) Parse(text string, pc ParseContext) Command {
 		}
 		t = u
 	}
-	if no, n, explicit := zh.LeadingItem(s); n > 0 && explicit && strings.TrimLeft(s[n:], " ,:") == "" {
-		c.Item = no // #12, 12号: the number alone
-	}
-	return c
+	return c, false
 }
 
 // parseAt reads a verb at the start of s (接单 12), or a number and then a verb (12号完成了,
@@ -504,6 +509,15 @@ func (m *Mux) ServeBot(ctx context.Context, r *Request) error {
 		if !errors.Is(err, ErrNotCommand) {
 			return err
 		}
+		// The word was chat, but what follows it may be a command: 收到，我来处理.
+		first := r.cmd
+		if next, ok := m.read(Command{Raw: first.Raw, Addressed: first.Addressed, ReplyKey: first.ReplyKey}, first.Args); ok && next.Verb != first.Verb {
+			r.cmd = next
+			if err := m.run(ctx, r, m.byName[next.Verb].Handler); !errors.Is(err, ErrNotCommand) {
+				return err
+			}
+		}
+		r.cmd = first
 		r.cmd.Verb, r.cmd.Word, r.cmd.Args = "", "", ""
 	}
 	for _, g := range m.guesses {
