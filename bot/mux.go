@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -559,8 +558,8 @@ func (m *Mux) answer(ctx context.Context, r *Request) (bool, error) {
 	if m.Pending == nil || r.cmd.Verb != "" {
 		return false, nil
 	}
-	k, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSuffix(r.cmd.Text, ")"), "号"))
-	if err != nil || k < 1 || k > 9 {
+	k := choiceNumber(r.cmd.Text)
+	if k == 0 {
 		return false, nil
 	}
 	raw, err := m.Pending.GetDoc(ctx, CollPending, r.Msg.UserID)
@@ -585,6 +584,20 @@ func (m *Mux) answer(ctx context.Context, r *Request) (bool, error) {
 		return true, m.run(ctx, r, m.other)
 	}
 	return true, nil
+}
+
+// choiceNumber reads an answer to a numbered question: 2, 2), 2号, 第2个, 第二个; 0 if s is not one.
+func choiceNumber(s string) int {
+	s = strings.TrimPrefix(s, "第")
+	v, n := zh.LeadingNumber(s, 1)
+	if n == 0 || v < 1 || v > 9 {
+		return 0
+	}
+	switch s[n:] {
+	case "", ")", "号", "个", "单", "项":
+		return v
+	}
+	return 0
 }
 
 func (m *Mux) replyKey(ctx context.Context, msg Message) (string, error) {

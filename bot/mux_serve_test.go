@@ -100,10 +100,12 @@ func TestMuxServe(t *testing.T) {
 	serve("u", "2", now.Add(time.Minute))    // the answer: 接单 9
 	serve("u", "1", now.Add(2*time.Minute))  // answered already: other
 	serve("u", "哪个", now)                    // asked again
+	serve("u", "第一个", now)                   // 接单 7
+	serve("u", "哪个", now)                    // asked again
 	serve("u", "1", now.Add(bot.PendingTTL)) // too late: other
 	want := []string{
 		"items:claim::12", "notices:ack", "items:claim::3", "notices:vote", "other:::0", "tap:::0",
-		"other:::0", "items:claim::9", "other:::0", "other:::0",
+		"other:::0", "items:claim::9", "other:::0", "items:claim::7", "other:::0",
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("handled\n%q\nwant\n%q", got, want)
