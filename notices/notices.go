@@ -30,7 +30,7 @@ type Store interface {
 	ListPersons(ctx context.Context) ([]community.Person, error)
 }
 
-// Notices is the feature. Fill in the fields, then plug Extra into Handlers.Extra, Routes into
+// Notices is the feature. Fill in the fields, then Register it on the bot.Mux, Routes into
 // the HTTP mux, RefreshCard into the Dispatcher, and run Run (or call Tick every minute).
 type Notices struct {
 	Store Store

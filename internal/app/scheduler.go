@@ -8,8 +8,8 @@ import (
 )
 
 // addScheduler builds the scheduler (activities, meetings, the deadline ladder) from the
-// config, writes the configured schedules into the store, plugs its chat commands and card
-// buttons into the handlers, and runs it next to the other parts.
+// config, writes the configured schedules into the store, registers its chat commands and card
+// buttons on the command mux, and runs it next to the other parts.
 func (a *App) addScheduler(ctx context.Context, owner string) error {
 	cal, err := scheduler.LoadHolidays(a.Cfg.HolidaysFile)
 	if err != nil {
