@@ -121,7 +121,7 @@ func shortTitle(s string) string {
 var (
 	greetings = []string{"你好", "您好", "在吗", "在不在", "hello", "hi", "嗨", "哈喽", "早上好", "早", "晚上好", "下午好", "大家好"}
 	thanks    = []string{"谢谢", "谢谢你", "谢谢您", "感谢", "多谢", "辛苦了", "辛苦", "谢啦", "thanks", "thank you", "好的谢谢", "收到谢谢",
-		"真好用", "好用", "真棒", "太棒了", "厉害", "点赞"}
+		"真好用", "好用", "真棒", "太棒了", "厉害", "点赞", "麻烦了", "麻烦你了", "麻烦您了"}
 	// Words that, with an existing item's number, make a message a follow-up on that item.
 	complaintWords = []string{"不满意", "不太满意", "差评", "还是不", "没修好", "没弄好", "没解决", "又坏", "还没好", "不行"}
 	praiseWords    = []string{"非常满意", "很满意", "满意", "好评", "点赞", "很好", "不错"}
@@ -132,7 +132,7 @@ var (
 	// The words of a rating itself, for a number said in passing (1号差评).
 	ratingWords = []string{"不满意", "不太满意", "差评", "没修好", "没弄好", "没解决", "满意", "好评"}
 	statusWords = []string{"怎么样", "进度", "进展", "到哪", "好了没", "什么时候", "有人接", "没人接", "有人管", "没人管",
-		"办了吗", "修了吗", "来了吗"}
+		"办了吗", "修了吗", "来了吗", "没人来", "还没来", "啥时候"}
 )
 
 // onOther handles what no verb took: an answer from context (a bare rating, a number replying
@@ -181,8 +181,8 @@ func (h *Handlers) onOther(ctx context.Context, r *bot.Request) error {
 			return h.Run(ctx, r, Command{Verb: VerbConfirm, Item: replyItem, Stars: int(s[0] - '0')})
 		}
 	}
-	if _, n, explicit := zh.LeadingItem(s); addressed || n > 0 && explicit {
-		// 1号4星, @邻里帮 我对7号不满意: a follow-up on an item, never a new need.
+	if _, n, explicit := zh.LeadingItem(strings.TrimPrefix(s, "给")); addressed || n > 0 && explicit {
+		// 1号4星, 给1号打5星, @邻里帮 我对7号不满意: a follow-up on an item, never a new need.
 		if done, err := h.followUp(ctx, r, s); done || err != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ var itemVerbs = []itemVerb{
 		{Role: member, Text: "我的任务 —— 查看我认领的事项和积分"}}},
 	{VerbTodo, bot.ShapeNone, []string{"待办", "待办事项", "未办结"}, []bot.HelpLine{
 		{Role: member, Text: "待办 —— 本群待认领的事项"}, {Role: secretary, Text: "待办 —— 辖区内未办结、超期的事项"}}},
-	{VerbDispatch, bot.ShapeItem, []string{"派单", "下单", "派"}, []bot.HelpLine{
+	{VerbDispatch, bot.ShapeItem, []string{"派单", "下单", "派", "派下去", "派出去"}, []bot.HelpLine{
 		{Role: secretary, Text: "派单 12 截止 周五18点 需要3人 —— 把需求派为服务事项"}}},
 	{VerbPost, bot.ShapeText, []string{"发布", "发单"}, []bot.HelpLine{
 		{Role: secretary, Text: "发布 周六上午清理楼道 需要5人 截止 周六12点 —— 直接发布事项"}}},
