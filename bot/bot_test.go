@@ -325,7 +325,7 @@ func TestLocalLimiterAllOrNothing(t *testing.T) {
 }
 
 func TestCardUpdateWaitsForTheCard(t *testing.T) {
-	h := bottest.New(t)
+	h := bottest.New(t, nil)
 	ctx := context.Background()
 	card := &bot.Card{Key: "item:9", Title: "v1"}
 	// An update whose card was never sent is retried, not sent as something else.

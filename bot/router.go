@@ -27,6 +27,25 @@ type Request struct {
 	Now    time.Time
 
 	outs []Outbound
+	cmd  Command   // set by the Mux before it calls the handler
+	ask  *Question // a clarifying question the handler asked
+}
+
+// Command is what the Mux read in the message (zero for a card tap, or outside a Mux).
+func (r *Request) Command() Command { return r.cmd }
+
+// Ask replies with a short numbered question instead of guessing: "您是指哪一单？回复 1) #7 楼道灯
+// 2) #9 水管". The Mux keeps it for the sender for a few minutes (PendingTTL), and a bare "1"
+// or "2" then runs that choice's command.
+func (r *Request) Ask(prompt string, choices []Choice) {
+	var b strings.Builder
+	b.WriteString(prompt)
+	b.WriteString("回复")
+	for i, c := range choices {
+		fmt.Fprintf(&b, " %d) %s", i+1, c.Label)
+	}
+	r.Reply(b.String())
+	r.ask = &Question{Prompt: prompt, Choices: choices}
 }
 
 // Reply answers in the chat the message came from, @-mentioning the sender in a group.
@@ -298,6 +317,8 @@ func Logging(log *slog.Logger) Middleware {
 				"replies", len(r.outs), "took", time.Since(start).Round(time.Microsecond)}
 			if r.Msg.Action != nil {
 				attrs = append(attrs, "action", r.Msg.Action.Name, "item", r.Msg.Action.Item)
+			} else if c := r.cmd; c.Verb != "" {
+				attrs = append(attrs, "verb", c.Verb, "item", c.Item) // what the Mux read, not the text
 			}
 			if err != nil {
 				attrs = append(attrs, "outcome", string(community.ErrorCode(err)))

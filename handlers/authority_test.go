@@ -11,7 +11,7 @@ import (
 // The cases a new user reproduced through the playground: a member of 2网格 on 1网格's need,
 // a resident of 2网格 looking at it, refusals that named the requester.
 func TestAuthorityInChat(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Say(g1, chen, needText)
 	h.Say(g1, wang, "派单 1 截止 明天")
 
@@ -80,7 +80,7 @@ func TestAuthorityInChat(t *testing.T) {
 // A grid worker may not dispatch; a member of another grid may not complete; the street may
 // supervise anywhere.
 func TestAuthorityRolesInChat(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Say(g2, liu, "@邻里帮 2栋门口路灯不亮")
 	mustContain(t, h.Say(g2, sun, "派单 1"), "只有书记可以派单")
 	if it := h.Item(1); it.State != community.StateNeed {

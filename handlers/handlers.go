@@ -22,8 +22,8 @@ type Store interface {
 	LookupNumber(ctx context.Context, no int64) (store.NumberEntry, error)
 }
 
-// Handlers executes parsed commands. Its Handle method is the bot.HandlerFunc at the end of
-// the middleware chain (after bot.Identify).
+// Handlers executes the service items' commands. Register puts its verbs, card actions and
+// the handler of other messages (needs, context, greetings) on a bot.Mux.
 type Handlers struct {
 	Store   Store
 	Tree    *community.Tree
@@ -32,46 +32,23 @@ type Handlers struct {
 	// Retention is how long closed items keep personal fields (told in 我的信息); 0 means
 	// DefaultRetention. The scheduler does the purge.
 	Retention time.Duration
-	// Extra handles verbs the core does not know (scheduler, notices); it returns handled=false
-	// to let the core answer with a hint.
-	Extra []func(ctx context.Context, r *bot.Request) (handled bool, err error)
 	// Numbered answers 查看 N / 进度 N for numbers that name no item, by the kind of thing
 	// they name (store.KindNotice, store.KindPoll, store.KindActivity); see showNumbered.
 	Numbered map[string]NumberedFunc
-}
 
-// Handle is the bot.HandlerFunc.
-func (h *Handlers) Handle(ctx context.Context, r *bot.Request) error {
-	if a := r.Msg.Action; a != nil {
-		return h.handleAction(ctx, r, a)
-	}
-	for _, x := range h.Extra {
-		if handled, err := x(ctx, r); handled || err != nil {
-			return err
-		}
-	}
-	replyItem, err := h.replyItem(ctx, r.Msg)
-	if err != nil {
-		return err
-	}
-	cmd := Parse(r.Msg.Text, ParseContext{Now: r.Now, ReplyItem: replyItem, Mentioned: r.Msg.Mentioned, Private: r.Msg.Private})
-	if cmd.Err != "" {
-		r.Reply(cmd.Err)
-		return nil
-	}
-	return h.Run(ctx, r, cmd)
+	mux *bot.Mux // where the verbs are registered (Register): 帮助 and "没听懂" read it
 }
 
 // Run executes one parsed command.
 func (h *Handlers) Run(ctx context.Context, r *bot.Request, cmd Command) error {
 	switch cmd.Verb {
 	case VerbHelp:
-		r.Reply(HelpText(community.EffectiveRole(r.Sender), h.BotName))
+		r.Reply(h.helpText(community.EffectiveRole(r.Sender)))
 	case VerbNeed:
 		// The need is kept as the resident wrote it (full-width punctuation and all), not in
 		// the parser's normalised form.
-		cmd.Text = strings.TrimSpace(r.Msg.Text)
-		return h.fileNeed(ctx, r, cmd)
+		cmd.Text = h.needText(r)
+		return h.fileNeed(ctx, r, r.Group, cmd)
 	case VerbMine:
 		return h.listMine(ctx, r)
 	case VerbMyTasks:
@@ -131,9 +108,8 @@ func (h *Handlers) Run(ctx context.Context, r *bot.Request, cmd Command) error {
 			if g, ok, err := h.homeGroup(ctx, r.Sender.Node); err != nil {
 				return err
 			} else if ok {
-				r.Group = g
-				cmd.Text = strings.TrimSpace(r.Msg.Text)
-				return h.fileNeed(ctx, r, cmd)
+				cmd.Text = h.needText(r)
+				return h.fileNeed(ctx, r, g, cmd)
 			}
 		}
 		if r.Msg.Mentioned || r.Msg.Private {
@@ -144,26 +120,32 @@ func (h *Handlers) Run(ctx context.Context, r *bot.Request, cmd Command) error {
 	return nil
 }
 
+// needText is the message as the resident wrote it (full-width punctuation and all), without
+// the bot's name when they started with it instead of @-mentioning.
+func (h *Handlers) needText(r *bot.Request) string {
+	s := strings.TrimSpace(r.Msg.Text)
+	for _, p := range []string{"@" + h.botName(), h.botName()} {
+		if t, ok := strings.CutPrefix(s, p); ok && strings.TrimSpace(t) != "" {
+			return strings.TrimLeft(strings.TrimSpace(t), ",，:：")
+		}
+	}
+	return s
+}
+
+// helpText lists the commands role may use: the help lines of everything registered on the Mux.
+func (h *Handlers) helpText(role community.Role) string {
+	var lines []string
+	if h.mux != nil {
+		lines = h.mux.Help(role)
+	}
+	return HelpText(role, h.botName(), lines)
+}
+
 func (h *Handlers) botName() string {
 	if h.BotName == "" {
 		return "邻里帮"
 	}
 	return h.BotName
-}
-
-// replyItem finds the item whose card the message replies to.
-func (h *Handlers) replyItem(ctx context.Context, m bot.Message) (int64, error) {
-	if m.ReplyTo == "" {
-		return 0, nil
-	}
-	raw, err := h.Store.GetDoc(ctx, bot.CollMsgRef, bot.MsgRefID(m.Platform, m.ReplyTo))
-	if err != nil {
-		if community.ErrorCode(err) == community.ENotFound {
-			return 0, nil
-		}
-		return 0, store.ErrUnavailable(err)
-	}
-	return ItemFromKey(string(raw)), nil
 }
 
 // ItemKey is the card key of item no.
@@ -200,11 +182,6 @@ func (h *Handlers) handleAction(ctx context.Context, r *bot.Request, a *bot.Acti
 	case "dispatch":
 		return h.transition(ctx, r, a.Item, community.Change{Action: community.ActDispatch})
 	}
-	for _, x := range h.Extra {
-		if handled, err := x(ctx, r); handled || err != nil {
-			return err
-		}
-	}
 	return community.Errorf(community.EInvalid, "这个按钮已失效，请发送“帮助”查看命令。")
 }
 
@@ -235,20 +212,22 @@ func (h *Handlers) homeGroup(ctx context.Context, node string) (community.Group,
 	return community.Group{}, false, nil
 }
 
-func (h *Handlers) fileNeed(ctx context.Context, r *bot.Request, cmd Command) error {
-	if r.Group.ID == "" {
+// fileNeed files cmd.Text as a need in group g (the message's group, or in a private chat
+// the sender's home group).
+func (h *Handlers) fileNeed(ctx context.Context, r *bot.Request, g community.Group, cmd Command) error {
+	if g.ID == "" {
 		r.Reply("请在小区群里 @我 说明需要帮助的事，方便党员就近认领。")
 		return nil
 	}
 	me := h.actor(r)
 	it, err := h.Store.CreateItem(ctx, func(no int64) (*community.Item, error) {
-		it, err := community.NewNeed(no, r.Group, me, me, cmd.Text, r.Now)
+		it, err := community.NewNeed(no, g, me, me, cmd.Text, r.Now)
 		return withSource(r, it), err
 	})
 	if err != nil {
 		return err
 	}
-	secs, err := h.secretaries(ctx, r.Group)
+	secs, err := h.secretaries(ctx, g)
 	if err != nil {
 		return err
 	}
@@ -261,13 +240,13 @@ func (h *Handlers) fileNeed(ctx context.Context, r *bot.Request, cmd Command) er
 		notified = "已通知" + strings.Join(names, "、")
 	}
 	if r.Msg.Private {
-		r.Replyf("📝 已收到您的需求 #%d：%s\n已登记到%s，%s，派单后党员会来认领。进度可发送“我的”查看。", it.No, it.Title, h.groupName(r.Group), notified)
+		r.Replyf("📝 已收到您的需求 #%d：%s\n已登记到%s，%s，派单后党员会来认领。进度可发送“我的”查看。", it.No, it.Title, h.groupName(g), notified)
 	} else {
 		r.Replyf("📝 已收到您的需求 #%d：%s\n%s，派单后党员会来认领。进度可发送“我的”查看。", it.No, community.Mask(it.Title), notified)
 	}
 	for _, s := range secs {
 		r.Send(h.private(r, s.ID, fmt.Sprintf("📮 新需求 #%d（%s）\n%s：%s\n派单请发送：派单 %d 截止 明天 需要1人",
-			it.No, h.groupName(r.Group), it.RequesterName, it.Title, it.No)))
+			it.No, h.groupName(g), it.RequesterName, it.Title, it.No)))
 	}
 	return nil
 }

@@ -85,7 +85,7 @@ func mustContain(t *testing.T, sent []bottest.Sent, subs ...string) {
 
 // TestServiceLoop plays the whole 四单 loop and keeps its transcript as a golden file.
 func TestServiceLoop(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	var log []string
 	step := func(who string, sent []bottest.Sent) []bottest.Sent {
 		log = append(log, "> "+who, texts(sent))
@@ -134,7 +134,7 @@ func TestServiceLoop(t *testing.T) {
 }
 
 func TestFollowUpAndReopen(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Say(g1, chen, needText)
 	h.Say(g1, wang, "派单 1")
 	h.Say(g1, li, "接单 1")
@@ -160,7 +160,7 @@ func TestFollowUpAndReopen(t *testing.T) {
 }
 
 func TestRefusalsAndHints(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Say(g1, chen, needText)
 	tests := []struct {
 		user, text, want string
@@ -199,7 +199,7 @@ func TestRefusalsAndHints(t *testing.T) {
 }
 
 func TestHelpByRole(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	var all []string
 	for _, u := range []string{chen, li, wang} {
 		sent := h.Say(g1, u, "帮助")
@@ -223,7 +223,7 @@ func TestHelpByRole(t *testing.T) {
 }
 
 func TestCardButtons(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Say(g1, wang, "发布 周六上午清理楼道 需要2人 截止 周六12点")
 	it := h.Item(1)
 	if it.Slots != 2 || it.State != community.StateOpen || it.Deadline.Weekday() != time.Saturday {
@@ -247,7 +247,7 @@ func TestCardButtons(t *testing.T) {
 }
 
 func TestRestartKeepsEverything(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Say(g1, chen, needText)
 	h.Say(g1, wang, "派单 1")
 	h.Say(g1, li, "接单 1")
@@ -268,7 +268,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 }
 
 func TestConcurrentClaimsOneWinner(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Say(g1, wang, "发布 送药上门")
 	ctx := context.Background()
 	// 100 members, registered directly in the store.
@@ -318,7 +318,7 @@ func TestConcurrentClaimsOneWinner(t *testing.T) {
 }
 
 func TestRegisterApproveBind(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	newbie := "local:newbie"
 	mustContain(t, h.Say(g1, newbie, "报到 钱多多 5栋1单元"), "报到申请 #1 已提交", "[私信 local:wang] 🙋 报到申请 #1：未登记姓名（自称：钱多多，5栋1单元）", "同意 1")
 	// Not yet approved: still a resident.
@@ -336,7 +336,7 @@ func TestRegisterApproveBind(t *testing.T) {
 }
 
 func TestTodoAndLists(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Say(g1, chen, needText)
 	h.Say(g1, wang, "派单 1 截止 明天")
 	h.Say(g2, liu, "@邻里帮 2栋门口路灯不亮")
@@ -369,7 +369,7 @@ func TestTodoAndLists(t *testing.T) {
 // TestTodoMany: with more than fits, a secretary's 待办 gives the totals, then the overdue
 // items by deadline, then the newest of the rest, 20 lines in all.
 func TestTodoMany(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	ctx := context.Background()
 	g, err := h.Store.GetGroup(ctx, g1)
 	if err != nil {
@@ -418,7 +418,7 @@ func TestTodoMany(t *testing.T) {
 }
 
 func TestCancelResched(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Say(g1, chen, needText)
 	h.Say(g1, wang, "派单 1 截止 明天")
 	mustContain(t, h.Say(g1, wang, "改期 1 截止 11月30日"), "截止时间改为 11月30日 18:00")
@@ -431,7 +431,7 @@ func TestCancelResched(t *testing.T) {
 
 // TestStoreDownAnswersClearly: when the store fails, people are told to try later.
 func TestStoreDown(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Store.Close()
 	_, err := h.Engine.Handle(context.Background(), h.Message(g1, chen, needText))
 	var ue *store.UnavailableError
@@ -462,7 +462,7 @@ func asUnavailable(err error, target **store.UnavailableError) bool {
 // TestEventHandledTwiceFilesOnce: the pipeline may hand an event out again after a crash
 // mid-handling; the need is filed once and the replies are the same messages (same ids).
 func TestEventHandledTwiceFilesOnce(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	m := h.Message(g1, chen, needText)
 	first := h.Handle(m)
 	again := h.Handle(m)
@@ -479,12 +479,12 @@ func TestEventHandledTwiceFilesOnce(t *testing.T) {
 // TestPrivateNeed: a resident writing to the bot privately (a WeCom app chat) files the need
 // for their home compound's group.
 func TestPrivateNeed(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	sent := h.Private(chen, "家里水管漏水了，电话13812345678")
 	mustContain(t, sent, "#1", "已登记到幸福里小区群", "[私信 local:wang]")
 	if it := h.Item(1); it.GroupID != g1 || it.RequesterID != chen {
 		t.Fatalf("private need: %+v", it)
 	}
 	// A stranger with no home compound is asked to write in the group.
-	mustContain(t, h.Private("local:stranger", "家里水管漏水了"), "没太看懂")
+	mustContain(t, h.Private("local:stranger", "家里水管漏水了"), "没听懂")
 }

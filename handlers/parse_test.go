@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/neighborbot/neighborbot/bot/zh"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,8 +138,8 @@ func TestNormalizeMessage(t *testing.T) {
 		"﹟3":              "#3",
 		"电话 13812345678。": "电话 13812345678",
 	} {
-		if got := normalizeMessage(in); got != want {
-			t.Errorf("normalizeMessage(%q) = %q, want %q", in, got, want)
+		if got := zh.Normalize(in); got != want {
+			t.Errorf("zh.Normalize(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -34,7 +34,7 @@ func mustNotContain(t *testing.T, sent []bottest.Sent, subs ...string) {
 // A resident's 报到 with someone else's name files a request: their name, role and door stay,
 // the secretary sees the typed name only as 自称, and until approved they act as a resident.
 func TestRegisterKeepsIdentity(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	sent := h.Say(g1, chen, "报到 王书记 3栋2单元")
 	mustContain(t, sent, "报到申请 #1 已提交", "[私信 local:wang] 🙋 报到申请 #1：陈阿姨（自称：王书记，3栋2单元）", "同意请发送：同意 1，拒绝请发送：拒绝 1 原因")
 	p := person(t, h, chen)
@@ -53,7 +53,7 @@ func TestRegisterKeepsIdentity(t *testing.T) {
 // People a previous release marked pending on their own record (Role member, Pending) act
 // as residents until approved, and can still be approved by name.
 func TestLegacyPendingPersonIsResident(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	ctx := context.Background()
 	old := community.Person{ID: "local:old", Name: "老党员", Role: community.RoleMember, Node: "grid1", Pending: true}
 	if err := h.Store.PutPerson(ctx, old); err != nil {
@@ -89,7 +89,7 @@ func otherCommunity() *config.Config {
 }
 
 func TestApproveOnlyWithinJurisdiction(t *testing.T) {
-	h := bottest.New(t, bottest.WithConfig(otherCommunity()))
+	h := newBot(t, bottest.WithConfig(otherCommunity()))
 	zheng := "local:zheng"
 	sent := h.Say(g1, "local:newbie", "报到 钱多多 5栋1单元")
 	mustNotContain(t, sent, "[私信 local:zheng]")
@@ -111,7 +111,7 @@ func TestApproveOnlyWithinJurisdiction(t *testing.T) {
 }
 
 func TestApproveByUniqueNameAndRefuse(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Say(g1, "local:a", "报到 张三 5栋")
 	h.Say(g2, "local:b", "报到 张三 1栋")
 	h.Say(g1, "local:c", "报到 李四 3栋")
@@ -127,7 +127,7 @@ func TestApproveByUniqueNameAndRefuse(t *testing.T) {
 }
 
 func TestMyInfoGoesPrivately(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Say(g1, chen, needText)
 	h.Say(g1, chen, "报到 陈秀英")
 	sent := h.Say(g1, chen, "我的信息")
@@ -152,7 +152,7 @@ func TestMyInfoGoesPrivately(t *testing.T) {
 }
 
 func TestEraseMyInfo(t *testing.T) {
-	h := bottest.New(t)
+	h := newBot(t)
 	h.Say(g1, chen, needText)
 	h.Say(g1, wang, "派单 1")
 	h.Say(g1, li, "接单 1")

@@ -104,7 +104,7 @@ func (e *env) exactlyOnce(id int64, groups int) {
 			e.t.Errorf("%s: %d sends over its rate limits", name, f.violations)
 		}
 	}
-	mustContain(e.t, texts(e.say(boss, "", "进度 "+strconv.FormatInt(id, 10))), fmt.Sprintf("已送达 %d/%d，失败 0，排队 0", groups, groups))
+	mustContain(e.t, texts(e.say(boss, "", "通知进度 "+strconv.FormatInt(id, 10))), fmt.Sprintf("已送达 %d/%d，失败 0，排队 0", groups, groups))
 }
 
 func TestBroadcastThousandGroupsExactlyOnce(t *testing.T) {

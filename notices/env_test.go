@@ -227,9 +227,13 @@ func (e *env) build(st notices.Store) {
 		Now: e.clock.Now, Log: log, Refresh: e.h.RefreshCard(e.clock.Now)}
 	e.n = e.notices(st)
 	e.d.Refresh = e.n.RefreshCard(e.d.Refresh)
-	e.h.Extra = append(e.h.Extra, e.n.Extra)
+	m := bot.NewMux("邻里帮")
+	m.Pending, m.Refs = e.st, e.st
+	if err := errors.Join(e.h.Register(m), e.n.Register(m)); err != nil {
+		e.t.Fatal(err)
+	}
 	e.h.AddNumbered(e.n.Numbered, store.KindNotice, store.KindPoll)
-	e.eng = &bot.Engine{Handler: bot.Chain(e.h.Handle, bot.Recover(log), bot.Identify(e.st)), Outbox: e.st, Now: e.clock.Now, Log: log}
+	e.eng = &bot.Engine{Handler: bot.Chain(m.ServeBot, bot.Recover(log), bot.Identify(e.st)), Outbox: e.st, Now: e.clock.Now, Log: log}
 }
 
 // notices builds another Notices over st, as another replica would.

@@ -2,11 +2,11 @@
 // a notice (or a poll) to every group under an org node after confirming its reach; the
 // notice goes out through the outbox, one entry per group with a deterministic id, so a
 // restart neither loses nor repeats a group; residents acknowledge it (收到) and vote; the
-// secretary follows delivery (进度), receipts (回执, 催办回执) and results (投票结果), and
+// secretary follows delivery (通知进度), receipts (回执, 催办回执) and results (投票结果), and
 // exports everything as CSV.
 //
 // Everything is kept in store.Docs (collections named in keys.go) and the outbox; the
-// package plugs into the core handlers through Handlers.Extra and into the app as a runner
+// package registers its verbs and card actions on the bot.Mux (Register) and runs as a runner
 // that calls Tick every minute.
 package notices
 

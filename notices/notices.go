@@ -31,7 +31,7 @@ type Store interface {
 	ListPersons(ctx context.Context) ([]community.Person, error)
 }
 
-// Notices is the feature. Fill in the fields, then plug Extra into Handlers.Extra, Routes into
+// Notices is the feature. Fill in the fields, then Register it on the bot.Mux, Routes into
 // the HTTP mux, RefreshCard into the Dispatcher, and run Run (or call Tick every minute).
 type Notices struct {
 	Store Store
@@ -117,13 +117,71 @@ func (n *Notices) init() {
 	})
 }
 
-// Extra handles the notices' verbs and card actions; it is a Handlers.Extra hook.
-func (n *Notices) Extra(ctx context.Context, r *bot.Request) (handled bool, err error) {
+// Owner is the name notices register under on the bot.Mux.
+const Owner = "notices"
+
+// noticeVerbs are the words of the notices' verbs. 进度 N alone is the items' (查看 a service
+// item) until notices and items share one number space; 通知进度 N is the notice's.
+var noticeVerbs = []struct {
+	verb  Verb
+	shape bot.Shape
+	words []string
+	help  []bot.HelpLine
+}{
+	{VerbNotice, bot.ShapeAny, []string{"通知"}, []bot.HelpLine{{Role: community.RoleSecretary,
+		Text: "通知 全体 内容 —— 一键通知到各群；通知进度 N、回执 N 查看送达和回执；投票 议题 同意/反对 截止 周日"}}},
+	{VerbPoll, bot.ShapeText, []string{"投票", "表决", "发起投票"}, nil},
+	{VerbProgress, bot.ShapeText, []string{"通知进度", "发送进度", "送达情况"}, nil},
+	{VerbRemind, bot.ShapeText, []string{"催办回执", "催回执", "提醒回执"}, nil},
+	{VerbReceipts, bot.ShapeText, []string{"回执情况", "查回执", "回执"}, nil},
+	{VerbResults, bot.ShapeText, []string{"投票结果", "表决结果"}, nil},
+	{VerbExport, bot.ShapeText, []string{"导出"}, nil},
+	{VerbConfirm, bot.ShapeText, []string{"确认发送", "确定发送", "确认发布"}, nil},
+	{VerbCancel, bot.ShapeText, []string{"取消发送", "取消发布", "不发了"}, nil},
+	{VerbAck, bot.ShapeAny, []string{"收到", "已收到", "收到了", "收到啦"}, []bot.HelpLine{{Role: community.RoleResident,
+		Text: "收到 —— 回复通知表示已读"}}},
+}
+
+// Register puts the notices' verbs, card actions and the bare-vote guesser on m.
+func (n *Notices) Register(m *bot.Mux) error {
 	n.init()
-	if a := r.Msg.Action; a != nil {
-		return n.action(ctx, r, a)
+	for _, v := range noticeVerbs {
+		err := m.Handle(bot.Verb{Name: "notices." + string(v.verb), Owner: Owner, Words: v.words, Shape: v.shape, Help: v.help, Handler: n.onVerb})
+		if err != nil {
+			return err
+		}
 	}
-	cmd := Parse(r.Msg.Text, ParseContext{Now: r.Now, IsTarget: n.isTarget})
+	for _, a := range []string{ActConfirm, ActCancel, ActAck, ActVote} {
+		if err := m.HandleAction(a, Owner, n.onAction); err != nil {
+			return err
+		}
+	}
+	return m.HandleGuess(Owner, n.guess)
+}
+
+func (n *Notices) onAction(ctx context.Context, r *bot.Request) error {
+	_, err := n.action(ctx, r, r.Msg.Action)
+	return err
+}
+
+// guess takes a bare option as a vote: replying to a poll's card, or in a group with one open poll.
+func (n *Notices) guess(ctx context.Context, r *bot.Request) (bool, error) {
+	return n.bareVote(ctx, r)
+}
+
+// onVerb runs one of the notices' verbs; what Parse finds to be chat goes back to the Mux.
+func (n *Notices) onVerb(ctx context.Context, r *bot.Request) error {
+	handled, err := n.command(ctx, r)
+	if err == nil && !handled {
+		return bot.ErrNotCommand
+	}
+	return err
+}
+
+// command handles the notices' verbs as written (the body of a notice keeps its line breaks).
+func (n *Notices) command(ctx context.Context, r *bot.Request) (handled bool, err error) {
+	mc := r.Command()
+	cmd := Parse(mc.Raw, ParseContext{Now: r.Now, IsTarget: n.isTarget})
 	// Commands name a notice by its number; everything below works with its id. Everyone's
 	// verbs are resolved here, a secretary's only once the sender is known to be one.
 	resolve := func() error {
@@ -149,10 +207,10 @@ func (n *Notices) Extra(ctx context.Context, r *bot.Request) (handled bool, err 
 		}
 	}
 	secretary := r.Sender.Role.AtLeast(community.RoleSecretary)
-	addressed := r.Msg.Private || r.Msg.Mentioned
+	addressed := mc.Addressed
 	switch cmd.Verb {
 	case VerbNone:
-		return n.bareVote(ctx, r)
+		return false, nil
 	case VerbAck:
 		return n.ackText(ctx, r, cmd)
 	case VerbVote:

@@ -133,7 +133,7 @@ func TestNoticeDeliveryAndReceipts(t *testing.T) {
 	if got := e.fakes["wecom"].chat("wr_3"); len(got) != 0 {
 		t.Fatalf("a group outside the target got %+v", got)
 	}
-	mustContain(t, texts(e.say(sec, "", "进度 "+ref)), "已送达 2/2，失败 0，排队 0")
+	mustContain(t, texts(e.say(sec, "", "通知进度 "+ref)), "已送达 2/2，失败 0，排队 0")
 
 	// Three ways to acknowledge, each counted once.
 	if outs := e.tap(pa, g1, notices.ActAck, ref, ""); len(outs) != 2 || !outs[0].Update || !outs[1].Toast || outs[1].UserID != pa || outs[1].Text != "已收到，谢谢" {
@@ -238,7 +238,7 @@ func TestPermanentFailureShowsInProgress(t *testing.T) {
 	e := smallEnv(t)
 	e.fakes["feishu"].permanent["oc_2"] = true
 	id := e.send(sec, "通知 全体 测试")
-	mustContain(t, texts(e.say(sec, "", "进度 "+strconv.FormatInt(id, 10))), "已送达 1/2，失败 1，排队 0", "导出 1")
+	mustContain(t, texts(e.say(sec, "", "通知进度 "+strconv.FormatInt(id, 10))), "已送达 1/2，失败 1，排队 0", "导出 1")
 }
 
 func TestProgressOfAnItemIsNotOurs(t *testing.T) {

@@ -1,6 +1,7 @@
 package notices_test
 
 import (
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -72,8 +73,12 @@ func TestConcurrentConfirmTakesOneNumber(t *testing.T) {
 	draft := lastID(t, e.say(sec, "", "通知 全体 周六体检"))
 	other := e.notices(e.st) // a second replica, with its own handlers and engine
 	h := &handlers.Handlers{Store: e.st, Tree: e.tree, BotName: "邻里帮", Log: slog.New(slog.DiscardHandler)}
-	h.Extra = append(h.Extra, other.Extra)
-	eng := &bot.Engine{Handler: bot.Chain(h.Handle, bot.Identify(e.st)), Outbox: e.st, Now: e.clock.Now, Log: slog.New(slog.DiscardHandler)}
+	m := bot.NewMux("邻里帮")
+	m.Pending, m.Refs = e.st, e.st
+	if err := errors.Join(h.Register(m), other.Register(m)); err != nil {
+		t.Fatal(err)
+	}
+	eng := &bot.Engine{Handler: bot.Chain(m.ServeBot, bot.Identify(e.st)), Outbox: e.st, Now: e.clock.Now, Log: slog.New(slog.DiscardHandler)}
 
 	text := e.msg(sec, "", "确认发送")
 	tap := e.msg(sec, "", "")

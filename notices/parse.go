@@ -9,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/neighborbot/neighborbot/handlers"
+	"github.com/neighborbot/neighborbot/bot/zh"
 )
 
 // Verb names what a message asks of the notices feature.
@@ -75,7 +75,7 @@ var DefaultOptions = []string{"同意", "反对", "弃权"}
 const (
 	UsageNotice = "发通知：通知 全体 内容（或 通知 3网格,5网格 内容 / 通知 幸福社区 内容），可附图片或文件链接。\n" +
 		"发投票：投票 [全体] 是否同意加装电梯 同意/反对/弃权 截止 周日\n" +
-		"查看：进度 N · 回执 N · 催办回执 N · 投票结果 N · 导出 N"
+		"查看：通知进度 N · 回执 N · 催办回执 N · 投票结果 N · 导出 N"
 	hintNoTarget = "请写上发给谁，例如：通知 全体 今晚8点停水 / 通知 3网格,5网格 内容"
 	hintNoText   = "请写上通知内容，例如：通知 全体 今晚8点停水"
 	hintNoTitle  = "请写上投票的事项，例如：投票 是否同意加装电梯 同意/反对/弃权 截止 周日"
@@ -102,7 +102,7 @@ func Parse(text string, pc ParseContext) Command {
 	if s == "" {
 		return Command{}
 	}
-	head := strings.TrimRightFunc(foldDigits(s), isTrailing)
+	head := strings.TrimRightFunc(zh.FoldDigits(s), isTrailing)
 
 	// Longer verbs first: 通知进度 before 通知, 投票结果 before 投票, 催办回执 before 回执.
 	for _, v := range []struct {
@@ -110,7 +110,7 @@ func Parse(text string, pc ParseContext) Command {
 		verb  Verb
 		ex    string
 	}{
-		{[]string{"通知进度", "发送进度", "送达情况"}, VerbProgress, "进度 12"},
+		{[]string{"通知进度", "发送进度", "送达情况"}, VerbProgress, "通知进度 12"},
 		{[]string{"催办回执", "催回执", "提醒回执"}, VerbRemind, "催办回执 12"},
 		{[]string{"回执情况", "查回执", "回执"}, VerbReceipts, "回执 12"},
 		{[]string{"投票结果", "表决结果"}, VerbResults, "投票结果 12"},
@@ -280,8 +280,8 @@ func parsePoll(rest string, pc ParseContext) Command {
 		return Command{Verb: VerbUsage}
 	}
 	// A vote: "投票 12 同意".
-	if id, n, bad := leadingID(foldDigits(rest)); n > 0 && (n == len(foldDigits(rest)) || startsWithSep(foldDigits(rest)[n:])) {
-		opt := strings.TrimFunc(foldDigits(rest)[n:], isSep)
+	if id, n, bad := leadingID(zh.FoldDigits(rest)); n > 0 && (n == len(zh.FoldDigits(rest)) || startsWithSep(zh.FoldDigits(rest)[n:])) {
+		opt := strings.TrimFunc(zh.FoldDigits(rest)[n:], isSep)
 		c := Command{Verb: VerbVote, ID: id, Option: opt}
 		if bad || opt == "" || strings.ContainsAny(opt, optionSeps) {
 			c.Err = hintVote
@@ -289,19 +289,20 @@ func parsePoll(rest string, pc ParseContext) Command {
 		return c
 	}
 	c := Command{Verb: VerbPoll}
-	// The deadline: from 截止/截至 on. The core parser reads the phrase, so a deadline means
-	// the same in 投票 as in 派单.
+	// The deadline: from 截止/截至 on. zh reads the phrase, so a deadline means the same in
+	// 投票 as in 派单.
 	if i := deadlineAt(rest); i >= 0 {
-		dl := handlers.Parse("派单 1 "+rest[i:], handlers.ParseContext{Now: pc.Now})
-		if dl.Deadline.IsZero() {
+		tail := zh.Normalize(rest[i:])
+		t, a, b, found, bad := zh.FindDeadline(tail, pc.Now, nil)
+		if !found || bad {
 			c.Err = hintDeadline
 			rest = rest[:i]
 		} else {
-			c.Deadline = dl.Deadline
+			c.Deadline = t
 			if !c.Deadline.After(pc.Now) {
 				c.Err = hintPast
 			}
-			rest = rest[:i] + " " + dl.Text
+			rest = rest[:i] + " " + zh.CutSpan(tail, a, b)
 		}
 	}
 	words := strings.FieldsFunc(rest, isSpace)
@@ -382,7 +383,7 @@ func splitOptions(word string) ([]string, string) {
 // MatchOption finds the option a vote names: the option itself, or its number (1-based).
 // It reports false when text names none.
 func MatchOption(options []string, text string) (string, bool) {
-	t := strings.TrimFunc(foldDigits(text), func(r rune) bool { return isSep(r) || isTrailing(r) })
+	t := strings.TrimFunc(zh.FoldDigits(text), func(r rune) bool { return isSep(r) || isTrailing(r) })
 	if t == "" {
 		return "", false
 	}
@@ -403,7 +404,8 @@ func MatchOption(options []string, text string) (string, bool) {
 }
 
 // leadingID reads a number at the start of s: 12, #12, 第12, No.12, 12号. bad is set for 0 or
-// a number too long to be an id. n is 0 when s does not start with one.
+// a number too long to be an id. n is 0 when s does not start with one. The digits are read as
+// zh reads item numbers (the same length limit); 条 and 期 also end a notice's number.
 func leadingID(s string) (id int64, n int, bad bool) {
 	i := 0
 	for _, p := range []string{"#", "＃", "第", "No.", "no.", "NO."} {
@@ -412,19 +414,15 @@ func leadingID(s string) (id int64, n int, bad bool) {
 			break
 		}
 	}
-	j := i
-	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-		j++
-	}
-	if j == i {
+	d := zh.DigitRunLen(s[i:])
+	if d == 0 {
 		return 0, 0, false
 	}
-	if j-i > 9 {
+	j := i + d
+	if d > zh.MaxItemDigits {
 		return 0, j, true
 	}
-	for _, c := range s[i:j] {
-		id = id*10 + int64(c-'0')
-	}
+	id = zh.AtoiDigits(s[i:j])
 	for _, suf := range []string{"号", "条", "期"} {
 		if strings.HasPrefix(s[j:], suf) {
 			j += len(suf)
@@ -432,19 +430,6 @@ func leadingID(s string) (id int64, n int, bad bool) {
 		}
 	}
 	return id, j, id == 0
-}
-
-// foldDigits turns full-width digits, # and separators into ASCII.
-func foldDigits(s string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return r >= 0xFF01 && r <= 0xFF5E }) {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r >= '０' && r <= '９' || r == '＃' {
-			return r - 0xFEE0
-		}
-		return r
-	}, s)
 }
 
 func startsWithSep(s string) bool {

@@ -18,7 +18,7 @@ import (
 // bareVote takes a message that is no command as a vote when it is an option and either
 // replies to a poll's card or is said, word for word, in a group with exactly one open poll.
 func (n *Notices) bareVote(ctx context.Context, r *bot.Request) (bool, error) {
-	text := strings.TrimFunc(r.Msg.Text, isTrailing)
+	text := strings.TrimFunc(r.Command().Raw, isTrailing)
 	if r.Group.ID == "" || text == "" || utf8.RuneCountInString(text) > MaxOptionRunes {
 		return false, nil
 	}

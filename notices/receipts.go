@@ -72,19 +72,13 @@ func (n *Notices) ackText(ctx context.Context, r *bot.Request, cmd Command) (boo
 }
 
 // replyRef is the notice whose card r replies to, or 0; card reports whether r replies to
-// any card (a notice's or another's).
-func (n *Notices) replyRef(ctx context.Context, r *bot.Request) (id int64, card bool, err error) {
-	if r.Msg.ReplyTo == "" {
+// any card (a notice's or another's). The Mux looked the card up (Command.ReplyKey).
+func (n *Notices) replyRef(_ context.Context, r *bot.Request) (id int64, card bool, err error) {
+	key := r.Command().ReplyKey
+	if key == "" {
 		return 0, false, nil
 	}
-	raw, err := n.Store.GetDoc(ctx, bot.CollMsgRef, bot.MsgRefID(r.Msg.Platform, r.Msg.ReplyTo))
-	if err != nil {
-		if community.ErrorCode(err) == community.ENotFound {
-			return 0, false, nil
-		}
-		return 0, false, store.ErrUnavailable(err)
-	}
-	return IDFromCardKey(string(raw)), true, nil
+	return IDFromCardKey(key), true, nil
 }
 
 // ack records r's sender's receipt of nt in r's group; the first one counts.

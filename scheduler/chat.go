@@ -23,69 +23,94 @@ const (
 	signinPoints = 2 // 积分 for attending
 )
 
-// Handle is the hook for handlers.Handlers.Extra: it answers the scheduler's chat commands
-// and card buttons and reports handled=false for everything else.
-func (s *Scheduler) Handle(ctx context.Context, r *bot.Request) (bool, error) {
-	// Occurrence ids and dates are read in the community's zone whatever clock the engine has.
-	r.Now = r.Now.In(s.loc)
-	if a := r.Msg.Action; a != nil {
-		switch a.Name {
-		case ActionSignup:
-			return true, s.answer(ctx, r, a.Ref, "", StatusSignup, "")
-		case ActionLeave:
-			return true, s.answer(ctx, r, a.Ref, "", StatusLeave, "")
-		case ActionSignin:
-			return true, s.signIn(ctx, r, a.Ref, "")
+// Owner is the name the scheduler registers under on the bot.Mux.
+const Owner = "scheduler"
+
+// Register puts the scheduler's chat verbs and card actions on m.
+func (s *Scheduler) Register(m *bot.Mux) error {
+	for _, vs := range chatVerbs {
+		shape := bot.ShapeNone
+		if vs.verb == ChatCreate || vs.verb == ChatModify || vs.verb == ChatCancel {
+			shape = bot.ShapeAny // the rule, or the number, may follow at once: 活动每月…, 取消活动3
 		}
-		return false, nil
+		var help []bot.HelpLine
+		if vs.verb == ChatHelp {
+			help = []bot.HelpLine{{Role: community.RoleResident, Text: "活动帮助 —— 主题党日、联席会议的报名、请假、签到和议题"}}
+		}
+		err := m.Handle(bot.Verb{Name: "scheduler." + string(vs.verb), Owner: Owner, Words: vs.words, Shape: shape, Help: help, Handler: s.onVerb})
+		if err != nil {
+			return err
+		}
 	}
-	cmd := ParseChat(r.Msg.Text)
-	if cmd.Verb == ChatNone {
+	for _, a := range []string{ActionSignup, ActionLeave, ActionSignin} {
+		if err := m.HandleAction(a, Owner, s.onAction); err != nil {
+			return err
+		}
+	}
+	// A bare "1" or "2" answers the question ask put about which activity was meant.
+	return m.HandleGuess(Owner, func(ctx context.Context, r *bot.Request) (bool, error) {
 		if n, ok := choiceNumber(r.Msg.Text); ok {
 			return s.resume(ctx, r, n)
 		}
 		return false, nil
+	})
+}
+
+// reqNow is the request's time in the community's zone: occurrence ids and dates are read there
+// whatever clock the engine has.
+func (s *Scheduler) reqNow(r *bot.Request) time.Time { return r.Now.In(s.loc) }
+
+func (s *Scheduler) onAction(ctx context.Context, r *bot.Request) error {
+	a := r.Msg.Action
+	switch a.Name {
+	case ActionSignup:
+		return s.answer(ctx, r, a.Ref, "", StatusSignup, "")
+	case ActionLeave:
+		return s.answer(ctx, r, a.Ref, "", StatusLeave, "")
+	}
+	return s.signIn(ctx, r, a.Ref, "")
+}
+
+// onVerb answers the scheduler's chat commands; what ParseChat finds to be chat (活动室的灯坏了)
+// goes back to the Mux.
+func (s *Scheduler) onVerb(ctx context.Context, r *bot.Request) error {
+	cmd := ParseChat(r.Command().Text)
+	if cmd.Verb == ChatNone {
+		return bot.ErrNotCommand
 	}
 	if cmd.Err != "" {
 		r.Reply(cmd.Err)
-		return true, nil
+		return nil
 	}
 	switch cmd.Verb {
 	case ChatHelp:
 		r.Reply(HelpText)
-		return true, nil
+		return nil
 	case ChatList:
-		return true, s.list(ctx, r)
+		return s.list(ctx, r)
 	case ChatCreate:
-		return true, s.create(ctx, r, cmd)
+		return s.create(ctx, r, cmd)
 	case ChatModify:
-		return true, s.modify(ctx, r, cmd)
+		return s.modify(ctx, r, cmd)
 	case ChatCancel:
-		return true, s.cancel(ctx, r, cmd.Ref)
+		return s.cancel(ctx, r, cmd.Ref)
 	case ChatSignup:
-		return true, s.answer(ctx, r, s.replyOccurrence(ctx, r), cmd.Ref, StatusSignup, "")
+		return s.answer(ctx, r, s.replyOccurrence(r), cmd.Ref, StatusSignup, "")
 	case ChatLeave:
-		return true, s.leave(ctx, r, cmd.Text)
+		return s.leave(ctx, r, cmd.Text)
 	case ChatSignin:
-		return true, s.signIn(ctx, r, s.replyOccurrence(ctx, r), cmd.Ref)
+		return s.signIn(ctx, r, s.replyOccurrence(r), cmd.Ref)
 	case ChatAttendance:
-		return true, s.attendance(ctx, r, "", cmd.Ref)
+		return s.attendance(ctx, r, "", cmd.Ref)
 	case ChatAgenda:
-		return true, s.agenda(ctx, r, cmd.Text)
+		return s.agenda(ctx, r, cmd.Text)
 	}
-	return false, nil
+	return bot.ErrNotCommand
 }
 
 // replyOccurrence is the occurrence whose card the message replies to, "" if none.
-func (s *Scheduler) replyOccurrence(ctx context.Context, r *bot.Request) string {
-	if r.Msg.ReplyTo == "" {
-		return ""
-	}
-	raw, err := s.st.GetDoc(ctx, bot.CollMsgRef, bot.MsgRefID(r.Msg.Platform, r.Msg.ReplyTo))
-	if err != nil {
-		return ""
-	}
-	return OccurrenceFromKey(string(raw))
+func (s *Scheduler) replyOccurrence(r *bot.Request) string {
+	return OccurrenceFromKey(r.Command().ReplyKey)
 }
 
 // visible lists the live schedules a request concerns: its group's, or in a private chat the
@@ -233,7 +258,7 @@ func (s *Scheduler) pick(ctx context.Context, r *bot.Request, occID, ref string,
 	}
 	var found []target
 	for _, sc := range scheds {
-		if t, ok := s.occurrenceOf(sc, p, named, r.Now); ok {
+		if t, ok := s.occurrenceOf(sc, p, named, s.reqNow(r)); ok {
 			found = append(found, t)
 		}
 	}
@@ -290,7 +315,7 @@ func (s *Scheduler) pick(ctx context.Context, r *bot.Request, occID, ref string,
 	verb := map[purpose]string{forAnswer: "报名", forSignin: "签到", forAttendance: "出席", forAgenda: "议题"}[p]
 	fmt.Fprintf(&b, "%s %s", verb, found[0].sc.Title)
 	for _, t := range found {
-		fmt.Fprintf(&b, "\n· %s（编号 %s）%s", t.sc.Title, t.sc.Number(), community.FormatDate(t.start, r.Now))
+		fmt.Fprintf(&b, "\n· %s（编号 %s）%s", t.sc.Title, t.sc.Number(), community.FormatDate(t.start, s.reqNow(r)))
 	}
 	r.Reply(b.String())
 	return target{}, false, nil
@@ -304,7 +329,7 @@ func (s *Scheduler) answer(ctx context.Context, r *bot.Request, occID, ref, stat
 	if err != nil || !ok {
 		return err
 	}
-	if !r.Now.Before(t.start) {
+	if !s.reqNow(r).Before(t.start) {
 		if status == StatusSignup {
 			r.Replyf("%s 已经开始了，到场后请发送“签到”。", t.sc.Title)
 		} else {
@@ -319,7 +344,7 @@ func (s *Scheduler) answer(ctx context.Context, r *bot.Request, occID, ref, stat
 	uid := r.Sender.ID
 	occ, err := s.updateOccurrence(ctx, t.id, func(o *Occurrence) error {
 		if o.Cancelled {
-			return community.Errorf(community.EConflict, "%s（%s）已取消。", t.sc.Title, community.FormatDate(t.start, r.Now))
+			return community.Errorf(community.EConflict, "%s（%s）已取消。", t.sc.Title, community.FormatDate(t.start, s.reqNow(r)))
 		}
 		p := o.People[uid]
 		if p != nil && p.Status == status && (status == StatusSignup || p.Reason == reason) {
@@ -329,10 +354,10 @@ func (s *Scheduler) answer(ctx context.Context, r *bot.Request, occID, ref, stat
 			p = &Attendance{}
 			o.People[uid] = p
 		}
-		p.Name, p.Status, p.Reason, p.At = r.Sender.Name, status, reason, r.Now
+		p.Name, p.Status, p.Reason, p.At = r.Sender.Name, status, reason, s.reqNow(r)
 		return nil
 	})
-	when := community.FormatDate(t.start, r.Now)
+	when := community.FormatDate(t.start, s.reqNow(r))
 	switch {
 	case errors.Is(err, errDuplicate):
 		if status == StatusSignup {
@@ -374,7 +399,7 @@ func (s *Scheduler) leave(ctx context.Context, r *bot.Request, text string) erro
 			ref, reason = first, rest
 		}
 	}
-	return s.answer(ctx, r, s.replyOccurrence(ctx, r), ref, StatusLeave, reason)
+	return s.answer(ctx, r, s.replyOccurrence(r), ref, StatusLeave, reason)
 }
 
 func (s *Scheduler) signIn(ctx context.Context, r *bot.Request, occID, ref string) error {
@@ -382,8 +407,8 @@ func (s *Scheduler) signIn(ctx context.Context, r *bot.Request, occID, ref strin
 	if err != nil || !ok {
 		return err
 	}
-	if r.Now.Before(t.start.Add(-signinOpens)) || r.Now.After(t.start.Add(signinCloses)) {
-		r.Replyf("%s（%s）的签到时间为开始前30分钟至开始后3小时。", t.sc.Title, community.FormatDate(t.start, r.Now))
+	if s.reqNow(r).Before(t.start.Add(-signinOpens)) || s.reqNow(r).After(t.start.Add(signinCloses)) {
+		r.Replyf("%s（%s）的签到时间为开始前30分钟至开始后3小时。", t.sc.Title, community.FormatDate(t.start, s.reqNow(r)))
 		return nil
 	}
 	uid := r.Sender.ID
@@ -396,10 +421,10 @@ func (s *Scheduler) signIn(ctx context.Context, r *bot.Request, occID, ref strin
 			return errDuplicate
 		}
 		if p == nil {
-			p = &Attendance{Name: r.Sender.Name, At: r.Now}
+			p = &Attendance{Name: r.Sender.Name, At: s.reqNow(r)}
 			o.People[uid] = p
 		}
-		p.SignedIn = r.Now
+		p.SignedIn = s.reqNow(r)
 		return nil
 	})
 	if errors.Is(err, errDuplicate) {
@@ -440,7 +465,7 @@ func (s *Scheduler) attendance(ctx context.Context, r *bot.Request, occID, ref s
 		occ = &Occurrence{ID: t.id, Start: t.start}
 	}
 	// It names who signed up and did not come: for the secretary's eyes only.
-	r.ReplyPrivately(AttendanceText(t.sc, occ, r.Now))
+	r.ReplyPrivately(AttendanceText(t.sc, occ, s.reqNow(r)))
 	return nil
 }
 
@@ -530,14 +555,14 @@ func (s *Scheduler) agendaFor(ctx context.Context, r *bot.Request, occID, text s
 		if o.Cancelled {
 			return community.Errorf(community.EConflict, "%s 已取消。", t.sc.Title)
 		}
-		o.Agenda = append(o.Agenda, AgendaItem{By: r.Sender.ID, Name: r.Sender.Name, Text: text, At: r.Now})
+		o.Agenda = append(o.Agenda, AgendaItem{By: r.Sender.ID, Name: r.Sender.Name, Text: text, At: s.reqNow(r)})
 		n, posted = len(o.Agenda), o.Steps[StepAgenda].Done()
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("📝 已收到议题（第%d项）：%s\n将列入%s（%s）的议程。", n, community.Mask(text), t.sc.Title, community.FormatDate(t.start, r.Now))
+	msg := fmt.Sprintf("📝 已收到议题（第%d项）：%s\n将列入%s（%s）的议程。", n, community.Mask(text), t.sc.Title, community.FormatDate(t.start, s.reqNow(r)))
 	if posted {
 		msg += "议程已经发布，本议题将在会上补充。"
 	}
@@ -561,11 +586,11 @@ func (s *Scheduler) list(ctx context.Context, r *bot.Request) error {
 		if err != nil {
 			continue
 		}
-		at, natural := NextOccurrence(rr, r.Now, s.cal)
+		at, natural := NextOccurrence(rr, s.reqNow(r), s.cal)
 		if at.IsZero() {
 			continue
 		}
-		line := fmt.Sprintf("· %s（编号 %s）%s\n  下次：%s", sc.Title, sc.Number(), rr, community.FormatDate(at, r.Now))
+		line := fmt.Sprintf("· %s（编号 %s）%s\n  下次：%s", sc.Title, sc.Number(), rr, community.FormatDate(at, s.reqNow(r)))
 		if !natural.Equal(at) {
 			name, _ := IsHoliday(s.cal, natural)
 			line += fmt.Sprintf("（原定%d月%d日，逢%s顺延）", natural.Month(), natural.Day(), nonEmpty(name, "节假日"))
@@ -662,7 +687,7 @@ func (s *Scheduler) create(ctx context.Context, r *bot.Request, cmd ChatCommand)
 	if err := s.requireSecretary(r); err != nil {
 		return err
 	}
-	ruleText, err := resolveOnce(cmd.Rule, r.Now)
+	ruleText, err := resolveOnce(cmd.Rule, s.reqNow(r))
 	if err != nil {
 		return err
 	}
@@ -673,7 +698,7 @@ func (s *Scheduler) create(ctx context.Context, r *bot.Request, cmd ChatCommand)
 	sc := Schedule{
 		Kind: cmd.Kind, Rule: ruleText, Written: cmd.Rule.String(), Title: cmd.Title, Place: cmd.Place,
 		Nodes: nodes, Remind: cmd.Remind, Source: SourceChat, CreatedBy: r.Sender.ID,
-		CreatedByName: r.Sender.Name, CreatedAt: r.Now, UpdatedAt: r.Now, Rev: 1,
+		CreatedByName: r.Sender.Name, CreatedAt: s.reqNow(r), UpdatedAt: s.reqNow(r), Rev: 1,
 	}
 	for try := 0; ; try++ {
 		if try == 20 {
@@ -703,7 +728,7 @@ func (s *Scheduler) create(ctx context.Context, r *bot.Request, cmd ChatCommand)
 		break
 	}
 	s.log.Info("schedule created in chat", "schedule", sc.ID, "by", r.Sender.ID, "rule", sc.Rule)
-	r.Reply("✅ 已创建" + s.describe(&sc, r.Now) +
+	r.Reply("✅ 已创建" + s.describe(&sc, s.reqNow(r)) +
 		fmt.Sprintf("\n修改：修改活动 %s 地点 …；取消：取消活动 %s", sc.Number(), sc.Number()))
 	return nil
 }
@@ -792,7 +817,7 @@ func (s *Scheduler) modify(ctx context.Context, r *bot.Request, cmd ChatCommand)
 	}
 	next := *old
 	if cmd.HasRule {
-		if next.Rule, err = resolveOnce(cmd.Rule, r.Now); err != nil {
+		if next.Rule, err = resolveOnce(cmd.Rule, s.reqNow(r)); err != nil {
 			return err
 		}
 		next.Written = cmd.Rule.String()
@@ -814,7 +839,7 @@ func (s *Scheduler) modify(ctx context.Context, r *bot.Request, cmd ChatCommand)
 	if cmd.Remind != nil {
 		next.Remind = cmd.Remind
 	}
-	next.Rev, next.UpdatedAt = old.Rev+1, r.Now
+	next.Rev, next.UpdatedAt = old.Rev+1, s.reqNow(r)
 	raw, err := json.Marshal(next)
 	if err != nil {
 		return err
@@ -830,7 +855,7 @@ func (s *Scheduler) modify(ctx context.Context, r *bot.Request, cmd ChatCommand)
 		return err
 	}
 	s.tellAnnounced(ctx, r, old, &next)
-	r.Reply("✅ 已修改" + s.describe(&next, r.Now))
+	r.Reply("✅ 已修改" + s.describe(&next, s.reqNow(r)))
 	return nil
 }
 
@@ -847,7 +872,7 @@ func (s *Scheduler) cancel(ctx context.Context, r *bot.Request, ref string) erro
 		if err := json.Unmarshal(cur, &c); err != nil {
 			return nil, err
 		}
-		c.Cancelled, c.UpdatedAt, c.Rev = true, r.Now, c.Rev+1
+		c.Cancelled, c.UpdatedAt, c.Rev = true, s.reqNow(r), c.Rev+1
 		return json.Marshal(c)
 	})
 	if err != nil {
@@ -873,9 +898,9 @@ func (s *Scheduler) tellAnnounced(ctx context.Context, r *bot.Request, old, next
 		if newRule, err = s.rule(next.Rule); err != nil {
 			return
 		}
-		newAt = Next(newRule, r.Now, s.cal)
+		newAt = Next(newRule, s.reqNow(r), s.cal)
 	}
-	for at, i := Next(oldRule, r.Now, s.cal), 0; !at.IsZero() && i < 3; at, i = Next(oldRule, at, s.cal), i+1 {
+	for at, i := Next(oldRule, s.reqNow(r), s.cal), 0; !at.IsZero() && i < 3; at, i = Next(oldRule, at, s.cal), i+1 {
 		if i > 0 && next != nil {
 			newAt = Next(newRule, newAt, s.cal)
 		}
@@ -886,22 +911,22 @@ func (s *Scheduler) tellAnnounced(ctx context.Context, r *bot.Request, old, next
 		}
 		announced := occ.Steps[StepAnnounce].Done()
 		kept := next != nil && newAt.Equal(at)
-		when := community.FormatDate(at, r.Now)
+		when := community.FormatDate(at, s.reqNow(r))
 		var text string
 		var card bot.Card
 		switch {
 		case kept:
-			card = OccurrenceCard(next, occ, r.Now)
+			card = OccurrenceCard(next, occ, s.reqNow(r))
 			text = fmt.Sprintf("📢 %s（%s）信息有更新%s。", next.Title, when, placeSuffix(next.Place))
 		case next != nil:
-			card = CancelledCard(old, occ, r.Now, "已改期")
+			card = CancelledCard(old, occ, s.reqNow(r), "已改期")
 			text = fmt.Sprintf("⚠️ 时间调整：%s原定%s", old.Title, when)
 			if !newAt.IsZero() {
-				text += "，改为" + community.FormatDate(newAt, r.Now)
+				text += "，改为" + community.FormatDate(newAt, s.reqNow(r))
 			}
 			text += "。已报名的无需重新报名，新的通知稍后发布。"
 		default:
-			card = CancelledCard(old, occ, r.Now, "已取消")
+			card = CancelledCard(old, occ, s.reqNow(r), "已取消")
 			text = fmt.Sprintf("❌ %s（%s）取消，请相互转告。", old.Title, when)
 		}
 		if !kept {

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,10 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/config"
-	"github.com/neighborbot/neighborbot/internal/setup"
+	"github.com/neighborbot/neighborbot/handlers"
 	"github.com/neighborbot/neighborbot/scheduler"
 	"github.com/neighborbot/neighborbot/store"
 )
@@ -105,23 +107,28 @@ type chat struct {
 }
 
 func newChat(t *testing.T) *chat {
-	h := bottest.New(t)
-	tree, err := setup.Tree(h.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := scheduler.New(scheduler.Options{
-		Store: h.Store, Tree: tree, Schedules: h.Config.Schedules, Deadlines: h.Config.Deadlines,
-		Calendar: scheduler.NewHolidays(nil), Now: h.Clock.Now, Loc: bottest.Shanghai, Owner: "test",
+	var s *scheduler.Scheduler
+	h := bottest.New(t, func(env bottest.Env) (bottest.Bot, error) {
+		var err error
+		s, err = scheduler.New(scheduler.Options{
+			Store: env.Store, Tree: env.Tree, Schedules: env.Config.Schedules, Deadlines: env.Config.Deadlines,
+			Calendar: scheduler.NewHolidays(nil), Now: env.Now, Loc: bottest.Shanghai, Owner: "test",
+		})
+		if err != nil {
+			return bottest.Bot{}, err
+		}
+		if err := s.Sync(context.Background()); err != nil {
+			return bottest.Bot{}, err
+		}
+		items := &handlers.Handlers{Store: env.Store, Tree: env.Tree, BotName: env.Config.BotName, Log: env.Log}
+		items.AddNumbered(s.Numbered, store.KindActivity)
+		m := bot.NewMux(env.Config.BotName)
+		m.Pending, m.Refs = env.Store, env.Store
+		if err := errors.Join(items.Register(m), s.Register(m)); err != nil {
+			return bottest.Bot{}, err
+		}
+		return bottest.Bot{Handler: m.ServeBot, Refresh: items.RefreshCard(env.Now)}, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	h.Handlers.Extra = append(h.Handlers.Extra, s.Handle)
-	h.Handlers.AddNumbered(s.Numbered, store.KindActivity)
 	return &chat{t: t, h: h, s: s}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/neighborbot/neighborbot/bot/zh"
 	"github.com/neighborbot/neighborbot/config"
 )
 
@@ -98,7 +99,7 @@ var chatVerbs = []verbSpec{
 // ParseChat reads a scheduler command. It is pure. Messages that are not scheduler commands
 // give ChatNone, so ordinary chat ("活动室的灯坏了", "我明天请假") is left to others.
 func ParseChat(text string) ChatCommand {
-	s := strings.TrimSpace(string(normalize(text)))
+	s := zh.Fold(text)
 	s = strings.TrimLeft(s, "/")
 	for _, vs := range chatVerbs {
 		for _, w := range vs.words {
@@ -252,7 +253,7 @@ func parseReminders(s string) ([]string, string) {
 			continue
 		}
 		rs := []rune(f)
-		v, n := number(rs)
+		v, n := zh.NumberRunes(rs)
 		if n == 0 || v <= 0 || v > 60 {
 			return nil, fmt.Sprintf("没看懂提醒时间“%s”，例如：提醒 3天 1天 2小时", f)
 		}

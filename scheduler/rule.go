@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"github.com/neighborbot/neighborbot/bot/zh"
 	"strings"
 	"time"
 )
@@ -62,7 +63,7 @@ func ParseRule(s string) (Rule, error) {
 // place): "每月第一个周五 15:00 主题党日 地点 社区活动室" gives the rule and "主题党日 地点 社区活动室".
 // A rule always ends with its time of day.
 func ParseRulePrefix(s string) (Rule, string, error) {
-	p := &ruleParser{rs: normalize(s)}
+	p := &ruleParser{rs: []rune(zh.Fold(s))}
 	r, err := p.rule()
 	if err != nil {
 		text := strings.TrimSpace(s)
@@ -80,14 +81,14 @@ func ParseRulePrefix(s string) (Rule, string, error) {
 // LooksLikeRule reports whether s starts the way a rule does, so a chat verb can tell a rule
 // from a title without reading all of it.
 func LooksLikeRule(s string) bool {
-	rs := normalize(s)
+	rs := []rune(zh.Fold(s))
 	p := &ruleParser{rs: rs}
 	for _, w := range []string{"每", "工作日", "天天"} {
 		if p.peek(w) {
 			return true
 		}
 	}
-	_, n := number(rs)
+	_, n := zh.NumberRunes(rs)
 	if n == 0 {
 		return false
 	}
@@ -131,7 +132,7 @@ func (p *ruleParser) eat(words ...string) bool {
 }
 
 func (p *ruleParser) num() (int, bool) {
-	v, n := number(p.rs[p.i:])
+	v, n := zh.NumberRunes(p.rs[p.i:])
 	if n == 0 {
 		return 0, false
 	}

@@ -224,9 +224,13 @@ func assemble(o options, path, feishuURL, wecomURL string, groups int, owner str
 		}
 	}
 	d.Refresh = n.RefreshCard(d.Refresh)
-	h.Extra = append(h.Extra, n.Extra)
+	m := bot.NewMux("邻里帮")
+	m.Pending, m.Refs = st, st
+	if err := errors.Join(h.Register(m), n.Register(m)); err != nil {
+		return nil, err
+	}
 	h.AddNumbered(n.Numbered, store.KindNotice, store.KindPoll)
-	eng := &bot.Engine{Handler: bot.Chain(h.Handle, bot.Identify(st)), Outbox: st, Now: time.Now, Log: log, Wake: d.Wake}
+	eng := &bot.Engine{Handler: bot.Chain(m.ServeBot, bot.Identify(st)), Outbox: st, Now: time.Now, Log: log, Wake: d.Wake}
 	return &sender{since: d.Limiter.(*bot.LocalLimiter).Since, st: st, n: n, eng: eng, d: d}, nil
 }
 

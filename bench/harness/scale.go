@@ -210,6 +210,11 @@ func (e *Env) queryInProcess(ctx context.Context, st store.Store, name string) (
 		return Summary{}, "", err
 	}
 	h := &handlers.Handlers{Store: st, Tree: tree, BotName: cfg.BotName, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	m := bot.NewMux(cfg.BotName)
+	m.Pending, m.Refs = st, st
+	if err := h.Register(m); err != nil {
+		return Summary{}, "", err
+	}
 	sender, err := st.GetPerson(ctx, "local:wang")
 	if err != nil {
 		return Summary{}, "", err
@@ -223,7 +228,7 @@ func (e *Env) queryInProcess(ctx context.Context, st store.Store, name string) (
 			EventID: "bench", Platform: "local", ChatID: "xingfuli", GroupID: group.ID, UserID: sender.ID, Text: "待办",
 		}}
 		t0 := time.Now()
-		err := h.Handle(ctx, r)
+		err := m.ServeBot(ctx, r)
 		d := time.Since(t0)
 		if err == nil && (len(r.Outs()) == 0 || !strings.Contains(r.Outs()[0].Text, "#")) {
 			err = fmt.Errorf("unexpected answer to 待办: %+v", r.Outs())

@@ -1,8 +1,10 @@
-// Package bottest drives neighborbot's handlers without a chat platform: messages go through
-// the real middleware, handlers, store (bbolt in a temp dir) and outbox dispatcher, and what
-// the bot sends is captured by a recording platform. Tests read like a chat transcript:
+// Package bottest drives a bot handler without a chat platform: messages go through the real
+// middleware, the handler under test, a store (bbolt in a temp dir, seeded with a community)
+// and the outbox dispatcher, and what the bot sends is captured by a recording platform. The
+// test says which handler: build makes it over the harness's store. Tests read like a chat
+// transcript:
 //
-//	h := bottest.New(t)
+//	h := bottest.New(t, build)
 //	h.Say("local:xingfuli", "local:chen", "@邻里帮 楼道灯坏了")
 //	h.Say("local:xingfuli", "local:wang", "派单 1")
 package bottest
@@ -25,7 +27,6 @@ import (
 	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/config"
-	"github.com/neighborbot/neighborbot/handlers"
 	"github.com/neighborbot/neighborbot/internal/setup"
 	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
@@ -76,12 +77,33 @@ var Shanghai = func() *time.Location {
 // Start is the default test time: Monday 2026-11-23 10:00 in Shanghai.
 var Start = time.Date(2026, 11, 23, 10, 0, 0, 0, Shanghai)
 
+// Env is what the bot under test is built from: the harness's store (seeded with the
+// community of Config), its org tree, clock and a silent logger.
+type Env struct {
+	Store  store.Store
+	Tree   *community.Tree
+	Config *config.Config
+	Now    func() time.Time
+	Log    *slog.Logger
+}
+
+// Bot is the bot under test: its handler (after bot.Identify) and, optionally, what the
+// dispatcher uses to refresh a card before updating it.
+type Bot struct {
+	Handler bot.HandlerFunc
+	Refresh func(ctx context.Context, key string) (*bot.Card, error)
+}
+
+// Build builds the bot under test over env. It is called again after Restart.
+type Build func(env Env) (Bot, error)
+
 // Harness is a bot with a recording platform.
 type Harness struct {
 	t          testing.TB
+	build      Build
 	Clock      *Clock
 	Store      store.Store
-	Handlers   *handlers.Handlers
+	Tree       *community.Tree
 	Engine     *bot.Engine
 	Dispatcher *bot.Dispatcher
 	Platform   *Recorder
@@ -96,10 +118,11 @@ type Option func(*Harness)
 // WithConfig uses cfg instead of the demo community.
 func WithConfig(cfg *config.Config) Option { return func(h *Harness) { h.Config = cfg } }
 
-// New starts a harness over the demo community (config.Demo) in a fresh store.
-func New(t testing.TB, opts ...Option) *Harness {
+// New starts a harness over the demo community (config.Demo) in a fresh store, with the bot
+// that build makes.
+func New(t testing.TB, build Build, opts ...Option) *Harness {
 	t.Helper()
-	h := &Harness{t: t, Clock: &Clock{t: Start}, Config: config.Demo()}
+	h := &Harness{t: t, build: build, Clock: &Clock{t: Start}, Config: config.Demo()}
 	for _, o := range opts {
 		o(h)
 	}
@@ -129,13 +152,19 @@ func (h *Harness) open() {
 	if h.Platform == nil {
 		h.Platform = &Recorder{}
 	}
-	h.Handlers = &handlers.Handlers{Store: st, Tree: tree, BotName: h.Config.BotName, Log: log}
+	h.Tree = tree
+	b := Bot{Handler: func(context.Context, *bot.Request) error { return nil }}
+	if h.build != nil {
+		if b, err = h.build(Env{Store: st, Tree: tree, Config: h.Config, Now: h.Clock.Now, Log: log}); err != nil {
+			t.Fatalf("build the bot: %v", err)
+		}
+	}
 	h.Dispatcher = &bot.Dispatcher{
 		Outbox: st, Refs: st, Platforms: map[string]bot.Platform{"local": h.Platform},
-		Owner: "test", Now: h.Clock.Now, Log: log, Refresh: h.Handlers.RefreshCard(h.Clock.Now),
+		Owner: "test", Now: h.Clock.Now, Log: log, Refresh: b.Refresh,
 	}
 	h.Engine = &bot.Engine{
-		Handler: bot.Chain(h.Handlers.Handle, bot.Recover(log), bot.Identify(st)),
+		Handler: bot.Chain(b.Handler, bot.Recover(log), bot.Identify(st)),
 		Outbox:  st, Now: h.Clock.Now, Log: log,
 	}
 }

@@ -57,6 +57,14 @@ type Options struct {
 	// HTTP are the server's timeouts and its cap on concurrent callbacks; zero fields take
 	// the defaults (server.go).
 	HTTP ServerLimits
+	// Features register more chat verbs and card actions on the command mux, after the
+	// built-in ones (items, scheduler, notices). A word or action already taken fails New.
+	Features []Feature
+}
+
+// Feature is a part of the bot with chat commands: it registers them on the mux at start.
+type Feature interface {
+	Register(m *bot.Mux) error
 }
 
 // App is a running neighborbot.
@@ -68,6 +76,7 @@ type App struct {
 	Store      store.Store
 	Tree       *community.Tree
 	Handlers   *handlers.Handlers
+	Commands   *bot.Mux // the chat verbs and card actions of every feature
 	Engine     *bot.Engine
 	Pipeline   *bot.Pipeline
 	Dispatcher *bot.Dispatcher
@@ -134,13 +143,20 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Store = cache.New(a.Store, cache.Options{TTL: DirectoryTTL, Colls: CachedColls})
 
 	a.Handlers = &handlers.Handlers{Store: a.Store, Tree: a.Tree, BotName: cfg.BotName, Log: a.Log}
+	// One command mux: every feature registers its verbs and card actions on it below; a word
+	// or an action registered twice fails start-up naming both owners.
+	a.Commands = bot.NewMux(cfg.BotName)
+	a.Commands.Pending, a.Commands.Refs = a.Store, a.Store
+	if err := a.Handlers.Register(a.Commands); err != nil {
+		return nil, fmt.Errorf("commands: %w", err)
+	}
 	a.Dispatcher = &bot.Dispatcher{
 		Outbox: a.Store, Refs: a.Store, Platforms: a.Platforms, Limiter: Limiter(a.Store, a.Now()),
 		Owner: owner, Now: a.Now, Log: a.Log.With("part", "outbox"),
 		Refresh: a.Handlers.RefreshCard(a.Now), MaxAttempts: cfg.Limits.OutboxMaxAttempts,
 	}
 	a.Engine = &bot.Engine{
-		Handler: bot.Chain(a.Handlers.Handle,
+		Handler: bot.Chain(a.Commands.ServeBot,
 			bot.Recover(a.Log), bot.Logging(a.Log.With("part", "handler")), bot.Identify(a.Store)),
 		Outbox: a.Store, Now: a.Now, Log: a.Log, Wake: a.Dispatcher.Wake,
 	}
@@ -166,7 +182,14 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if _, err := numbering.Migrate(ctx, a.Store, a.Now(), a.Log, a.renumber...); err != nil {
 		return nil, err
 	}
-	a.addLedger(owner)
+	if err := a.addLedger(owner); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	for _, f := range o.Features {
+		if err := f.Register(a.Commands); err != nil {
+			return nil, fmt.Errorf("commands: %w", err)
+		}
+	}
 	if cfg.LocalEnabled() {
 		a.Local = local.New(local.Options{
 			BotName: cfg.BotName, Groups: localGroups(cfg), Personas: localPersonas(cfg),

@@ -2,21 +2,20 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"os"
-	"slices"
 	"time"
 
-	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/ledger"
 	"github.com/neighborbot/neighborbot/ledger/chart"
 	ledgerchat "github.com/neighborbot/neighborbot/ledger/chat"
 )
 
-// addLedger plugs in the 台账 (package ledger/chat): its chat commands (ahead of the
-// notices', whose 导出 N would otherwise answer 导出 台账), the signed links to the workbook and
+// addLedger plugs in the 台账 (package ledger/chat): its chat commands (导出 台账 is a longer
+// word than the notices' 导出, so the mux gives it to the ledger), the signed links to the workbook and
 // the chart, and a runner that sends the monthly report on the 1st at 9:00. The charts' CJK
 // font is NEIGHBORBOT_CJK_FONT, else the first of chart.FontPaths found.
-func (a *App) addLedger(owner string) {
+func (a *App) addLedger(owner string) error {
 	l := &ledgerchat.Ledger{
 		Store: a.Store, Tree: a.Tree, Rules: ledger.RulesFrom(a.Cfg.Ledger), Now: a.Now,
 		Log:       a.Log.With("part", "ledger"),
@@ -25,9 +24,10 @@ func (a *App) addLedger(owner string) {
 		Owner:     owner,
 		Wake:      a.Dispatcher.Wake,
 	}
-	a.Handlers.Extra = slices.Insert(a.Handlers.Extra, 0, func(ctx context.Context, r *bot.Request) (bool, error) {
-		return l.Extra(ctx, r)
-	})
+	if err := l.Register(a.Commands); err != nil {
+		return fmt.Errorf("commands: %w", err)
+	}
 	l.Routes(a.Mux)
 	a.AddRunner(func(ctx context.Context) error { return l.Run(ctx, time.Minute) })
+	return nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -35,7 +36,9 @@ func (a *App) addNotices(ctx context.Context) error {
 			return ok
 		},
 	}
-	a.Handlers.Extra = append(a.Handlers.Extra, n.Extra)
+	if err := n.Register(a.Commands); err != nil {
+		return fmt.Errorf("commands: %w", err)
+	}
 	a.Handlers.AddNumbered(n.Numbered, store.KindNotice, store.KindPoll)
 	a.renumber = append(a.renumber, numbering.Part{Name: "notices", Renumber: n.MigrateNumbers})
 	a.Dispatcher.Refresh = n.RefreshCard(a.Dispatcher.Refresh)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/neighborbot/neighborbot/internal/numbering"
 	"github.com/neighborbot/neighborbot/scheduler"
@@ -9,8 +10,8 @@ import (
 )
 
 // addScheduler builds the scheduler (activities, meetings, the deadline ladder) from the
-// config, writes the configured schedules into the store, plugs its chat commands and card
-// buttons into the handlers, and runs it next to the other parts.
+// config, writes the configured schedules into the store, registers its chat commands and card
+// buttons on the command mux, and runs it next to the other parts.
 func (a *App) addScheduler(ctx context.Context, owner string) error {
 	cal, err := scheduler.LoadHolidays(a.Cfg.HolidaysFile)
 	if err != nil {
@@ -35,7 +36,9 @@ func (a *App) addScheduler(ctx context.Context, owner string) error {
 	if err := s.Sync(ctx); err != nil {
 		return err
 	}
-	a.Handlers.Extra = append(a.Handlers.Extra, s.Handle)
+	if err := s.Register(a.Commands); err != nil {
+		return fmt.Errorf("commands: %w", err)
+	}
 	a.Handlers.Retention = a.Cfg.Privacy.Retention.Duration() // told in 我的信息
 	a.Handlers.AddNumbered(s.Numbered, store.KindActivity)
 	a.renumber = append(a.renumber, numbering.Part{Name: "activities", Renumber: s.MigrateNumbers})

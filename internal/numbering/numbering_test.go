@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -88,12 +89,16 @@ func newRig(t *testing.T, st store.Store, clock *storetest.Clock) *rig {
 		t.Fatal(err)
 	}
 	n := &notices.Notices{Store: st, Tree: tree, Now: clock.Now, Log: log}
-	h.Extra = append(h.Extra, s.Handle, n.Extra)
 	h.AddNumbered(s.Numbered, store.KindActivity)
 	h.AddNumbered(n.Numbered, store.KindNotice, store.KindPoll)
+	m := bot.NewMux("邻里帮")
+	m.Pending, m.Refs = st, st
+	if err := errors.Join(h.Register(m), s.Register(m), n.Register(m)); err != nil {
+		t.Fatal(err)
+	}
 	return &rig{
 		t: t, st: st, clock: clock, n: n,
-		eng: &bot.Engine{Handler: bot.Chain(h.Handle, bot.Identify(st)), Outbox: st, Now: clock.Now, Log: log},
+		eng: &bot.Engine{Handler: bot.Chain(m.ServeBot, bot.Identify(st)), Outbox: st, Now: clock.Now, Log: log},
 		parts: []numbering.Part{
 			{Name: "activities", Renumber: s.MigrateNumbers},
 			{Name: "notices", Renumber: n.MigrateNumbers},

@@ -76,12 +76,43 @@ func (l *Ledger) linkTTL() time.Duration {
 	return l.LinkTTL
 }
 
-// Extra handles the ledger's verbs; it is a Handlers.Extra hook.
-func (l *Ledger) Extra(ctx context.Context, r *bot.Request) (bool, error) {
-	if r.Msg.Action != nil {
-		return false, nil
+// Owner names the ledger on the command mux.
+const Owner = "ledger"
+
+// Register puts the ledger's verbs on the command mux.
+func (l *Ledger) Register(m *bot.Mux) error {
+	verbs := []bot.Verb{
+		{Name: "ledger.points", Words: []string{"我的积分", "积分", "我的台账"}, Shape: bot.ShapeWhole,
+			Help: []bot.HelpLine{{Role: community.RoleMember, Text: "我的积分 —— 本月和本年的积分、星级、社区排名和得分事项"}}},
+		{Name: "ledger.monthly", Words: []string{"月报"}, Shape: bot.ShapeAny,
+			Help: []bot.HelpLine{{Role: community.RoleSecretary, Text: "月报 / 月报 11月 —— 辖区月报和图表（私信）；导出 台账 11月 —— Excel 台账"}}},
+		{Name: "ledger.export", Words: []string{"导出台账", "导出 台账"}, Shape: bot.ShapeAny},
+		{Name: "ledger.ranking", Words: []string{"排行", "排行榜"}, Shape: bot.ShapeAny,
+			Help: []bot.HelpLine{{Role: community.RoleSecretary, Text: "排行 2026 —— 服务之星、共建之星候选；单位报告 区税务局 2026 —— 共建单位年度汇总"}}},
+		{Name: "ledger.unit", Words: []string{"单位报告"}, Shape: bot.ShapeAny},
 	}
-	cmd := ledger.ParseCommand(r.Msg.Text)
+	for _, v := range verbs {
+		v.Owner, v.Handler = Owner, l.onVerb
+		if err := m.Handle(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// onVerb runs one of the ledger's verbs; what ParseCommand finds to be chat (排行的人多)
+// goes back to the Mux.
+func (l *Ledger) onVerb(ctx context.Context, r *bot.Request) error {
+	handled, err := l.command(ctx, r)
+	if err == nil && !handled {
+		return bot.ErrNotCommand
+	}
+	return err
+}
+
+// command handles the ledger's verbs as written.
+func (l *Ledger) command(ctx context.Context, r *bot.Request) (bool, error) {
+	cmd := ledger.ParseCommand(r.Command().Text)
 	if cmd.Verb == ledger.VerbNone {
 		return false, nil
 	}

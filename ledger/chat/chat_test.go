@@ -122,8 +122,12 @@ func (e *env) say(t *testing.T, p community.Person, g community.Group, text stri
 		Msg:    bot.Message{EventID: "e1", Platform: "local", ChatID: g.Chat, GroupID: g.ID, Private: g.ID == "", UserID: p.ID, Text: text},
 		Sender: p, Group: g, Now: e.clock.Now(),
 	}
-	handled, err := e.l.Extra(t.Context(), r)
-	if !handled && err == nil {
+	m := bot.NewMux("邻里帮")
+	if err := e.l.Register(m); err != nil {
+		t.Fatal(err)
+	}
+	err := m.ServeBot(t.Context(), r)
+	if len(r.Outs()) == 0 && err == nil {
 		t.Fatalf("%q was not handled", text)
 	}
 	return r.Outs(), err

@@ -1,4 +1,4 @@
-package handlers
+package zh
 
 import (
 	"strings"
@@ -29,16 +29,16 @@ var deadlineKeywords = []struct {
 	{"限时", false}, {"限", false},
 }
 
-// reschedKeywords also introduce the new deadline in 改期.
-var reschedKeywords = []string{"延期到", "推迟到", "延迟到", "改到", "改为", "改成", "延到", "推到", "延至", "到"}
+// ReschedKeywords also introduce the new deadline in 改期.
+var ReschedKeywords = []string{"延期到", "推迟到", "延迟到", "改到", "改为", "改成", "延到", "推到", "延至", "到"}
 
 // fillers may sit between a keyword and its expression: 截止 日期：11月30日, 截止到 周五.
 var deadlineFillers = []string{"日期", "时间", "到", "于", "在", "至"}
 
-// findDeadline finds the first deadline keyword in s followed by a time expression. It
+// FindDeadline finds the first deadline keyword in s followed by a time expression. It
 // returns the span [start, end) to cut from the text. bad is set when a strong keyword
 // (截止) is followed by something that is not a time.
-func findDeadline(s string, now time.Time, extra []string) (t time.Time, start, end int, found, bad bool) {
+func FindDeadline(s string, now time.Time, extra []string) (t time.Time, start, end int, found, bad bool) {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if !strings.ContainsRune("截限延推迟改到", r) { // the first characters of every keyword
@@ -95,11 +95,11 @@ func skipFillers(s string, j int) int {
 	}
 }
 
-// findBareWhen finds the first position in s where a time expression starts ("改期 12
+// FindBareWhen finds the first position in s where a time expression starts ("改期 12
 // 周五18点" has no keyword).
-func findBareWhen(s string, now time.Time) (t time.Time, start, end int, found bool) {
+func FindBareWhen(s string, now time.Time) (t time.Time, start, end int, found bool) {
 	for i := 0; i < len(s); {
-		if r, _ := utf8.DecodeRuneInString(s[i:]); mayStartWhen(r) && numberStartsAt(s, i) {
+		if r, _ := utf8.DecodeRuneInString(s[i:]); mayStartWhen(r) && NumberStartsAt(s, i) {
 			if tt, n, ok := parseWhen(s[i:], now); ok {
 				return tt, i, i + n, true
 			}
@@ -112,7 +112,7 @@ func findBareWhen(s string, now time.Time) (t time.Time, start, end int, found b
 
 // mayStartWhen is a cheap filter: the first characters of every expression parseWhen reads.
 func mayStartWhen(r rune) bool {
-	if r >= '0' && r <= '9' || isCNNumeral(r) {
+	if r >= '0' && r <= '9' || IsCNNumeral(r) {
 		return true
 	}
 	return strings.ContainsRune("今明后大下本这周星礼凌早上中午傍晚夜", r)
@@ -165,7 +165,7 @@ func weekdayAt(s string) (wd, n int) {
 	case '1', '2', '3', '4', '5', '6':
 		return int(r - '1'), size
 	}
-	if d := cnDigit(r); d >= 1 && d <= 6 && r != '两' {
+	if d := CNDigit(r); d >= 1 && d <= 6 && r != '两' {
 		return d - 1, size
 	}
 	return 0, 0
@@ -292,8 +292,8 @@ const (
 // 11/30, 2026-11-30, 30号, 3天内, 1周内, 3小时内. For dateHours it returns the resolved time.
 func leadingDate(s string, now time.Time, today time.Time) (time.Time, int, dateKind, bool) {
 	loc := now.Location()
-	d := digitRunLen(s)
-	v1, n1 := leadingNumber(s, 4)
+	d := DigitRunLen(s)
+	v1, n1 := LeadingNumber(s, 4)
 	if n1 == 0 {
 		return time.Time{}, 0, 0, false
 	}
@@ -338,12 +338,12 @@ func leadingDate(s string, now time.Time, today time.Time) (time.Time, int, date
 			return time.Time{}, 0, 0, false
 		}
 		i += len("年")
-		mv, mn := leadingNumber(s[i:], 2)
+		mv, mn := LeadingNumber(s[i:], 2)
 		if mn == 0 || !strings.HasPrefix(s[i+mn:], "月") {
 			return time.Time{}, 0, 0, false
 		}
 		month, i = mv, i+mn+len("月")
-		dv, dn := leadingNumber(s[i:], 2)
+		dv, dn := LeadingNumber(s[i:], 2)
 		if dn == 0 {
 			return time.Time{}, 0, 0, false
 		}
@@ -354,7 +354,7 @@ func leadingDate(s string, now time.Time, today time.Time) (time.Time, int, date
 			return time.Time{}, 0, 0, false
 		}
 		month, i = v1, i+len("月")
-		dv, dn := leadingNumber(s[i:], 2)
+		dv, dn := LeadingNumber(s[i:], 2)
 		if dn == 0 {
 			return time.Time{}, 0, 0, false
 		}
@@ -362,18 +362,18 @@ func leadingDate(s string, now time.Time, today time.Time) (time.Time, int, date
 		i += dayMarkLen(s[i:])
 	case d > 0 && len(rest) > 1 && (rest[0] == '-' || rest[0] == '/'):
 		sep := rest[0]
-		d2 := digitRunLen(rest[1:])
+		d2 := DigitRunLen(rest[1:])
 		if d2 == 0 || d2 > 2 {
 			return time.Time{}, 0, 0, false
 		}
-		v2 := int(atoiDigits(rest[1 : 1+d2]))
+		v2 := int(AtoiDigits(rest[1 : 1+d2]))
 		i += 1 + d2
-		if i+1 < len(s) && s[i] == sep && digitRunLen(s[i+1:]) > 0 {
-			d3 := digitRunLen(s[i+1:])
+		if i+1 < len(s) && s[i] == sep && DigitRunLen(s[i+1:]) > 0 {
+			d3 := DigitRunLen(s[i+1:])
 			if d != 4 || d3 > 2 {
 				return time.Time{}, 0, 0, false
 			}
-			year, month, day = v1, v2, int(atoiDigits(s[i+1:i+1+d3]))
+			year, month, day = v1, v2, int(AtoiDigits(s[i+1:i+1+d3]))
 			i += 1 + d3
 		} else {
 			if d > 2 {
@@ -469,7 +469,7 @@ func leadingClock(s string, defPeriod string) (h, m, n int, ok bool) {
 	if i < len(s) && s[i] == ' ' && written {
 		i++
 	}
-	hv, hn := leadingNumber(s[i:], 2)
+	hv, hn := LeadingNumber(s[i:], 2)
 	if hn == 0 {
 		return periodDefault(period, written, i)
 	}
@@ -487,7 +487,7 @@ func leadingClock(s string, defPeriod string) (h, m, n int, ok bool) {
 		case strings.HasPrefix(s[j:], "三刻"):
 			m, j = 45, j+len("三刻")
 		default:
-			if mv, mn := leadingNumber(s[j:], 2); mn > 0 && !strings.HasPrefix(s[j+mn:], "天") &&
+			if mv, mn := LeadingNumber(s[j:], 2); mn > 0 && !strings.HasPrefix(s[j+mn:], "天") &&
 				!strings.HasPrefix(s[j+mn:], "号") && !strings.HasPrefix(s[j+mn:], "人") {
 				if mv > 59 {
 					return 0, 0, 0, false // 18点61分
@@ -498,8 +498,8 @@ func leadingClock(s string, defPeriod string) (h, m, n int, ok bool) {
 				}
 			}
 		}
-	case j+2 < len(s) && s[j] == ':' && digitRunLen(s[j+1:]) == 2:
-		m = int(atoiDigits(s[j+1 : j+3]))
+	case j+2 < len(s) && s[j] == ':' && DigitRunLen(s[j+1:]) == 2:
+		m = int(AtoiDigits(s[j+1 : j+3]))
 		j += 3
 	default:
 		return periodDefault(period, written, i)
