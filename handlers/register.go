@@ -66,11 +66,12 @@ var itemVerbs = []itemVerb{
 		{Role: secretary, Text: "重办 12 / 办结 12 —— 回访后重新办理或销号"}}},
 	{VerbCloseOut, bot.ShapeItem, []string{"办结", "销号", "结案"}, nil},
 	{VerbApprove, bot.ShapeAny, []string{"同意", "批准", "通过"}, []bot.HelpLine{
-		{Role: secretary, Text: "同意 张三 —— 确认党员报到；绑定 1网格 —— 把本群绑定到网格"}}},
+		{Role: secretary, Text: "同意 3 / 拒绝 3 原因 —— 审核报到申请 #3（待审核 列出本辖区的申请）；绑定 1网格 —— 把本群绑定到网格"}}},
 	{VerbRefuse, bot.ShapeAny, []string{"拒绝", "驳回"}, nil},
 	{VerbPendingRegs, bot.ShapeWhole, []string{"待审核", "待审核报到", "报到列表", "报到申请"}, nil},
 	{VerbBind, bot.ShapeAny, []string{"绑定"}, nil},
-	{VerbMyInfo, bot.ShapeWhole, []string{"我的信息", "我的资料", "我的个人信息", "查看我的信息"}, nil},
+	{VerbMyInfo, bot.ShapeWhole, []string{"我的信息", "我的资料", "我的个人信息", "查看我的信息"}, []bot.HelpLine{
+		{Role: resident, Text: "我的信息 —— 私信查看机器人保存的您的信息；删除我的信息 —— 清除电话住址、匿名化您的需求"}}},
 	{VerbErase, bot.ShapeWhole, []string{"删除我的信息", "删除我的个人信息", "删除个人信息", "注销我的信息"}, nil},
 	{VerbEraseOK, bot.ShapeWhole, []string{"确认删除"}, nil},
 }
