@@ -1,0 +1,126 @@
+package oa
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/store"
+)
+
+// ConfirmMove is what a resident replies to move to the compound whose code they scanned.
+const ConfirmMove = "确认 迁移"
+
+// Handle answers what only this channel has (handlers.Handlers.Extra): a scanned compound
+// code binds the person to its node (another compound after ConfirmMove), a follow and the
+// 我要点单 button say how to file a need, an image is acknowledged. Anything else is left to
+// the handlers.
+func (p *Platform) Handle(ctx context.Context, r *bot.Request) (bool, error) {
+	m := r.Msg
+	if m.Platform != Name {
+		return false, nil
+	}
+	if a := m.Action; a != nil {
+		switch a.Name {
+		case ActScan:
+			return true, p.scanned(ctx, r, a.Ref)
+		case ActFollow:
+			if r.Sender.Node != "" {
+				r.Reply(p.welcome(r.Sender.Node))
+			} else {
+				r.Reply("欢迎关注！请扫描您所在小区的二维码（向社区书记索取），绑定小区后就可以直接在这里说明需要帮助的事。")
+			}
+			return true, nil
+		case ActNeedHow:
+			r.Reply(p.howTo())
+			return true, nil
+		case ActImage:
+			r.Reply("📷 已收到图片。请再用文字或语音说明需要帮助的事（在哪里、什么情况），方便党员认领。")
+			return true, nil
+		}
+		return false, nil
+	}
+	if strings.Join(strings.Fields(m.Text), " ") == ConfirmMove {
+		return true, p.confirmMove(ctx, r)
+	}
+	return false, nil
+}
+
+func (p *Platform) nodeName(id string) string {
+	if n, ok := p.o.Node(id); ok {
+		return n.Name
+	}
+	return id
+}
+
+func (p *Platform) howTo() string {
+	return "有需要帮助的事，直接在这里发文字或语音说明即可，例如“3栋2单元楼道灯坏了”；我会转给小区的党员认领，办理进度也会在这里告诉您。发送“我的”查看进度，“帮助”查看更多。"
+}
+
+func (p *Platform) welcome(node string) string {
+	return fmt.Sprintf("欢迎！您已绑定%s。%s", p.nodeName(node), p.howTo())
+}
+
+// scanned binds the person to scene's node; a person bound elsewhere is asked first.
+func (p *Platform) scanned(ctx context.Context, r *bot.Request, scene string) error {
+	if _, ok := p.o.Node(scene); !ok {
+		r.Reply("这个二维码已失效，请向社区书记索取新的二维码。")
+		return nil
+	}
+	cur := r.Sender.Node
+	if cur == scene {
+		r.Reply(p.welcome(scene))
+		return nil
+	}
+	if cur != "" {
+		if err := p.o.Store.PutDoc(ctx, CollMove, OpenID(r.Msg.UserID), []byte(scene)); err != nil {
+			return store.ErrUnavailable(err)
+		}
+		r.Reply(fmt.Sprintf("您现在绑定的是%s。要改为%s吗？确认请回复“%s”。", p.nodeName(cur), p.nodeName(scene), ConfirmMove))
+		return nil
+	}
+	if err := p.bind(ctx, r, scene); err != nil {
+		return err
+	}
+	r.Reply(p.welcome(scene))
+	return nil
+}
+
+func (p *Platform) confirmMove(ctx context.Context, r *bot.Request) error {
+	openID := OpenID(r.Msg.UserID)
+	raw, err := p.o.Store.GetDoc(ctx, CollMove, openID)
+	if community.ErrorCode(err) == community.ENotFound {
+		r.Reply("没有待确认的迁移。请先扫描新小区的二维码。")
+		return nil
+	}
+	if err != nil {
+		return store.ErrUnavailable(err)
+	}
+	scene := string(raw)
+	if err := p.bind(ctx, r, scene); err != nil {
+		return err
+	}
+	if err := p.o.Store.DeleteDoc(ctx, CollMove, openID); err != nil {
+		p.log.Warn("oa pending move not cleared", "err", err)
+	}
+	r.Reply(p.welcome(scene))
+	return nil
+}
+
+// bind records the person at node (a new person is a resident: Role's zero value).
+func (p *Platform) bind(ctx context.Context, r *bot.Request, node string) error {
+	_, err := p.o.Store.UpdatePerson(ctx, r.Msg.UserID, func(pe *community.Person) error {
+		pe.ID = r.Msg.UserID
+		if pe.Name == "" {
+			pe.Name = "居民"
+		}
+		pe.Node = node
+		return nil
+	})
+	if err != nil {
+		return store.ErrUnavailable(fmt.Errorf("bind %s: %w", node, err))
+	}
+	return nil
+}
