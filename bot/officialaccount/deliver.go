@@ -174,4 +174,3 @@ func (p *Platform) InstallMenu(ctx context.Context, buttons []MenuButton) error 
 	}
 	return nil
 }
-

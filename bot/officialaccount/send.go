@@ -206,7 +206,6 @@ func (c *client) getToken(appID, secret string) func(ctx context.Context) (strin
 	}
 }
 
-
 func urlQuery(s string) string { return url.QueryEscape(s) }
 
 // get fetches a binary answer (showqrcode's image).
