@@ -155,12 +155,14 @@ func (p *Platform) Run(ctx context.Context, _ bot.Receiver) error {
 	return nil
 }
 
-// Limits implements bot.Limited: WeChat allows a few customer-service messages a second for
-// the account; one person gets at most 20 a minute, far above what the bot sends.
+// Limits implements bot.Limited. WeChat counts customer-service and template messages in
+// daily quotas (45009 past them, retried later); these buckets keep a burst (a broadcast of
+// status updates) from tripping its frequency checks: 100 a second for the account, one
+// person at most 10 at once and one every 3 s after.
 func (p *Platform) Limits(o bot.Outbound) []bot.Limit {
 	return []bot.Limit{
-		{Key: "oa:account", Every: 100 * time.Millisecond, Burst: 10},
-		{Key: "oa:user:" + OpenID(o.UserID), Every: 3 * time.Second, Burst: 5},
+		{Key: "oa:account", Every: 10 * time.Millisecond, Burst: 200},
+		{Key: "oa:user:" + OpenID(o.UserID), Every: 3 * time.Second, Burst: 10},
 	}
 }
 
