@@ -10,15 +10,22 @@ import (
 	"github.com/neighborbot/neighborbot/store"
 )
 
+// QRCommand asks for a compound's QR code: 二维码, or 二维码 <node id or name>.
+const QRCommand = "二维码"
+
 // ConfirmMove is what a resident replies to move to the compound whose code they scanned.
 const ConfirmMove = "确认 迁移"
 
 // Handle answers what only this channel has (handlers.Handlers.Extra): a scanned compound
 // code binds the person to its node (another compound after ConfirmMove), a follow and the
 // 我要点单 button say how to file a need, an image is acknowledged. Anything else is left to
-// the handlers.
+// the handlers. On any platform, 二维码 [小区] from a secretary answers privately with the
+// compound's QR code.
 func (p *Platform) Handle(ctx context.Context, r *bot.Request) (bool, error) {
 	m := r.Msg
+	if f := strings.Fields(m.Text); m.Action == nil && len(f) > 0 && len(f) <= 2 && f[0] == QRCommand {
+		return true, p.qrCommand(ctx, r, f[1:])
+	}
 	if m.Platform != Name {
 		return false, nil
 	}
@@ -122,5 +129,38 @@ func (p *Platform) bind(ctx context.Context, r *bot.Request, node string) error 
 	if err != nil {
 		return store.ErrUnavailable(fmt.Errorf("bind %s: %w", node, err))
 	}
+	return nil
+}
+
+// qrCommand answers 二维码 [node]: a secretary gets, privately, the address of the QR image
+// of the node (default: the group's, else their own), within their authority.
+func (p *Platform) qrCommand(ctx context.Context, r *bot.Request, args []string) error {
+	if !community.EffectiveRole(r.Sender).AtLeast(community.RoleSecretary) {
+		r.Reply("小区二维码由书记发放，请向社区书记索取。")
+		return nil
+	}
+	node := r.Group.Node
+	if node == "" {
+		node = r.Sender.Node
+	}
+	if len(args) == 1 {
+		n, ok := p.o.Find(args[0])
+		if !ok {
+			r.Reply(fmt.Sprintf("没有找到“%s”，请写小区（网格）的名称或编号。", args[0]))
+			return nil
+		}
+		node = n.ID
+	}
+	if node == "" || !p.o.Within(node, r.Sender.Node) {
+		r.Reply("只能获取您所辖小区的二维码，例如：二维码 1网格")
+		return nil
+	}
+	_, img, err := p.QR(ctx, node)
+	if err != nil {
+		p.log.Warn("oa qr code not made", "node", node, "err", err)
+		r.Reply("二维码暂时没有生成成功，请稍后再试。")
+		return nil
+	}
+	r.ReplyPrivately(fmt.Sprintf("%s的服务号二维码（长期有效）：\n%s\n居民扫码关注即绑定到%s，之后直接在服务号里说明需要帮助的事。打印张贴或转发均可。", p.nodeName(node), img, p.nodeName(node)))
 	return nil
 }

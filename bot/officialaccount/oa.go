@@ -73,6 +73,10 @@ type Options struct {
 	Store Store
 	// Node finds an org node by id (community.Tree.Node).
 	Node func(id string) (community.Node, bool)
+	// Find finds an org node by id or name (community.Tree.Find); nil: by id only.
+	Find func(q string) (community.Node, bool)
+	// Within reports whether node id lies within root (community.Tree.Within); nil compares ids.
+	Within func(id, root string) bool
 
 	Now        func() time.Time
 	Log        *slog.Logger
@@ -108,6 +112,12 @@ func New(o Options) (*Platform, error) {
 	}
 	if o.Store == nil || o.Node == nil {
 		return nil, errors.New("oa: a store and the org tree are required")
+	}
+	if o.Find == nil {
+		o.Find = o.Node
+	}
+	if o.Within == nil {
+		o.Within = func(id, root string) bool { return id == root }
 	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	if o.BaseURL == "" {

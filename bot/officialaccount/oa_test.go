@@ -318,3 +318,36 @@ func TestQRAndMenu(t *testing.T) {
 		}
 	}
 }
+
+// 二维码 from a secretary (on any platform) answers privately with the compound's QR image
+// address; a resident is told to ask the secretary.
+func TestQRCommand(t *testing.T) {
+	f := newFixture(t, oa.Template{})
+	ctx := context.Background()
+	sec := community.Person{ID: "wecom:zhao", Name: "赵书记", Role: community.RoleSecretary, Node: "grid1"}
+	r := &bot.Request{Msg: bot.Message{Platform: "wecom", UserID: "wecom:zhao", ChatID: "wrchat", GroupID: "wecom:wrchat", Text: "二维码", Mentioned: true},
+		Sender: sec, Group: community.Group{ID: "wecom:wrchat", Node: "grid1"}, Now: f.clk.Now()}
+	if handled, err := f.p.Handle(ctx, r); !handled || err != nil {
+		t.Fatalf("handled %v, %v", handled, err)
+	}
+	outs := r.Outs()
+	if len(outs) != 2 || outs[0].UserID != "wecom:zhao" || !strings.Contains(outs[0].Text, oatest.PathShowQR+"?ticket=") ||
+		!strings.Contains(outs[0].Text, "幸福里小区") || outs[1].ChatID != "wrchat" {
+		t.Fatalf("answer %+v", outs)
+	}
+	if body := string(f.fake.Requests(oatest.PathQRCreate)[0].Body); !strings.Contains(body, `"scene_str":"grid1"`) {
+		t.Fatalf("qrcode/create %s", body)
+	}
+	// Another compound than hers: refused, nothing made.
+	r = &bot.Request{Msg: bot.Message{Platform: "wecom", UserID: "wecom:zhao", Private: true, Text: "二维码 grid2"}, Sender: sec, Now: f.clk.Now()}
+	f.p.Handle(ctx, r)
+	if outs := r.Outs(); len(outs) != 1 || !strings.Contains(outs[0].Text, "所辖") || len(f.fake.Requests(oatest.PathQRCreate)) != 1 {
+		t.Fatalf("another compound: %+v", outs)
+	}
+	r = &bot.Request{Msg: bot.Message{Platform: "oa", UserID: "oa:o1", Private: true, Text: "二维码"},
+		Sender: community.Person{ID: "oa:o1", Node: "grid1"}, Now: f.clk.Now()}
+	f.p.Handle(ctx, r)
+	if outs := r.Outs(); len(outs) != 1 || !strings.Contains(outs[0].Text, "向社区书记索取") || len(f.fake.Requests(oatest.PathQRCreate)) != 1 {
+		t.Fatalf("a resident: %+v", outs)
+	}
+}

@@ -33,7 +33,7 @@ func WeChatOA(cfg *config.Config, st oa.Store, tree *community.Tree, now func() 
 		AppID: w.AppID, Secret: w.AppSecret, Token: w.Token, AESKey: w.AESKey, BaseURL: w.BaseURL,
 		Status: oa.Template{ID: w.StatusTemplate.ID, ItemField: w.StatusTemplate.ItemField,
 			StatusField: w.StatusTemplate.StatusField, TimeField: w.StatusTemplate.TimeField},
-		BotName: cfg.BotName, Store: st, Node: tree.Node,
+		BotName: cfg.BotName, Store: st, Node: tree.Node, Find: tree.Find, Within: tree.Within,
 		Now: now, Log: log,
 	})
 }
