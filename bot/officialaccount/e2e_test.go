@@ -238,7 +238,20 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal("the retried need was filed twice")
 	}
 
-	// 7. A forged signature is refused.
+	// 7. The member reports it done in the group: she is asked to rate it, with the item
+	// number, and rates it from WeChat.
+	ok2(aiCB.AIBot(base+"/wecom/aibot", wecomtest.GroupMention("aimsg-2", "wrchat", "wang", "邻里帮", "完成 1 已换灯泡", fakeWC.ResponseURL())))
+	rate := fakeOA.Await(t, oatest.PathCustomSend, 6, wait)[5].JSON()
+	if rate["touser"] != chen || !strings.Contains(content(rate), "#1 已办好") || !strings.Contains(content(rate), "确认 1 5星") {
+		t.Fatalf("请评价 %v", rate)
+	}
+	ok(cb.Post(base+oa.Path, chen, oatest.Text(chen, "确认 1 5星 很及时", "24000004", clk.Now())))
+	fakeOA.Await(t, oatest.PathCustomSend, 7, wait)
+	if it, err := a.Store.GetItem(context.Background(), 1); err != nil || it.Stars != 5 {
+		t.Fatalf("after her rating: %+v %v", it, err)
+	}
+
+	// 8. A forged signature is refused.
 	forged := cb.Post(base+oa.Path, chen, oatest.Text(chen, "取消 1", "24000003", clk.Now()))
 	q := forged.URL.Query()
 	q.Set("msg_signature", strings.Repeat("0", 40))
