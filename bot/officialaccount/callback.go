@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/neighborbot/neighborbot/bot"
@@ -122,9 +123,12 @@ func (p *Platform) handle(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	ctx, cancel := context.WithTimeout(ctx, ackWithin)
 	defer cancel()
-	// Any message or event from the person opens (or keeps open) the 48-hour window.
-	if err := p.seen(ctx, m.FromUserName); err != nil {
-		p.log.Warn("oa last-seen not recorded", "err", err)
+	if m.MsgType == "event" && strings.EqualFold(m.Event, "unsubscribe") {
+		// Nothing can reach them any more: no sends until they follow again.
+		if err := p.markUnreachable(ctx, m.FromUserName, "unsubscribe"); err != nil {
+			return refuse(http.StatusServiceUnavailable, err)
+		}
+		return nil
 	}
 	msg, err := message(m, p.o.Now().Location())
 	if errors.Is(err, errIgnored) {
@@ -133,6 +137,10 @@ func (p *Platform) handle(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	if err != nil {
 		return refuse(http.StatusBadRequest, err)
+	}
+	// What the person does (a message, a follow, a scan, a menu tap) opens the 48-hour window.
+	if err := p.seen(ctx, m.FromUserName); err != nil {
+		p.log.Warn("oa last-seen not recorded", "err", err)
 	}
 	// The inbox dedupes WeChat's retries by msg.Key() across replicas.
 	if err := in.Receive(ctx, msg); err != nil {
@@ -168,4 +176,17 @@ func (p *Platform) lastSeen(ctx context.Context, openID string) time.Time {
 		return time.Time{}
 	}
 	return d.At
+}
+
+// markUnreachable records that nothing can be sent to the person (why: an errcode or
+// "unsubscribe") until they write or follow again.
+func (p *Platform) markUnreachable(ctx context.Context, openID, why string) error {
+	raw, err := json.Marshal(map[string]any{"why": why, "at": p.o.Now()})
+	if err != nil {
+		return err
+	}
+	if err := p.o.Store.PutDoc(ctx, CollUnreachable, openID, raw); err != nil {
+		return fmt.Errorf("put %s: %w", CollUnreachable, err)
+	}
+	return nil
 }

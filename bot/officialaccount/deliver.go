@@ -2,7 +2,6 @@ package oa
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -50,8 +49,7 @@ func (p *Platform) Send(ctx context.Context, o bot.Outbound) (bot.Sent, error) {
 // failed classifies a send error and marks the person unreachable on 43004 / 43101.
 func (p *Platform) failed(ctx context.Context, openID string, err error) error {
 	if c := code(err); c == codeNotFollow || c == codeRefused {
-		raw, _ := json.Marshal(map[string]any{"code": c, "at": p.o.Now()})
-		if perr := p.o.Store.PutDoc(ctx, CollUnreachable, openID, raw); perr != nil {
+		if perr := p.markUnreachable(ctx, openID, strconv.FormatInt(c, 10)); perr != nil {
 			p.log.Warn("oa unreachable mark not recorded", "err", perr)
 		}
 	}

@@ -351,3 +351,25 @@ func TestQRCommand(t *testing.T) {
 		t.Fatalf("a resident: %+v", outs)
 	}
 }
+
+// An unfollow stops every send to the person, without calling WeChat, until she follows again.
+func TestUnsubscribe(t *testing.T) {
+	f := newFixture(t, statusTmpl)
+	ctx := context.Background()
+	f.serve(f.cb.Post("http://x"+oa.Path, "o1", oatest.Subscribe("o1", "grid1", f.clk.Now())))
+	w, rec := f.serve(f.cb.Post("http://x"+oa.Path, "o1", oatest.Unsubscribe("o1", f.clk.Now().Add(time.Second))))
+	if w.Code != 200 || len(rec.got) != 0 {
+		t.Fatalf("unsubscribe: %d, %d messages", w.Code, len(rec.got))
+	}
+	var se *bot.SendError
+	if _, err := f.p.Send(ctx, bot.Outbound{UserID: "oa:o1", Text: "#1 已派单"}); !errors.As(err, &se) || se.Retryable {
+		t.Fatalf("send after unfollow: %v", err)
+	}
+	if n := len(f.fake.Requests(oatest.PathCustomSend)) + len(f.fake.Requests(oatest.PathTemplate)); n != 0 {
+		t.Fatalf("%d calls after the unfollow", n)
+	}
+	f.serve(f.cb.Post("http://x"+oa.Path, "o1", oatest.Subscribe("o1", "grid1", f.clk.Now().Add(time.Minute))))
+	if _, err := f.p.Send(ctx, bot.Outbound{UserID: "oa:o1", Text: "#1 已派单"}); err != nil {
+		t.Fatalf("send after following again: %v", err)
+	}
+}

@@ -127,3 +127,9 @@ func Click(openID, key string, at time.Time) string {
 	return Msg{ToUserName: cdata{"gh_fake"}, FromUserName: cdata{openID}, CreateTime: at.Unix(), MsgType: cdata{"event"},
 		Event: c("CLICK"), EventKey: c(key)}.String()
 }
+
+// Unsubscribe is an unfollow.
+func Unsubscribe(openID string, at time.Time) string {
+	return Msg{ToUserName: cdata{"gh_fake"}, FromUserName: cdata{openID}, CreateTime: at.Unix(), MsgType: cdata{"event"},
+		Event: c("unsubscribe")}.String()
+}
