@@ -225,14 +225,21 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("claim notice %v", claimed)
 	}
 
+	// 5b. She sends a photo: it reaches the claimer, and she is told so.
+	ok(cb.Post(base+oa.Path, chen, oatest.Image(chen, "http://mmbiz.qpic.cn/lamp.jpg", "media-lamp", "24000005", clk.Now())))
+	if m := fakeOA.Await(t, oatest.PathCustomSend, 5, wait)[4].JSON(); !strings.Contains(content(m), "图片已附到您的需求 #1") {
+		t.Fatalf("image answer %v", m)
+	}
+	awaitWeCom("wang", "http://mmbiz.qpic.cn/lamp.jpg")
+
 	// 6. WeChat retries the need and the follow: nothing more happens. A fresh message is the
 	// barrier: once its answer is out, a handled retry would show.
 	ok(needMsg())
 	ok(subscribe)
 	ok(cb.Post(base+oa.Path, chen, oatest.Text(chen, "我的", "24000002", clk.Now())))
-	fakeOA.Await(t, oatest.PathCustomSend, 5, wait)
-	if n := len(oaSends()); n != 5 {
-		t.Fatalf("retries were handled again: %d customer-service messages, want 5", n)
+	fakeOA.Await(t, oatest.PathCustomSend, 6, wait)
+	if n := len(oaSends()); n != 6 {
+		t.Fatalf("retries were handled again: %d customer-service messages, want 6", n)
 	}
 	if _, err := a.Store.GetItem(context.Background(), 2); err == nil {
 		t.Fatal("the retried need was filed twice")
@@ -241,12 +248,12 @@ func TestEndToEnd(t *testing.T) {
 	// 7. The member reports it done in the group: she is asked to rate it, with the item
 	// number, and rates it from WeChat.
 	ok2(aiCB.AIBot(base+"/wecom/aibot", wecomtest.GroupMention("aimsg-2", "wrchat", "wang", "邻里帮", "完成 1 已换灯泡", fakeWC.ResponseURL())))
-	rate := fakeOA.Await(t, oatest.PathCustomSend, 6, wait)[5].JSON()
+	rate := fakeOA.Await(t, oatest.PathCustomSend, 7, wait)[6].JSON()
 	if rate["touser"] != chen || !strings.Contains(content(rate), "#1 已办好") || !strings.Contains(content(rate), "确认 1 5星") {
 		t.Fatalf("请评价 %v", rate)
 	}
 	ok(cb.Post(base+oa.Path, chen, oatest.Text(chen, "确认 1 5星 很及时", "24000004", clk.Now())))
-	fakeOA.Await(t, oatest.PathCustomSend, 7, wait)
+	fakeOA.Await(t, oatest.PathCustomSend, 8, wait)
 	if it, err := a.Store.GetItem(context.Background(), 1); err != nil || it.Stars != 5 {
 		t.Fatalf("after her rating: %+v %v", it, err)
 	}

@@ -2,7 +2,9 @@ package oa
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/neighborbot/neighborbot/bot"
@@ -44,8 +46,7 @@ func (p *Platform) Handle(ctx context.Context, r *bot.Request) (bool, error) {
 			r.Reply(p.howTo())
 			return true, nil
 		case ActImage:
-			r.Reply("📷 已收到图片。请再用文字或语音说明需要帮助的事（在哪里、什么情况），方便党员认领。")
-			return true, nil
+			return true, p.image(ctx, r, a.Ref, a.Value)
 		}
 		return false, nil
 	}
@@ -162,5 +163,70 @@ func (p *Platform) qrCommand(ctx context.Context, r *bot.Request, args []string)
 		return nil
 	}
 	r.ReplyPrivately(fmt.Sprintf("%s的服务号二维码（长期有效）：\n%s\n居民扫码关注即绑定到%s，之后直接在服务号里说明需要帮助的事。打印张贴或转发均可。", p.nodeName(node), img, p.nodeName(node)))
+	return nil
+}
+
+// SetItems gives the adapter the items (see Options.Items), for wiring after New.
+func (p *Platform) SetItems(items Items) { p.o.Items = items }
+
+// CollImages keeps, by item number, the images a resident sent for it (PicUrl, MediaId).
+const CollImages = "oa_images"
+
+// image passes a resident's picture to whoever handles her latest open need (its claimers,
+// else the secretaries over it) and keeps it noted on the item; without an open need she is
+// asked to describe it first.
+func (p *Platform) image(ctx context.Context, r *bot.Request, picURL, mediaID string) error {
+	var it *community.Item
+	if p.o.Items != nil {
+		open, err := p.o.Items.ListItems(ctx, store.ItemFilter{Requester: r.Msg.UserID, Open: true, Limit: 1})
+		if err != nil {
+			return store.ErrUnavailable(err)
+		}
+		if len(open) > 0 {
+			it = open[0]
+		}
+	}
+	if it == nil || picURL == "" {
+		r.Reply("📷 已收到图片。请先用文字或语音说明需要帮助的事（在哪里、什么情况），再发图片，方便党员了解情况。")
+		return nil
+	}
+	key := strconv.FormatInt(it.No, 10)
+	if _, err := p.o.Store.UpdateDoc(ctx, CollImages, key, func(old []byte) ([]byte, error) {
+		var imgs []map[string]string
+		if old != nil {
+			_ = json.Unmarshal(old, &imgs)
+		}
+		if len(imgs) >= 9 {
+			return old, nil
+		}
+		return json.Marshal(append(imgs, map[string]string{"pic_url": picURL, "media_id": mediaID}))
+	}); err != nil {
+		return store.ErrUnavailable(err)
+	}
+	text := fmt.Sprintf("📷 #%d %s 的居民发来图片：\n%s", it.No, community.Mask(it.Title), picURL)
+	var to []string
+	for _, c := range it.Claims {
+		to = append(to, c.UserID)
+	}
+	if len(to) == 0 {
+		persons, err := p.o.Items.ListPersons(ctx)
+		if err != nil {
+			return store.ErrUnavailable(err)
+		}
+		for _, pe := range persons {
+			if pe.Node != "" && community.EffectiveRole(pe).AtLeast(community.RoleSecretary) && p.o.Within(it.Node, pe.Node) {
+				to = append(to, pe.ID)
+			}
+		}
+	}
+	for _, id := range to {
+		plat, _ := community.SplitID(id)
+		r.Send(bot.Outbound{Platform: plat, UserID: id, Text: text})
+	}
+	who := "书记"
+	if len(it.Claims) > 0 {
+		who = "认领的党员"
+	}
+	r.Reply(fmt.Sprintf("📷 图片已附到您的需求 #%d，已转给%s。", it.No, who))
 	return nil
 }

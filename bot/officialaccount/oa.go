@@ -50,6 +50,12 @@ type Store interface {
 	UpdatePerson(ctx context.Context, id string, fn func(p *community.Person) error) (community.Person, error)
 }
 
+// Items finds a resident's open needs, for the images they send (store.Items).
+type Items interface {
+	ListItems(ctx context.Context, f store.ItemFilter) ([]*community.Item, error)
+	ListPersons(ctx context.Context) ([]community.Person, error)
+}
+
 // Template is an approved template message for status updates, and the names of its fields
 // (the keyword names in the template's content, e.g. "character_string1" for {{character_string1.DATA}}).
 type Template struct {
@@ -71,6 +77,9 @@ type Options struct {
 	BotName   string
 
 	Store Store
+	// Items, when set, lets an image reach whoever handles the sender's latest open need: its
+	// claimers, else the secretaries over its node. Nil: images are only acknowledged.
+	Items Items
 	// Node finds an org node by id (community.Tree.Node).
 	Node func(id string) (community.Node, bool)
 	// Find finds an org node by id or name (community.Tree.Find); nil: by id only.

@@ -17,6 +17,7 @@ func (a *App) addWeChatOA() error {
 	if err != nil {
 		return err
 	}
+	p.SetItems(a.Store)
 	a.Handlers.Extra = append(a.Handlers.Extra, p.Handle)
 	a.AddPlatform(p)
 	return nil
