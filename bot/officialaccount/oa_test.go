@@ -14,6 +14,7 @@ import (
 	oa "github.com/neighborbot/neighborbot/bot/officialaccount"
 	"github.com/neighborbot/neighborbot/bot/officialaccount/oatest"
 	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
 )
 
@@ -371,5 +372,55 @@ func TestUnsubscribe(t *testing.T) {
 	f.serve(f.cb.Post("http://x"+oa.Path, "o1", oatest.Subscribe("o1", "grid1", f.clk.Now().Add(time.Minute))))
 	if _, err := f.p.Send(ctx, bot.Outbound{UserID: "oa:o1", Text: "#1 已派单"}); err != nil {
 		t.Fatalf("send after following again: %v", err)
+	}
+}
+
+type fakeItems struct {
+	items   []*community.Item
+	persons []community.Person
+}
+
+func (f *fakeItems) ListItems(_ context.Context, fl store.ItemFilter) ([]*community.Item, error) {
+	var out []*community.Item
+	for _, it := range f.items {
+		if it.RequesterID == fl.Requester {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeItems) ListPersons(context.Context) ([]community.Person, error) { return f.persons, nil }
+
+// An image for a need nobody claimed yet goes to the secretaries over it; without an open need
+// she is asked to describe it first.
+func TestImageBeforeAClaim(t *testing.T) {
+	f := newFixture(t, oa.Template{})
+	ctx := context.Background()
+	items := &fakeItems{persons: []community.Person{
+		{ID: "wecom:zhao", Role: community.RoleSecretary, Node: "grid1"},
+		{ID: "wecom:sun", Role: community.RoleSecretary, Node: "grid2"},
+		{ID: "wecom:wang", Role: community.RoleMember, Node: "grid1"},
+	}}
+	f.p.SetItems(items)
+	img := func() []bot.Outbound {
+		r := &bot.Request{Msg: bot.Message{Platform: "oa", UserID: "oa:o1", Private: true,
+			Action: &bot.Action{Name: oa.ActImage, Ref: "http://mmbiz/p.jpg", Value: "m1"}}, Now: f.clk.Now()}
+		if handled, err := f.p.Handle(ctx, r); !handled || err != nil {
+			t.Fatalf("handled %v, %v", handled, err)
+		}
+		return r.Outs()
+	}
+	if outs := img(); len(outs) != 1 || !strings.Contains(outs[0].Text, "请先用文字或语音说明") {
+		t.Fatalf("no open need: %+v", outs)
+	}
+	items.items = []*community.Item{{No: 7, RequesterID: "oa:o1", Node: "grid1", Title: "楼道灯坏了"}}
+	outs := img()
+	if len(outs) != 2 || outs[0].UserID != "wecom:zhao" || outs[0].Platform != "wecom" || !strings.Contains(outs[0].Text, "http://mmbiz/p.jpg") ||
+		!strings.Contains(outs[1].Text, "#7") || outs[1].UserID != "oa:o1" {
+		t.Fatalf("unclaimed need: %+v", outs)
+	}
+	if raw, err := f.st.GetDoc(ctx, oa.CollImages, "7"); err != nil || !strings.Contains(string(raw), "http://mmbiz/p.jpg") {
+		t.Fatalf("image not noted on the item: %s %v", raw, err)
 	}
 }
