@@ -212,6 +212,14 @@ type WeChatOA struct {
 	BaseURL   string `yaml:"base_url"`   // WECHAT_OA_BASE_URL
 	// StatusTemplate is the template message for status updates outside the 48-hour window.
 	StatusTemplate OATemplate `yaml:"status_template"`
+	// Menu is what neighborbot oa menu installs; default 我要点单, 我的需求 (我的), 帮助.
+	Menu []OAMenuButton `yaml:"menu"`
+}
+
+// OAMenuButton is one button of the Service Account's menu.
+type OAMenuButton struct {
+	Name string `yaml:"name"` // shown, at most 16 bytes (5 Chinese characters)
+	Text string `yaml:"text"` // what a tap stands for, as if sent; empty: how to file a need
 }
 
 // OATemplate is an approved template message and the names of its fields.
@@ -344,7 +352,8 @@ func defaults() *Config {
 		Feishu:  Feishu{Mode: FeishuHTTP, BaseURL: "https://open.feishu.cn"},
 		WeCom:   WeCom{BaseURL: "https://qyapi.weixin.qq.com"},
 		WeChatOA: WeChatOA{BaseURL: "https://api.weixin.qq.com", StatusTemplate: OATemplate{
-			ItemField: "character_string1", StatusField: "thing2", TimeField: "time3"}},
+			ItemField: "character_string1", StatusField: "thing2", TimeField: "time3"},
+			Menu: []OAMenuButton{{Name: "我要点单"}, {Name: "我的需求", Text: "我的"}, {Name: "帮助", Text: "帮助"}}},
 	}
 }
 

@@ -448,6 +448,18 @@ func (v *validator) wechatOA(w WeChatOA) {
 			v.fail(req.key, "missing: required when wechat_oa.app_id (WECHAT_OA_APP_ID) is set (safe mode only)")
 		}
 	}
+	if len(w.Menu) > 3 {
+		v.fail("wechat_oa.menu", "%d buttons: WeChat's menu takes at most 3", len(w.Menu))
+	}
+	for i, b := range w.Menu {
+		k := fmt.Sprintf("wechat_oa.menu[%d]", i)
+		if b.Name == "" || len(b.Name) > 16 {
+			v.fail(k+".name", "%q: a button name is 1 to 16 bytes (5 Chinese characters)", b.Name)
+		}
+		if len(b.Text) > 100 {
+			v.fail(k+".text", "over 100 bytes: a click key is at most 128")
+		}
+	}
 	if t := w.StatusTemplate; t.ID != "" && t.ItemField == "" && t.StatusField == "" && t.TimeField == "" {
 		v.fail("wechat_oa.status_template", "a template id without field names: set item_field, status_field and time_field")
 	}

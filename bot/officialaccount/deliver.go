@@ -152,20 +152,32 @@ func (p *Platform) QRImage(ctx context.Context, ticket string) ([]byte, error) {
 	return p.api.get(ctx, p.o.ShowQRURL+"?ticket="+urlQuery(ticket))
 }
 
-// MenuButton is one button of the account's menu: a click key the adapter understands.
+// MenuButton is one button of the account's menu.
 type MenuButton struct {
-	Name string // shown, at most 4 Chinese characters for a top-level button
-	Key  string // KeyNeed, KeyMine, KeyHelp
+	Name string // shown; a top-level button takes at most 16 bytes (5 Chinese characters)
+	// Text is what a tap stands for, as if the person had sent it ("我的", "帮助"); empty:
+	// the answer on how to file a need (我要点单).
+	Text string
+}
+
+// Key is the button's click key: KeyNeed, or "text:" and its text.
+func (b MenuButton) Key() string {
+	if b.Text == "" {
+		return KeyNeed
+	}
+	return KeyTextPrefix + b.Text
 }
 
 // DefaultMenu is 我要点单 / 我的需求 / 帮助.
-var DefaultMenu = []MenuButton{{"我要点单", KeyNeed}, {"我的需求", KeyMine}, {"帮助", KeyHelp}}
+func DefaultMenu() []MenuButton {
+	return []MenuButton{{Name: "我要点单"}, {Name: "我的需求", Text: "我的"}, {Name: "帮助", Text: "帮助"}}
+}
 
 // InstallMenu sets the account's custom menu (menu/create).
 func (p *Platform) InstallMenu(ctx context.Context, buttons []MenuButton) error {
 	var bs []map[string]string
 	for _, b := range buttons {
-		bs = append(bs, map[string]string{"type": "click", "name": b.Name, "key": b.Key})
+		bs = append(bs, map[string]string{"type": "click", "name": b.Name, "key": b.Key()})
 	}
 	if err := p.api.call(ctx, pathMenuCreate, map[string]any{"button": bs}, nil); err != nil {
 		return fmt.Errorf("oa menu/create: %w", err)

@@ -211,6 +211,7 @@ func TestMessages(t *testing.T) {
 		{"SCAN", oatest.Scan("o1", "grid2", now), "", oa.ActScan, "grid2"},
 		{"menu 我的需求", oatest.Click("o1", oa.KeyMine, now), "我的", "", ""},
 		{"menu 我要点单", oatest.Click("o1", oa.KeyNeed, now), "", oa.ActNeedHow, ""},
+		{"menu with a text", oatest.Click("o1", "text:待办", now), "待办", "", ""},
 	} {
 		w, rec := f.serve(f.cb.Post("http://x"+oa.Path, "o1", c.xml))
 		if w.Code != 200 || len(rec.got) != 1 {
@@ -308,12 +309,12 @@ func TestQRAndMenu(t *testing.T) {
 	if _, _, err := f.p.QR(ctx, strings.Repeat("x", 65)); err == nil {
 		t.Fatal("a 65-byte scene was accepted")
 	}
-	if err := f.p.InstallMenu(ctx, oa.DefaultMenu); err != nil {
+	if err := f.p.InstallMenu(ctx, oa.DefaultMenu()); err != nil {
 		t.Fatal(err)
 	}
 	menu := string(f.fake.Requests(oatest.PathMenuCreate)[0].Body)
 	for _, want := range []string{`{"key":"oa_need","name":"我要点单","type":"click"}`,
-		`{"key":"oa_mine","name":"我的需求","type":"click"}`, `{"key":"oa_help","name":"帮助","type":"click"}`} {
+		`{"key":"text:我的","name":"我的需求","type":"click"}`, `{"key":"text:帮助","name":"帮助","type":"click"}`} {
 		if !strings.Contains(menu, want) {
 			t.Fatalf("menu %s lacks %s", menu, want)
 		}

@@ -70,9 +70,10 @@ var errIgnored = errors.New("ignored")
 
 // Menu button keys (neighborbot oa menu installs them).
 const (
-	KeyNeed = "oa_need" // 我要点单: how to file a need
-	KeyMine = "oa_mine" // 我的需求: 我的
-	KeyHelp = "oa_help" // 帮助
+	KeyNeed       = "oa_need" // 我要点单: how to file a need
+	KeyMine       = "oa_mine" // 我的需求: 我的
+	KeyHelp       = "oa_help" // 帮助
+	KeyTextPrefix = "text:"   // a tap stands for the text after it (MenuButton.Text)
 )
 
 // Action names the adapter's Handle answers.
@@ -127,7 +128,11 @@ func message(m Msg, loc *time.Location) (bot.Message, error) {
 			case KeyNeed:
 				out.Action = &bot.Action{Name: ActNeedHow}
 			default:
-				return bot.Message{}, errIgnored
+				text, ok := strings.CutPrefix(m.EventKey, KeyTextPrefix)
+				if !ok {
+					return bot.Message{}, errIgnored
+				}
+				out.Text = strings.TrimSpace(text)
 			}
 		default:
 			return bot.Message{}, errIgnored // unsubscribe, VIEW, LOCATION, TEMPLATESENDJOBFINISH...

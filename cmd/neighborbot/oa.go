@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,7 +59,8 @@ func qrCode(ctx context.Context, args []string, cfg *config.Config, log *slog.Lo
 	return err
 }
 
-// oaCommand runs neighborbot oa menu: installs 我要点单 / 我的需求 / 帮助.
+// oaCommand runs neighborbot oa menu: installs the menu of the config (wechat_oa.menu), by
+// default 我要点单 / 我的需求 / 帮助.
 func oaCommand(ctx context.Context, args []string, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
 	if len(args) != 1 || args[0] != "menu" {
 		return fmt.Errorf("oa wants a subcommand: neighborbot oa [-config FILE] menu")
@@ -67,10 +69,21 @@ func oaCommand(ctx context.Context, args []string, cfg *config.Config, log *slog
 	if err != nil {
 		return err
 	}
-	if err := p.InstallMenu(ctx, oa.DefaultMenu); err != nil {
+	menu := oa.DefaultMenu()
+	if len(cfg.WeChatOA.Menu) > 0 {
+		menu = menu[:0]
+		for _, b := range cfg.WeChatOA.Menu {
+			menu = append(menu, oa.MenuButton{Name: b.Name, Text: b.Text})
+		}
+	}
+	if err := p.InstallMenu(ctx, menu); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "menu installed: 我要点单, 我的需求, 帮助")
+	names := make([]string, len(menu))
+	for i, b := range menu {
+		names[i] = b.Name
+	}
+	fmt.Fprintln(stdout, "menu installed:", strings.Join(names, ", "))
 	return nil
 }
 
