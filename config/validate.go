@@ -426,6 +426,18 @@ func (v *validator) wecom(w WeCom) {
 func (v *validator) wechatOA(w WeChatOA) {
 	v.baseURL("wechat_oa.base_url", w.BaseURL)
 	v.aesKey("wechat_oa.aes_key", w.AESKey)
+	if len(w.Menu) > 3 {
+		v.fail("wechat_oa.menu", "%d buttons: WeChat's menu takes at most 3", len(w.Menu))
+	}
+	for i, b := range w.Menu {
+		k := fmt.Sprintf("wechat_oa.menu[%d]", i)
+		if b.Name == "" || len(b.Name) > 16 {
+			v.fail(k+".name", "%q: a button name is 1 to 16 bytes (5 Chinese characters)", b.Name)
+		}
+		if len(b.Text) > 100 {
+			v.fail(k+".text", "over 100 bytes: a click key is at most 128")
+		}
+	}
 	if w.AppID == "" {
 		for _, set := range []struct{ key, val string }{
 			{"wechat_oa.app_secret", w.AppSecret},
@@ -446,18 +458,6 @@ func (v *validator) wechatOA(w WeChatOA) {
 	} {
 		if req.val == "" {
 			v.fail(req.key, "missing: required when wechat_oa.app_id (WECHAT_OA_APP_ID) is set (safe mode only)")
-		}
-	}
-	if len(w.Menu) > 3 {
-		v.fail("wechat_oa.menu", "%d buttons: WeChat's menu takes at most 3", len(w.Menu))
-	}
-	for i, b := range w.Menu {
-		k := fmt.Sprintf("wechat_oa.menu[%d]", i)
-		if b.Name == "" || len(b.Name) > 16 {
-			v.fail(k+".name", "%q: a button name is 1 to 16 bytes (5 Chinese characters)", b.Name)
-		}
-		if len(b.Text) > 100 {
-			v.fail(k+".text", "over 100 bytes: a click key is at most 128")
 		}
 	}
 	if t := w.StatusTemplate; t.ID != "" && t.ItemField == "" && t.StatusField == "" && t.TimeField == "" {
