@@ -93,6 +93,7 @@ type Config struct {
 	Notices   NoticesPolicy  `yaml:"notices"`
 	Feishu    Feishu         `yaml:"feishu"`
 	WeCom     WeCom          `yaml:"wecom"`
+	WeChatOA  WeChatOA       `yaml:"wechat_oa"`
 
 	envErrs []envError // environment values that did not parse, reported by Validate
 }
@@ -220,6 +221,35 @@ type WeCom struct {
 	BaseURL     string `yaml:"base_url"`      // WECOM_BASE_URL
 }
 
+// WeChatOA is a WeChat Service Account (认证服务号) for residents on personal WeChat
+// (docs/OFFICIALACCOUNT.md). Set when AppID is set; it runs next to Feishu, WeCom or the
+// playground, whose groups the residents' needs go to.
+type WeChatOA struct {
+	AppID     string `yaml:"app_id"`     // WECHAT_OA_APP_ID
+	AppSecret string `yaml:"app_secret"` // WECHAT_OA_APP_SECRET
+	Token     string `yaml:"token"`      // WECHAT_OA_TOKEN, the server configuration's Token
+	AESKey    string `yaml:"aes_key"`    // WECHAT_OA_AES_KEY, EncodingAESKey (安全模式), 43 characters
+	BaseURL   string `yaml:"base_url"`   // WECHAT_OA_BASE_URL
+	// StatusTemplate is the template message for status updates outside the 48-hour window.
+	StatusTemplate OATemplate `yaml:"status_template"`
+	// Menu is what neighborbot oa menu installs; default 我要点单, 我的需求 (我的), 帮助.
+	Menu []OAMenuButton `yaml:"menu"`
+}
+
+// OAMenuButton is one button of the Service Account's menu.
+type OAMenuButton struct {
+	Name string `yaml:"name"` // shown, at most 16 bytes (5 Chinese characters)
+	Text string `yaml:"text"` // what a tap stands for, as if sent; empty: how to file a need
+}
+
+// OATemplate is an approved template message and the names of its fields.
+type OATemplate struct {
+	ID          string `yaml:"id"`           // WECHAT_OA_STATUS_TEMPLATE_ID
+	ItemField   string `yaml:"item_field"`   // the item number, e.g. character_string1
+	StatusField string `yaml:"status_field"` // what happened, e.g. thing2
+	TimeField   string `yaml:"time_field"`   // when, e.g. time3
+}
+
 // Load reads the YAML file at path (or $NEIGHBORBOT_CONFIG when path is empty; with neither,
 // the Demo), applies the environment over it, and validates the result.
 func Load(getenv func(string) string, path string) (*Config, error) {
@@ -341,6 +371,9 @@ func defaults() *Config {
 		Notices: NoticesPolicy{ExportLinkTTL: Duration(7 * 24 * time.Hour)},
 		Feishu:  Feishu{Mode: FeishuHTTP, BaseURL: "https://open.feishu.cn"},
 		WeCom:   WeCom{BaseURL: "https://qyapi.weixin.qq.com"},
+		WeChatOA: WeChatOA{BaseURL: "https://api.weixin.qq.com", StatusTemplate: OATemplate{
+			ItemField: "character_string1", StatusField: "thing2", TimeField: "time3"},
+			Menu: []OAMenuButton{{Name: "我要点单"}, {Name: "我的需求", Text: "我的"}, {Name: "帮助", Text: "帮助"}}},
 	}
 }
 
@@ -372,6 +405,12 @@ func (c *Config) envSettings() []envSetting {
 		{"WECOM_AIBOT_TOKEN", "wecom.aibot_token", &c.WeCom.AIBotToken},
 		{"WECOM_AIBOT_AES_KEY", "wecom.aibot_aes_key", &c.WeCom.AIBotAESKey},
 		{"WECOM_BASE_URL", "wecom.base_url", &c.WeCom.BaseURL},
+		{"WECHAT_OA_APP_ID", "wechat_oa.app_id", &c.WeChatOA.AppID},
+		{"WECHAT_OA_APP_SECRET", "wechat_oa.app_secret", &c.WeChatOA.AppSecret},
+		{"WECHAT_OA_TOKEN", "wechat_oa.token", &c.WeChatOA.Token},
+		{"WECHAT_OA_AES_KEY", "wechat_oa.aes_key", &c.WeChatOA.AESKey},
+		{"WECHAT_OA_BASE_URL", "wechat_oa.base_url", &c.WeChatOA.BaseURL},
+		{"WECHAT_OA_STATUS_TEMPLATE_ID", "wechat_oa.status_template.id", &c.WeChatOA.StatusTemplate.ID},
 	}
 }
 
@@ -424,6 +463,9 @@ func (c *Config) FeishuEnabled() bool { return c.Feishu.AppID != "" }
 
 // WeComEnabled reports whether a WeCom app is configured.
 func (c *Config) WeComEnabled() bool { return c.WeCom.CorpID != "" }
+
+// WeChatOAEnabled reports whether a WeChat Service Account is configured.
+func (c *Config) WeChatOAEnabled() bool { return c.WeChatOA.AppID != "" }
 
 // LocalEnabled reports whether the built-in playground is the platform: when no real one is.
 func (c *Config) LocalEnabled() bool { return !c.FeishuEnabled() && !c.WeComEnabled() }

@@ -44,6 +44,9 @@ func (c Config) LogValue() slog.Value {
 	if c.WeComEnabled() {
 		platforms = append(platforms, PlatformWeCom)
 	}
+	if c.WeChatOAEnabled() {
+		platforms = append(platforms, "oa")
+	}
 	nodes := 0
 	var count func([]OrgNode)
 	count = func(ns []OrgNode) {
@@ -67,6 +70,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("schedules", len(c.Schedules)),
 		slog.Attr{Key: "feishu", Value: c.Feishu.LogValue()},
 		slog.Attr{Key: "wecom", Value: c.WeCom.LogValue()},
+		slog.Attr{Key: "wechat_oa", Value: c.WeChatOA.LogValue()},
 	)
 }
 
@@ -132,3 +136,18 @@ func (m Member) LogValue() slog.Value {
 		slog.String("node", m.Node),
 	)
 }
+
+// LogValue shows the Service Account settings with secrets redacted.
+func (w WeChatOA) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("app_id", w.AppID),
+		slog.String("app_secret", redact(w.AppSecret)),
+		slog.String("token", redact(w.Token)),
+		slog.String("aes_key", redact(w.AESKey)),
+		slog.String("base_url", w.BaseURL),
+		slog.String("status_template", w.StatusTemplate.ID),
+	)
+}
+
+func (w WeChatOA) String() string   { return "wechat_oa" + w.LogValue().String() }
+func (w WeChatOA) GoString() string { return w.String() }

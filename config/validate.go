@@ -40,6 +40,7 @@ func (c *Config) Validate() error {
 	v.positive("notices.export_link_ttl", c.Notices.ExportLinkTTL)
 	v.feishu(c.Feishu)
 	v.wecom(c.WeCom)
+	v.wechatOA(c.WeChatOA)
 	return errors.Join(v.errs...)
 }
 
@@ -449,6 +450,48 @@ func (v *validator) wecom(w WeCom) {
 	if w.Token == "" && w.AESKey == "" && w.AIBotToken == "" && w.AIBotAESKey == "" {
 		v.fail("wecom", "no way to receive messages: set wecom.token and wecom.aes_key (WECOM_TOKEN, WECOM_AES_KEY: app callback) "+
 			"or wecom.aibot_token and wecom.aibot_aes_key (WECOM_AIBOT_TOKEN, WECOM_AIBOT_AES_KEY: AI bot)")
+	}
+}
+
+func (v *validator) wechatOA(w WeChatOA) {
+	v.baseURL("wechat_oa.base_url", w.BaseURL)
+	v.aesKey("wechat_oa.aes_key", w.AESKey)
+	if len(w.Menu) > 3 {
+		v.fail("wechat_oa.menu", "%d buttons: WeChat's menu takes at most 3", len(w.Menu))
+	}
+	for i, b := range w.Menu {
+		k := fmt.Sprintf("wechat_oa.menu[%d]", i)
+		if b.Name == "" || len(b.Name) > 16 {
+			v.fail(k+".name", "%q: a button name is 1 to 16 bytes (5 Chinese characters)", b.Name)
+		}
+		if len(b.Text) > 100 {
+			v.fail(k+".text", "over 100 bytes: a click key is at most 128")
+		}
+	}
+	if w.AppID == "" {
+		for _, set := range []struct{ key, val string }{
+			{"wechat_oa.app_secret", w.AppSecret},
+			{"wechat_oa.token", w.Token},
+			{"wechat_oa.aes_key", w.AESKey},
+			{"wechat_oa.status_template.id", w.StatusTemplate.ID},
+		} {
+			if set.val != "" {
+				v.fail(set.key, "set, but wechat_oa.app_id (WECHAT_OA_APP_ID) is empty: set the app id too, or unset this")
+			}
+		}
+		return
+	}
+	for _, req := range []struct{ key, val string }{
+		{"wechat_oa.app_secret", w.AppSecret},
+		{"wechat_oa.token", w.Token},
+		{"wechat_oa.aes_key", w.AESKey},
+	} {
+		if req.val == "" {
+			v.fail(req.key, "missing: required when wechat_oa.app_id (WECHAT_OA_APP_ID) is set (safe mode only)")
+		}
+	}
+	if t := w.StatusTemplate; t.ID != "" && t.ItemField == "" && t.StatusField == "" && t.TimeField == "" {
+		v.fail("wechat_oa.status_template", "a template id without field names: set item_field, status_field and time_field")
 	}
 }
 

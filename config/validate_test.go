@@ -335,6 +335,36 @@ func TestValidate(t *testing.T) {
 		},
 		{name: "wecom complete", edit: wecom},
 		{
+			name: "service account complete",
+			edit: func(c *config.Config) {
+				c.WeChatOA = config.WeChatOA{AppID: "wx1", AppSecret: "s", Token: "t", AESKey: aesKey(),
+					BaseURL: "https://api.weixin.qq.com", StatusTemplate: config.OATemplate{ID: "tmpl", StatusField: "thing2"}}
+			},
+		},
+		{
+			name: "service account without token and key",
+			edit: func(c *config.Config) {
+				c.WeChatOA = config.WeChatOA{AppID: "wx1", AppSecret: "oa-secret-value", BaseURL: "https://api.weixin.qq.com", AESKey: "short"}
+			},
+			want: []string{
+				"wechat_oa.token (WECHAT_OA_TOKEN): missing: required when wechat_oa.app_id (WECHAT_OA_APP_ID) is set",
+				"wechat_oa.aes_key (WECHAT_OA_AES_KEY): must be 43 characters",
+			},
+			secret: "oa-secret-value",
+		},
+		{
+			name: "service account settings without app id",
+			edit: func(c *config.Config) { c.WeChatOA.AppSecret = "x" },
+			want: []string{"wechat_oa.app_secret (WECHAT_OA_APP_SECRET): set, but wechat_oa.app_id (WECHAT_OA_APP_ID) is empty"},
+		},
+		{
+			name: "service account menu of four",
+			edit: func(c *config.Config) {
+				c.WeChatOA.Menu = append(c.WeChatOA.Menu, config.OAMenuButton{Name: "一二三四五六七"})
+			},
+			want: []string{"wechat_oa.menu: 4 buttons: WeChat's menu takes at most 3", `wechat_oa.menu[3].name: "一二三四五六七"`},
+		},
+		{
 			name: "wecom with the AI bot only",
 			edit: func(c *config.Config) { wecom(c); c.WeCom.Token, c.WeCom.AESKey = "", "" },
 		},

@@ -336,6 +336,7 @@ func (h *Handlers) announce(ctx context.Context, r *bot.Request, before, it *com
 	switch c.Action {
 	case community.ActDispatch:
 		r.Send(h.cardMessage(it, r.Now, false)) // the item's first card, in its group
+		h.toPrivateRequester(r, it, fmt.Sprintf("📋 您的需求 #%d 已派单，正在等待党员认领。", no))
 		if !sameChat {
 			r.Replyf("✅ 已派单 #%d，卡片已发到群里。", no)
 		}
@@ -347,6 +348,7 @@ func (h *Handlers) announce(ctx context.Context, r *bot.Request, before, it *com
 			left = fmt.Sprintf("，还差%d人", it.SlotsLeft())
 		}
 		h.replyInItemChat(r, it, fmt.Sprintf("✅ %s 认领了 #%d%s。", c.Actor.Name, no, left))
+		h.toPrivateRequester(r, it, fmt.Sprintf("👷 您的需求 #%d 已由%s认领，正在办理。", no, c.Actor.Name))
 		if h.Auth().SightOf(c.Actor, it, "") == community.SightFull {
 			r.Send(h.private(r, c.Actor.ID, h.contactCard(ctx, it)))
 		}
@@ -418,10 +420,31 @@ func (h *Handlers) replyInItemChat(r *bot.Request, it *community.Item, text stri
 	r.Reply(text)
 }
 
+// privateOnly reports whether a person is in no group (a WeChat Service Account follower,
+// "oa:<openid>"): they hear about their items privately, and a group never mentions them.
+func privateOnly(userID string) bool {
+	plat, _ := community.SplitID(userID)
+	return plat == "oa"
+}
+
+// toRequester tells the requester, in the item's group with a mention, or privately when
+// they are in no group.
 func (h *Handlers) toRequester(r *bot.Request, it *community.Item, text string) {
+	if privateOnly(it.RequesterID) {
+		r.Send(h.private(r, it.RequesterID, text))
+		return
+	}
 	plat, chat := community.SplitID(it.GroupID)
 	r.Send(bot.Outbound{Platform: plat, ChatID: chat, Text: text,
 		Mentions: []bot.Mention{{UserID: it.RequesterID, Name: it.RequesterName}}})
+}
+
+// toPrivateRequester tells a requester who is in no group what the group sees happen to
+// their item (dispatched, claimed).
+func (h *Handlers) toPrivateRequester(r *bot.Request, it *community.Item, text string) {
+	if privateOnly(it.RequesterID) {
+		r.Send(h.private(r, it.RequesterID, text))
+	}
 }
 
 func (h *Handlers) toSecretaries(ctx context.Context, r *bot.Request, it *community.Item, text string) {

@@ -311,6 +311,10 @@ func (s *Scheduler) itemMessages(ctx context.Context, it *community.Item, key st
 		o := groupOut(it.GroupID, base+"group", fmt.Sprintf("⚠️ #%d %s 已超过截止时间（%s），挂牌督办，请尽快办理。", no, title, community.FormatDate(it.Deadline, now)))
 		o.Mentions = mentions
 		outs = append(outs, card(true), o)
+		if privateOnly(it.RequesterID) {
+			outs = append(outs, privateOut(it.RequesterID, base+"requester",
+				fmt.Sprintf("⚠️ 您的需求 #%d 已超过截止时间，已挂牌督办，会尽快为您办理。", no)))
+		}
 	case StepEscalate1, StepEscalate2:
 		level, days, who := 1, s.policy.EscalateCommunityDays, "社区"
 		if key == StepEscalate2 {
@@ -344,8 +348,13 @@ func (s *Scheduler) itemMessages(ctx context.Context, it *community.Item, key st
 			fmt.Sprintf("🔔 #%d %s 发布已超过%s，还没有人认领，欢迎党员接单：点卡片上的“接单”或发送“接单 %d”。", no, title, durationZh(s.policy.ReannounceAfter.Duration()), no)))
 	case StepAutoClose:
 		o := groupOut(it.GroupID, base+"group", fmt.Sprintf("✅ #%d %s 完成已超过%s，一直未确认，系统已自动办结。如有问题请联系书记。", no, title, durationZh(s.policy.AutoCloseAfter.Duration())))
-		o.Mentions = []bot.Mention{{UserID: it.RequesterID, Name: it.RequesterName}}
 		outs = append(outs, card(true), o)
+		if privateOnly(it.RequesterID) {
+			outs = append(outs, privateOut(it.RequesterID, base+"requester",
+				fmt.Sprintf("✅ 您的需求 #%d 完成已超过%s，一直未确认，系统已自动办结。如有问题请联系书记。", no, durationZh(s.policy.AutoCloseAfter.Duration()))))
+		} else {
+			o.Mentions = []bot.Mention{{UserID: it.RequesterID, Name: it.RequesterName}}
+		}
 	}
 	return outs, nil
 }
@@ -407,4 +416,11 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
+}
+
+// privateOnly reports whether a person is in no group (a WeChat Service Account follower,
+// "oa:<openid>"): they are told about their items privately, never mentioned in a group.
+func privateOnly(userID string) bool {
+	plat, _ := community.SplitID(userID)
+	return plat == "oa"
 }

@@ -391,3 +391,54 @@ func TestNewRejectsBadRules(t *testing.T) {
 		t.Fatalf("error does not name the schedule: %v", err)
 	}
 }
+
+// A resident on the WeChat Service Account is in no group: told privately that her need is
+// overdue, never mentioned in the group.
+func TestOverdueToAServiceAccountRequester(t *testing.T) {
+	cfg := testConfig()
+	cfg.Schedules = nil
+	w := newWorld(t, cfg, at(2026, 11, 23, 10, 0), 1)
+	ctx := context.Background()
+	chen := community.Person{ID: "oa:o_chen", Name: "居民", Node: "grid1"}
+	if err := w.st.PutPerson(ctx, chen); err != nil {
+		t.Fatal(err)
+	}
+	g, err := w.st.GetGroup(ctx, "local:xingfuli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := community.ActorOf(chen)
+	it, err := w.st.CreateItem(ctx, func(no int64) (*community.Item, error) {
+		return community.NewNeed(no, g, me, me, "楼道灯坏了", w.clock.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wang, _ := w.st.GetPerson(ctx, "local:wang")
+	li, _ := w.st.GetPerson(ctx, "local:li")
+	if _, err := w.st.UpdateItem(ctx, it.No, func(it *community.Item) error {
+		if err := it.Apply(community.Change{Action: community.ActDispatch, Actor: community.ActorOf(wang), At: w.clock.Now(), Slots: 1, Deadline: at(2026, 11, 24, 18, 0)}); err != nil {
+			return err
+		}
+		return it.Apply(community.Change{Action: community.ActClaim, Actor: community.ActorOf(li), At: w.clock.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.runUntil(at(2026, 11, 24, 18, 30))
+	ids := withPrefix(w.log.ids(), fmt.Sprintf("sched:item:%d/deadline:overdue/", it.No))
+	var told bool
+	for _, id := range ids {
+		o := w.log.outbound(t, id)
+		for _, m := range o.Mentions {
+			if m.UserID == chen.ID {
+				t.Errorf("the group mentions the Service Account resident: %+v", o)
+			}
+		}
+		if o.UserID == chen.ID && o.Platform == "oa" && strings.Contains(o.Text, fmt.Sprintf("#%d 已超过截止时间", it.No)) {
+			told = true
+		}
+	}
+	if !told {
+		t.Fatalf("the resident was not told privately: %v", ids)
+	}
+}

@@ -130,3 +130,11 @@ func (t *Tokens) GetAccessToken() (string, error) { return t.Get(context.Backgro
 
 // GetAccessTokenContext implements credential.AccessTokenContextHandle.
 func (t *Tokens) GetAccessTokenContext(ctx context.Context) (string, error) { return t.Get(ctx) }
+
+// NewTokens builds a shared token source for another WeChat API that hands out access tokens
+// the same way (the Service Account adapter, bot/officialaccount): id names the token's doc in
+// CollTokens (it must not contain a secret), fetch gets a fresh token and its lifetime.
+func NewTokens(docs Docs, id string, now func() time.Time, log *slog.Logger,
+	fetch func(ctx context.Context) (token string, ttl time.Duration, err error)) *Tokens {
+	return &Tokens{docs: docs, id: id, now: now, log: log, fetch: fetch}
+}

@@ -5,6 +5,8 @@
 //	neighborbot check [-config FILE]  validate the config as start-up does, and exit
 //	neighborbot export [-config FILE] OUT   write all data of the configured store to OUT ("-": stdout)
 //	neighborbot import [-config FILE] IN    load an export into the configured (empty) store
+//	neighborbot qr [-config FILE] NODE > qr.png  the Service Account QR code binding to NODE
+//	neighborbot oa [-config FILE] menu      install the Service Account's menu
 //
 // export and import move a community between bbolt and Redis (docs/REDIS.md); stop the bots
 // first.
@@ -67,8 +69,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, log, stdout)
 	case "export", "import":
 		return moveData(ctx, cmd, fs.Args(), cfg, log, stdout)
+	case "qr":
+		return qrCode(ctx, fs.Args(), cfg, log, stdout)
+	case "oa":
+		return oaCommand(ctx, fs.Args(), cfg, log, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, check, export, import)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, check, export, import, qr, oa)", cmd)
 	}
 }
 

@@ -172,6 +172,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return nil, fmt.Errorf("wecom: %w", err)
 		}
 	}
+	if cfg.WeChatOAEnabled() {
+		if err := a.addWeChatOA(); err != nil {
+			return nil, fmt.Errorf("wechat service account: %w", err)
+		}
+	}
 	if err := a.addScheduler(ctx, owner); err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
