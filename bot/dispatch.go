@@ -32,6 +32,10 @@ type CardRefs interface {
 const (
 	CollCardRef = "cardref" // platform|chat|card key → platform message id
 	CollMsgRef  = "msgref"  // platform|message id → card key
+	// CollItemImages keeps, by item number, the pictures a resident sent for it (JSON list of
+	// {pic_url, media_id}); the Service Account channel writes it, a claimer's contact card
+	// lists them.
+	CollItemImages = "oa_images"
 )
 
 // CardRefID is the id under which a card's message id is kept.

@@ -1,9 +1,11 @@
 package handlers_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/community"
 )
@@ -90,4 +92,22 @@ func TestAuthorityRolesInChat(t *testing.T) {
 	h.Say(g2, zhao, "接单 1")
 	mustContain(t, h.Say(g2, li, "完成 1"), "只有认领人")
 	mustContain(t, h.Private("local:zhou", "督办 1 请抓紧"), "已督办")
+}
+
+// Pictures a resident sent for a need before anyone claimed it (the Service Account keeps
+// them) reach the claimer with the contact card, privately.
+func TestClaimerSeesTheNeedsPictures(t *testing.T) {
+	h := newBot(t)
+	h.Say(g1, chen, needText)
+	if err := h.Store.PutDoc(context.Background(), bot.CollItemImages, "1", []byte(`[{"pic_url":"http://mmbiz/p.jpg","media_id":"m1"}]`)); err != nil {
+		t.Fatal(err)
+	}
+	h.Say(g1, wang, "派单 1")
+	sent := h.Say(g1, li, "接单 1")
+	if p := privately(sent, li); !strings.Contains(p, "图片：http://mmbiz/p.jpg") {
+		t.Errorf("the claimer's card has no picture:\n%s", texts(sent))
+	}
+	if g := inGroups(sent); strings.Contains(g, "mmbiz") {
+		t.Errorf("the group sees the picture's address:\n%s", g)
+	}
 }

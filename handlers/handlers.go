@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -477,7 +478,30 @@ func (h *Handlers) contactCard(ctx context.Context, it *community.Item) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "🔒 #%d 的联系方式（仅您可见）\n事项：%s\n提出人：%s", it.No, it.Title, it.RequesterName)
 	b.WriteString(contactLines(it, h.requester(ctx, it)))
+	b.WriteString(h.imageLines(ctx, it))
 	fmt.Fprintf(&b, "\n办好后发送：完成 %d 办理情况", it.No)
+	return b.String()
+}
+
+// imageLines lists the pictures the resident sent for it before it was claimed (the Service
+// Account channel keeps them), so the claimer sees them too.
+func (h *Handlers) imageLines(ctx context.Context, it *community.Item) string {
+	raw, err := h.Store.GetDoc(ctx, bot.CollItemImages, strconv.FormatInt(it.No, 10))
+	if err != nil {
+		return ""
+	}
+	var imgs []struct {
+		PicURL string `json:"pic_url"`
+	}
+	if json.Unmarshal(raw, &imgs) != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, im := range imgs {
+		if im.PicURL != "" {
+			fmt.Fprintf(&b, "\n图片：%s", im.PicURL)
+		}
+	}
 	return b.String()
 }
 

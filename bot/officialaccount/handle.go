@@ -190,7 +190,7 @@ func (p *Platform) qrCommand(ctx context.Context, r *bot.Request, args []string)
 func (p *Platform) SetItems(items Items) { p.o.Items = items }
 
 // CollImages keeps, by item number, the images a resident sent for it (PicUrl, MediaId).
-const CollImages = "oa_images"
+const CollImages = bot.CollItemImages
 
 // image passes a resident's picture to whoever handles her latest open need (its claimers,
 // else the secretaries over it) and keeps it noted on the item; without an open need she is
