@@ -183,7 +183,7 @@ type PointsRule struct {
 	Reopened *int `yaml:"reopened,omitempty"` // reopened (重办) after a follow-up: -5
 }
 
-// Limits are outbound rates, kept under the platforms' own limits (see PLATFORMS.md).
+// Limits are outbound rates, kept under the platforms' own limits (docs/FEISHU.md, docs/WECOM.md).
 type Limits struct {
 	FeishuPerChat       int `yaml:"feishu_per_chat"`        // messages per second into one chat
 	FeishuPerApp        int `yaml:"feishu_per_app"`         // messages per second for the whole app

@@ -1,4 +1,4 @@
-// Package scheduler runs the rhythm of a community (DOMAIN.md, "Rhythm"): recurring
+// Package scheduler runs the rhythm of a community (monthly theme days, quarterly joint meetings, daily stand-ups): recurring
 // activities and meetings written as Chinese rules ("每月第一个周五 15:00"), announced to the
 // bound groups with sign-up buttons and reminded before they start; and the deadline ladder
 // of service items (reminder, 挂牌, 督办 up the tree, re-announcement, auto-close).

@@ -486,7 +486,7 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	}
 }
 
-// TestNoSDKRootNorLogrus guards PLATFORMS.md's warning: the SDK's root package sets logrus to
+// TestNoSDKRootNorLogrus guards against a known SDK pitfall: the SDK's root package sets logrus to
 // Debug and logs decrypted messages. Neither may be linked into the adapter.
 func TestNoSDKRootNorLogrus(t *testing.T) {
 	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
