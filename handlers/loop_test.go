@@ -133,6 +133,27 @@ func TestServiceLoop(t *testing.T) {
 	golden(t, "loop.golden", strings.Join(log, "\n")+"\n")
 }
 
+// 我的任务 shows the points the ledger (台账) works out from the items' histories, this month
+// and this year, not the points stored on the person.
+func TestMyTasksShowsLedgerPoints(t *testing.T) {
+	h := newBot(t)
+	h.Say(g1, chen, needText)
+	h.Say(g1, wang, "派单 1 截止 明天")
+	h.Say(g1, li, "接单 1")
+	mustContain(t, h.Say(g1, li, "我的任务"), "（积分：本月 0，本年 0）", "#1")
+	h.Say(g1, li, "完成 1 已换灯泡")
+	h.Say(g1, chen, "确认 1 5星")
+	// 10 for completing, 5 on time, 2 a star.
+	mustContain(t, h.Say(g1, li, "我的任务"), "（积分：本月 25，本年 25）")
+	mustContain(t, h.Private(li, "我的信息"), "积分：本月 25，本年 25")
+	if p := person(t, h, li); p.Points == 25 {
+		t.Fatalf("stored points happen to equal the ledger's; the test proves nothing: %+v", p)
+	}
+	// A new month starts at 0; the year keeps them.
+	h.Clock.Advance(10 * 24 * time.Hour) // 3 December
+	mustContain(t, h.Say(g1, li, "我的任务"), "（积分：本月 0，本年 25）")
+}
+
 func TestFollowUpAndReopen(t *testing.T) {
 	h := newBot(t)
 	h.Say(g1, chen, needText)

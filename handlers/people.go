@@ -454,8 +454,8 @@ func (h *Handlers) myInfo(ctx context.Context, r *bot.Request) error {
 	line("职责", strings.Join(p.Duties, "、"))
 	line("先锋队", strings.Join(p.Teams, "、"))
 	line("共建单位", p.Unit)
-	if p.Points > 0 {
-		line("积分", fmt.Sprint(p.Points))
+	if month, year, ok := h.points(ctx, p.ID); ok && (month != 0 || year != 0) {
+		line("积分", fmt.Sprintf("本月 %d，本年 %d", month, year))
 	}
 	const max = 30
 	items, err := h.Store.ListItems(ctx, store.ItemFilter{Requester: p.ID, Limit: max})
