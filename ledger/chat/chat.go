@@ -274,6 +274,7 @@ func (l *Ledger) WriteWorkbook(ctx context.Context, w io.Writer, reader communit
 		return nil, err
 	}
 	b := ledger.NewBuilder(p, ledger.NewScope(l.Tree, community.ActorOf(reader)), l.Rules, d.People, d.Groups)
+	d.People, d.Groups = nil, nil // the builder keeps what it needs of them; the rest can go
 	xw, err := xlsx.NewWriter(p.From.Location())
 	if err != nil {
 		return nil, err
