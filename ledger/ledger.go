@@ -342,6 +342,12 @@ func (b *Builder) Add(items []*community.Item, visit func(ItemLine) error) error
 			}
 			m := b.member(c.Person, c.Name)
 			m.Points += c.Points
+			// The member's own strings, not the item's: the year's credits then keep none
+			// of the items they came from.
+			c.Person = m.ID
+			if c.Name == m.Name {
+				c.Name = m.Name
+			}
 			m.Credits = append(m.Credits, c)
 			switch c.Kind {
 			case CreditComplete:
