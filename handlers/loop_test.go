@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/handlers"
 	"github.com/neighborbot/neighborbot/store"
 )
 
@@ -508,4 +510,25 @@ func TestPrivateNeed(t *testing.T) {
 	}
 	// A stranger with no home compound is asked to write in the group.
 	mustContain(t, h.Private("local:stranger", "家里水管漏水了"), "没听懂")
+}
+
+// When the ledger cannot be read, 我的任务 still lists the tasks, without points.
+func TestMyTasksWithoutLedger(t *testing.T) {
+	failing := func(env bottest.Env) (bottest.Bot, error) {
+		h := &handlers.Handlers{Store: env.Store, Tree: env.Tree, BotName: env.Config.BotName, Log: env.Log,
+			Points: func(context.Context, string) (int, int, error) { return 0, 0, errors.New("store down") }}
+		m := bot.NewMux(env.Config.BotName)
+		m.Pending, m.Refs = env.Store, env.Store
+		if err := h.Register(m); err != nil {
+			return bottest.Bot{}, err
+		}
+		return bottest.Bot{Handler: m.ServeBot, Refresh: h.RefreshCard(env.Now)}, nil
+	}
+	h := bottest.New(t, failing)
+	h.Say(g1, chen, needText)
+	h.Say(g1, wang, "派单 1")
+	h.Say(g1, li, "接单 1")
+	sent := h.Say(g1, li, "我的任务")
+	mustContain(t, sent, "您认领的任务：", "#1")
+	mustNotContain(t, sent, "积分")
 }
