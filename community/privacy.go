@@ -37,6 +37,7 @@ type Registration struct {
 	Unnamed bool      `json:"unnamed,omitempty"`
 	Claimed string    `json:"claimed"`         // the name typed after 报到 (自称)
 	Place   string    `json:"place,omitempty"` // the building or unit typed
+	Unit    string    `json:"unit,omitempty"`  // the 共建单位 typed after 单位 (报到 张三 3栋 单位 区税务局)
 	Role    Role      `json:"role"`            // the role asked for: member
 	GroupID string    `json:"group_id,omitempty"`
 	Node    string    `json:"node,omitempty"`

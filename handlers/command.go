@@ -51,6 +51,7 @@ type Command struct {
 	Stars    int       // 1..5 from 5星 / 五星 / ★★★★★ / 5分; 0 when not given
 	Name     string    // 报到/同意/拒绝: the person's name; 绑定: the node name
 	Place    string    // 报到: building/unit text after the name ("3栋2单元")
+	Unit     string    // 报到: the 共建单位 typed after 单位 or 单位： ("区税务局")
 
 	// Err is set when the verb was recognised but its arguments are wrong, e.g. "接单" with no
 	// number and no reply context, or "确认 12 9星". It is a short, friendly Chinese hint that

@@ -36,6 +36,10 @@ type Handlers struct {
 	// Numbered answers 查看 N / 进度 N for numbers that name no item, by the kind of thing
 	// they name (store.KindNotice, store.KindPoll, store.KindActivity); see showNumbered.
 	Numbered map[string]NumberedFunc
+	// Points, if set, is a member's 积分 this month and this year as the ledger (台账) works
+	// them out from the items' histories (ledger/chat's Ledger.Points); 我的任务 and 我的信息
+	// show it. Unset, they show no points.
+	Points func(ctx context.Context, personID string) (month, year int, err error)
 
 	mux *bot.Mux // where the verbs are registered (Register): 帮助 and "没听懂" read it
 }
@@ -596,11 +600,25 @@ func (h *Handlers) listTasks(ctx context.Context, r *bot.Request) error {
 		return nil
 	}
 	pts := ""
-	if r.Sender.Points > 0 {
-		pts = fmt.Sprintf("（当前积分 %d）", r.Sender.Points)
+	if month, year, ok := h.points(ctx, r.Sender.ID); ok {
+		pts = fmt.Sprintf("（积分：本月 %d，本年 %d）", month, year)
 	}
 	r.Reply("您认领的任务" + pts + "：\n" + summaries(items, r.Now))
 	return nil
+}
+
+// points is the person's ledger points this month and this year; ok is false without a
+// ledger, or when it could not be read (logged: the answer goes out without the points).
+func (h *Handlers) points(ctx context.Context, id string) (month, year int, ok bool) {
+	if h.Points == nil {
+		return 0, 0, false
+	}
+	month, year, err := h.Points(ctx, id)
+	if err != nil {
+		h.Log.Warn("ledger points unavailable", "person", id, "err", err)
+		return 0, 0, false
+	}
+	return month, year, true
 }
 
 // listTodo: for a secretary, the totals of what is open in the groups under their node and

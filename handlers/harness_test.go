@@ -8,6 +8,8 @@ import (
 	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/handlers"
+	"github.com/neighborbot/neighborbot/ledger"
+	ledgerchat "github.com/neighborbot/neighborbot/ledger/chat"
 	"github.com/neighborbot/neighborbot/notices"
 	"github.com/neighborbot/neighborbot/scheduler"
 )
@@ -16,6 +18,8 @@ import (
 // scheduler and notices, each registering its verbs on one Mux.
 func wholeBot(env bottest.Env) (bottest.Bot, error) {
 	h := &handlers.Handlers{Store: env.Store, Tree: env.Tree, BotName: env.Config.BotName, Log: env.Log}
+	l := &ledgerchat.Ledger{Store: env.Store, Tree: env.Tree, Rules: ledger.RulesFrom(env.Config.Ledger), Now: env.Now, Log: env.Log}
+	h.Points = l.Points // as internal/app wires it
 	s, err := scheduler.New(scheduler.Options{
 		Store: env.Store, Tree: env.Tree, Schedules: env.Config.Schedules, Deadlines: env.Config.Deadlines,
 		Calendar: scheduler.NewHolidays(nil), Now: env.Now, Loc: bottest.Shanghai, Owner: "test", Log: env.Log,

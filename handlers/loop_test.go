@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/handlers"
 	"github.com/neighborbot/neighborbot/store"
 )
 
@@ -131,6 +133,27 @@ func TestServiceLoop(t *testing.T) {
 		t.Errorf("points = %d", p.Points)
 	}
 	golden(t, "loop.golden", strings.Join(log, "\n")+"\n")
+}
+
+// 我的任务 shows the points the ledger (台账) works out from the items' histories, this month
+// and this year, not the points stored on the person.
+func TestMyTasksShowsLedgerPoints(t *testing.T) {
+	h := newBot(t)
+	h.Say(g1, chen, needText)
+	h.Say(g1, wang, "派单 1 截止 明天")
+	h.Say(g1, li, "接单 1")
+	mustContain(t, h.Say(g1, li, "我的任务"), "（积分：本月 0，本年 0）", "#1")
+	h.Say(g1, li, "完成 1 已换灯泡")
+	h.Say(g1, chen, "确认 1 5星")
+	// 10 for completing, 5 on time, 2 a star.
+	mustContain(t, h.Say(g1, li, "我的任务"), "（积分：本月 25，本年 25）")
+	mustContain(t, h.Private(li, "我的信息"), "积分：本月 25，本年 25")
+	if p := person(t, h, li); p.Points == 25 {
+		t.Fatalf("stored points happen to equal the ledger's; the test proves nothing: %+v", p)
+	}
+	// A new month starts at 0; the year keeps them.
+	h.Clock.Advance(10 * 24 * time.Hour) // 3 December
+	mustContain(t, h.Say(g1, li, "我的任务"), "（积分：本月 0，本年 25）")
 }
 
 func TestFollowUpAndReopen(t *testing.T) {
@@ -487,4 +510,25 @@ func TestPrivateNeed(t *testing.T) {
 	}
 	// A stranger with no home compound is asked to write in the group.
 	mustContain(t, h.Private("local:stranger", "家里水管漏水了"), "没听懂")
+}
+
+// When the ledger cannot be read, 我的任务 still lists the tasks, without points.
+func TestMyTasksWithoutLedger(t *testing.T) {
+	failing := func(env bottest.Env) (bottest.Bot, error) {
+		h := &handlers.Handlers{Store: env.Store, Tree: env.Tree, BotName: env.Config.BotName, Log: env.Log,
+			Points: func(context.Context, string) (int, int, error) { return 0, 0, errors.New("store down") }}
+		m := bot.NewMux(env.Config.BotName)
+		m.Pending, m.Refs = env.Store, env.Store
+		if err := h.Register(m); err != nil {
+			return bottest.Bot{}, err
+		}
+		return bottest.Bot{Handler: m.ServeBot, Refresh: h.RefreshCard(env.Now)}, nil
+	}
+	h := bottest.New(t, failing)
+	h.Say(g1, chen, needText)
+	h.Say(g1, wang, "派单 1")
+	h.Say(g1, li, "接单 1")
+	sent := h.Say(g1, li, "我的任务")
+	mustContain(t, sent, "您认领的任务：", "#1")
+	mustNotContain(t, sent, "积分")
 }

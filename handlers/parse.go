@@ -305,6 +305,7 @@ func (w *verbWord) parse(args string, pc ParseContext) (Command, bool) {
 		}
 		return c, true
 	case argRegister:
+		args, c.Unit = cutUnit(args)
 		name, rest := zh.SplitFirstWord(strings.TrimLeft(args, "@"))
 		if k := strings.IndexAny(name, "0123456789"); k > 0 { // 张三3栋2单元
 			name, rest = name[:k], name[k:]+" "+rest
@@ -404,4 +405,15 @@ func (w *verbWord) parse(args string, pc ParseContext) (Command, bool) {
 	}
 	c.Text = zh.TrimArgs(rest)
 	return c, true
+}
+
+// cutUnit takes the 共建单位 out of 报到's arguments: everything after the word 单位 (or 单位：),
+// "张三 3栋 单位 区税务局" → "张三 3栋", "区税务局".
+func cutUnit(args string) (rest, unit string) {
+	k := strings.Index(args, "单位")
+	if k < 0 {
+		return args, ""
+	}
+	unit = zh.TrimArgs(strings.TrimLeft(args[k+len("单位"):], " :："))
+	return zh.TrimArgs(args[:k]), unit
 }

@@ -305,6 +305,11 @@ func TestParseVerbs(t *testing.T) {
 		// register
 		{in: "报到 张三 3栋2单元", want: Command{Verb: VerbRegister, Name: "张三", Place: "3栋2单元"}},
 		{in: "报到 张三", want: Command{Verb: VerbRegister, Name: "张三"}},
+		{in: "报到 张三 3栋 单位 区税务局", want: Command{Verb: VerbRegister, Name: "张三", Place: "3栋", Unit: "区税务局"}},
+		{in: "报到 张三 3栋2单元 单位：区税务局", want: Command{Verb: VerbRegister, Name: "张三", Place: "3栋2单元", Unit: "区税务局"}},
+		{in: "报到 张三 单位:区人民医院", want: Command{Verb: VerbRegister, Name: "张三", Unit: "区人民医院"}},
+		{in: "报到 张三3栋，单位 市供电公司", want: Command{Verb: VerbRegister, Name: "张三", Place: "3栋", Unit: "市供电公司"}},
+		{in: "报到 单位 区税务局", want: Command{Verb: VerbRegister, Unit: "区税务局", Err: "请写上姓名"}},
 		{in: "报到 张三，3栋2单元", want: Command{Verb: VerbRegister, Name: "张三", Place: "3栋2单元"}},
 		{in: "报到 张三3栋2单元", want: Command{Verb: VerbRegister, Name: "张三", Place: "3栋2单元"}},
 		{in: "报到 @张三 幸福小区 3栋", want: Command{Verb: VerbRegister, Name: "张三", Place: "幸福小区 3栋"}},

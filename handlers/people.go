@@ -63,6 +63,10 @@ func (h *Handlers) register(ctx context.Context, r *bot.Request, cmd Command) er
 		r.Replyf("您已经是%s（%s），无需再报到。", me.Role.Chinese(), r.Sender.Name)
 		return nil
 	}
+	var check community.Person
+	if err := check.SetUnit(cmd.Unit); err != nil {
+		return err // too long: said now, not at approval
+	}
 	node := r.Group.Node
 	if node == "" {
 		node = r.Sender.Node
@@ -81,7 +85,7 @@ func (h *Handlers) register(ctx context.Context, r *bot.Request, cmd Command) er
 	}
 	reg := community.Registration{
 		Unnamed:  unnamed,
-		PersonID: r.Sender.ID, Name: r.Sender.Name, Claimed: cmd.Name, Place: cmd.Place,
+		PersonID: r.Sender.ID, Name: r.Sender.Name, Claimed: cmd.Name, Place: cmd.Place, Unit: check.Unit,
 		Role: community.RoleMember, GroupID: r.Group.ID, Node: node, At: r.Now,
 	}
 	// One pending request per person: a second 报到 (or this event handled again) replaces it.
@@ -139,6 +143,9 @@ func regLine(reg community.Registration, where string, now time.Time) string {
 	said := "自称：" + reg.Claimed
 	if reg.Place != "" {
 		said += "，" + reg.Place
+	}
+	if reg.Unit != "" {
+		said += "，单位：" + reg.Unit
 	}
 	s := fmt.Sprintf("报到申请 #%d：%s（%s）", reg.No, name, said)
 	if where != "" {
@@ -252,6 +259,9 @@ func (h *Handlers) approve(ctx context.Context, r *bot.Request, cmd Command) err
 		}
 		if p.Node == "" {
 			p.Node = reg.Node
+		}
+		if reg.Unit != "" {
+			return p.SetUnit(reg.Unit)
 		}
 		return nil
 	})
@@ -443,8 +453,9 @@ func (h *Handlers) myInfo(ctx context.Context, r *bot.Request) error {
 	line("住址", p.Door)
 	line("职责", strings.Join(p.Duties, "、"))
 	line("先锋队", strings.Join(p.Teams, "、"))
-	if p.Points > 0 {
-		line("积分", fmt.Sprint(p.Points))
+	line("共建单位", p.Unit)
+	if month, year, ok := h.points(ctx, p.ID); ok && (month != 0 || year != 0) {
+		line("积分", fmt.Sprintf("本月 %d，本年 %d", month, year))
 	}
 	const max = 30
 	items, err := h.Store.ListItems(ctx, store.ItemFilter{Requester: p.ID, Limit: max})
@@ -591,7 +602,7 @@ func (h *Handlers) eraseRegistrations(ctx context.Context, personID string) erro
 			if err := json.Unmarshal(d.Value, &reg); err != nil || reg.PersonID != personID {
 				continue
 			}
-			reg.Claimed, reg.Place, reg.Name = "", "", community.ErasedName
+			reg.Claimed, reg.Place, reg.Unit, reg.Name = "", "", "", community.ErasedName
 			val, err := json.Marshal(reg)
 			if err != nil {
 				return fmt.Errorf("registration: %w", err)

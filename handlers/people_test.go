@@ -110,6 +110,27 @@ func TestApproveOnlyWithinJurisdiction(t *testing.T) {
 	mustContain(t, h.Say(g1, wang, "同意 1"), "没有找到待审核的报到申请 #1")
 }
 
+// 报到 … 单位 X names the member's 共建单位: the secretary sees it in the request, and the
+// approval records it on the person (the ledger's 共建单位 sheet and 共建之星 count by it).
+func TestRegisterWithUnit(t *testing.T) {
+	h := newBot(t)
+	sent := h.Say(g1, "local:sanzhang", "报到 张三 3栋 单位 区税务局")
+	mustContain(t, sent, "报到申请 #1 已提交", "[私信 local:wang] 🙋 报到申请 #1：", "（自称：张三，3栋，单位：区税务局）")
+	mustContain(t, h.Say(g1, wang, "待审核"), "单位：区税务局")
+	if p, err := h.Store.GetPerson(context.Background(), "local:sanzhang"); err == nil && p.Unit != "" {
+		t.Fatalf("unit recorded before approval: %+v", p)
+	}
+	mustContain(t, h.Say(g1, wang, "同意 1"), "已同意报到申请 #1")
+	if p := person(t, h, "local:sanzhang"); p.Unit != "区税务局" || p.Role != community.RoleMember {
+		t.Fatalf("approved person: %+v", p)
+	}
+	mustContain(t, h.Private("local:sanzhang", "我的信息"), "共建单位：区税务局")
+
+	// A unit name over 40 characters is refused at once, not at approval.
+	mustContain(t, h.Say(g1, "local:sili", "报到 李四 5栋 单位 "+strings.Repeat("很", 41)), "单位名称太长了（41字）")
+	mustContain(t, h.Say(g1, wang, "待审核"), "没有待审核的报到申请")
+}
+
 func TestApproveByUniqueNameAndRefuse(t *testing.T) {
 	h := newBot(t)
 	h.Say(g1, "local:a", "报到 张三 5栋")

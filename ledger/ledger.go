@@ -222,7 +222,7 @@ type Builder struct {
 	rules      Rules
 	groupNode  map[string]string
 	groupName  map[string]string
-	people     map[string]community.Person
+	people     map[string]personInfo
 	members    map[string]*MemberLine
 	weeks      []Bucket
 	states     map[community.State]int
@@ -236,7 +236,7 @@ func NewBuilder(p Period, sc Scope, rules Rules, people []community.Person, grou
 	b := &Builder{
 		l: &Ledger{Period: p, Scope: sc}, p: p, sc: sc, rules: rules,
 		groupNode: make(map[string]string, len(groups)), groupName: make(map[string]string, len(groups)),
-		people: make(map[string]community.Person, len(people)), members: map[string]*MemberLine{},
+		people: make(map[string]personInfo, len(people)), members: map[string]*MemberLine{},
 		weeks: weekBuckets(p), states: map[community.State]int{}, grids: map[string]*GridStars{},
 		seen: map[int64]bool{},
 	}
@@ -244,9 +244,16 @@ func NewBuilder(p Period, sc Scope, rules Rules, people []community.Person, grou
 		b.groupNode[g.ID], b.groupName[g.ID] = g.Node, g.Name
 	}
 	for _, pp := range people {
-		b.people[pp.ID] = pp
+		b.people[pp.ID] = personInfo{Name: pp.Name, Unit: pp.Unit, Node: pp.Node, Role: pp.Role}
 	}
 	return b
+}
+
+// personInfo is what the ledger reads of a person: a street's directory is tens of thousands
+// of people, so the builder keeps only this of each, not their whole record.
+type personInfo struct {
+	Name, Unit, Node string
+	Role             community.Role
 }
 
 func (b *Builder) member(id, name string) *MemberLine {
@@ -335,6 +342,12 @@ func (b *Builder) Add(items []*community.Item, visit func(ItemLine) error) error
 			}
 			m := b.member(c.Person, c.Name)
 			m.Points += c.Points
+			// The member's own strings, not the item's: the year's credits then keep none
+			// of the items they came from.
+			c.Person = m.ID
+			if c.Name == m.Name {
+				c.Name = m.Name
+			}
 			m.Credits = append(m.Credits, c)
 			switch c.Kind {
 			case CreditComplete:

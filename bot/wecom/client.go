@@ -87,12 +87,22 @@ func (c *client) do(ctx context.Context, method, rawURL string, body any, out an
 		}
 		rd = &buf
 	}
+	ctype := ""
+	if body != nil {
+		ctype = "application/json; charset=utf-8"
+	}
+	return c.send(ctx, method, rawURL, ctype, rd, out)
+}
+
+// send sends one request with a body of content type ctype (none when ""), and decodes a JSON
+// answer into out like do.
+func (c *client) send(ctx context.Context, method, rawURL, ctype string, rd io.Reader, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
 	if err != nil {
 		return bot.Permanent("request", err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -152,13 +162,19 @@ func (a *plainAnswer) common() util.CommonError { return a.CommonError }
 // call POSTs body to an API that takes the access token, once more with a fresh token if
 // WeCom refused the one used.
 func (c *client) call(ctx context.Context, api string, body any, out commonErr) error {
+	return c.withToken(ctx, api, "", func(u string) error { return c.do(ctx, http.MethodPost, u, body, out) }, out)
+}
+
+// withToken calls api (with query, "" or "&k=v...") through send, with a token; a token
+// refused is dropped and the call made once more with a fresh one.
+func (c *client) withToken(ctx context.Context, api, query string, send func(u string) error, out commonErr) error {
 	for attempt := 0; ; attempt++ {
 		token, err := c.tokens.Get(ctx)
 		if err != nil {
 			return err
 		}
-		u := c.base + api + "?access_token=" + url.QueryEscape(token)
-		if err := c.do(ctx, http.MethodPost, u, body, out); err != nil {
+		u := c.base + api + "?access_token=" + url.QueryEscape(token) + query
+		if err := send(u); err != nil {
 			return err
 		}
 		err = classify(api, out.common())

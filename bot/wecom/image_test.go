@@ -31,3 +31,53 @@ func TestRobotImage(t *testing.T) {
 		t.Errorf("robot image %v", img)
 	}
 }
+
+// A report in a private chat (an app message): the card, then the picture as an image
+// message, uploaded once for a media_id. A passing failure retries the entry without showing
+// the card twice, and once the picture went out a retry neither uploads nor sends it again.
+func TestAppImage(t *testing.T) {
+	e := newEnv(t)
+	e.fake.Now = e.clock.Now
+	ctx := context.Background()
+	png := []byte("\x89PNG\r\n\x1a\nchart")
+	o := bot.Outbound{ID: "r/app-img", UserID: "wecom:sec", Card: &bot.Card{Key: "ledger:monthly:2026-11", Title: "📊 2026年11月 台账月报"},
+		Image: &bot.Image{PNG: png}}
+
+	// WeCom is busy for the upload: the entry is to be retried.
+	e.fake.Fail(wecomtest.PathUpload, wecomtest.Fault{ErrCode: -1})
+	if _, err := e.p.Send(ctx, o); err == nil {
+		t.Fatal("send with a failed upload succeeded; the picture would be lost")
+	}
+	for range 2 { // the retry, then the entry handled once more (a lease run out)
+		if _, err := e.p.Send(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := e.fake.Delivered()
+	if len(got) != 2 || got[0].JSON()["msgtype"] != "markdown" || got[1].JSON()["msgtype"] != "image" {
+		t.Fatalf("delivered %d messages, want the card then the picture once each: %+v", len(got), got)
+	}
+	msg := got[1].JSON()
+	if msg["touser"] != "sec" {
+		t.Errorf("picture to %v", msg["touser"])
+	}
+	id, _ := msg["image"].(map[string]any)["media_id"].(string)
+	if string(e.fake.Media(id)) != string(png) {
+		t.Errorf("media %q is %q, want the chart", id, e.fake.Media(id))
+	}
+	if n := len(e.fake.Requests(wecomtest.PathUpload)); n != 2 {
+		t.Errorf("%d uploads, want 2 (the failed one and one more)", n)
+	}
+}
+
+// A card without a picture uploads nothing.
+func TestAppNoImage(t *testing.T) {
+	e := newEnv(t)
+	o := bot.Outbound{ID: "r/app", UserID: "wecom:sec", Text: "您好"}
+	if _, err := e.p.Send(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.fake.Requests(wecomtest.PathUpload)); n != 0 || len(e.fake.Delivered()) != 1 {
+		t.Errorf("uploads %d, delivered %d", n, len(e.fake.Delivered()))
+	}
+}

@@ -145,6 +145,17 @@ func (p *Platform) sendApp(ctx context.Context, users []string, o bot.Outbound) 
 	if ans.InvalidUser != "" {
 		p.log.Warn("wecom app message: some recipients unknown", "outbox", o.ID, "invalid", ans.InvalidUser)
 	}
+	if o.Image != nil && len(o.Image.PNG) > 0 {
+		// The picture follows the message. A passing failure retries the entry: the message
+		// is dropped by WeCom's duplicate check (outboxTag), the upload is not made again.
+		if err := p.sendAppImage(ctx, users, o); err != nil {
+			var se *bot.SendError
+			if errors.As(err, &se) && se.Retryable {
+				return bot.Sent{}, err
+			}
+			p.log.Warn("wecom app image not sent", "outbox", o.ID, "err", err)
+		}
+	}
 	if task == "" {
 		return bot.Sent{MessageID: ans.MsgID}, nil
 	}

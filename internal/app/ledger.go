@@ -28,6 +28,7 @@ func (a *App) addLedger(owner string) error {
 		return fmt.Errorf("commands: %w", err)
 	}
 	l.Routes(a.Mux)
+	a.Handlers.Points = l.Points // 我的任务 and 我的信息 show the ledger's points
 	a.AddRunner(func(ctx context.Context) error { return l.Run(ctx, time.Minute) })
 	return nil
 }

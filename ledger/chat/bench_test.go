@@ -2,12 +2,14 @@ package chat_test
 
 import (
 	"bufio"
+	"flag"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -143,7 +145,7 @@ func BenchmarkYearlyXLSX(b *testing.B) {
 	cpu0 := cpuTime()
 	for b.Loop() {
 		n++
-		cw := &countWriter{}
+		cw := &countWriter{profile: *peakProfile}
 		lg, err := l.WriteWorkbook(b.Context(), cw, street, year)
 		if err != nil {
 			b.Fatal(err)
@@ -161,8 +163,25 @@ func BenchmarkYearlyXLSX(b *testing.B) {
 	b.ReportMetric(status("RssFile:"), "end-file-MB")
 }
 
-type countWriter struct{ n int64 }
+// peakProfile names a file for the heap profile BenchmarkYearlyXLSX takes when the workbook
+// starts coming out (every month read, the zip about to be written): where memory peaks.
+var peakProfile = flag.String("peakprofile", "", "write a heap profile at the yearly workbook's peak to this file")
 
-func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+type countWriter struct {
+	n       int64
+	profile string // a heap profile is written here at the first Write
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if c.n == 0 && c.profile != "" {
+		if f, err := os.Create(c.profile); err == nil {
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
+		c.profile = ""
+	}
+	c.n += int64(len(p))
+	return len(p), nil
+}
 
 var _ io.Writer = (*countWriter)(nil)

@@ -274,6 +274,7 @@ func (l *Ledger) WriteWorkbook(ctx context.Context, w io.Writer, reader communit
 		return nil, err
 	}
 	b := ledger.NewBuilder(p, ledger.NewScope(l.Tree, community.ActorOf(reader)), l.Rules, d.People, d.Groups)
+	d.People, d.Groups = nil, nil // the builder keeps what it needs of them; the rest can go
 	xw, err := xlsx.NewWriter(p.From.Location())
 	if err != nil {
 		return nil, err
@@ -330,21 +331,41 @@ func (l *Ledger) monthlyFrom(d ledger.Data, reader community.Person, p ledger.Pe
 }
 
 func (l *Ledger) points(ctx context.Context, r *bot.Request, now time.Time) error {
+	mp, err := l.myPoints(ctx, r.Sender.ID, now)
+	if err != nil {
+		return err
+	}
+	r.Reply(ledger.PointsText(mp, now))
+	return nil
+}
+
+// Points is person id's points this month and this year, from the items' histories (what
+// 我的积分 shows): for 我的任务 and 我的信息 (handlers.Handlers.Points).
+func (l *Ledger) Points(ctx context.Context, id string) (month, year int, err error) {
+	mp, err := l.myPoints(ctx, id, l.Now())
+	if err != nil {
+		return 0, 0, err
+	}
+	return mp.MonthLine.Points, mp.YearLine.Points, nil
+}
+
+// myPoints works out 我的积分 for person id at now.
+func (l *Ledger) myPoints(ctx context.Context, id string, now time.Time) (ledger.MyPoints, error) {
 	year := ledger.YearOf(now.Year(), now.Location())
 	people, err := l.Store.ListPersons(ctx)
 	if err != nil {
-		return store.ErrUnavailable(fmt.Errorf("ledger persons: %w", err))
+		return ledger.MyPoints{}, store.ErrUnavailable(fmt.Errorf("ledger persons: %w", err))
 	}
 	groups, err := l.Store.ListGroups(ctx)
 	if err != nil {
-		return store.ErrUnavailable(fmt.Errorf("ledger groups: %w", err))
+		return ledger.MyPoints{}, store.ErrUnavailable(fmt.Errorf("ledger groups: %w", err))
 	}
 	// The whole tree's year (the rank counts every member of the community), a month of items
-	// at a time, keeping only the lines of the sender's own items.
+	// at a time, keeping only the lines of the person's own items.
 	b := ledger.NewBuilder(year, ledger.NewScope(l.Tree, community.SystemActor), l.Rules, people, groups)
 	var mine []ledger.ItemLine
 	keep := func(il ledger.ItemLine) error {
-		if slices.ContainsFunc(il.Credits, func(c ledger.Credit) bool { return c.Person == r.Sender.ID }) {
+		if slices.ContainsFunc(il.Credits, func(c ledger.Credit) bool { return c.Person == id }) {
 			mine = append(mine, il)
 		}
 		return nil
@@ -355,17 +376,16 @@ func (l *Ledger) points(ctx context.Context, r *bot.Request, now time.Time) erro
 		}
 		items, err := l.Store.ListItems(ctx, store.ItemFilter{ActiveFrom: m.From, ActiveTo: m.To})
 		if err != nil {
-			return store.ErrUnavailable(fmt.Errorf("ledger items %s: %w", m.Slug(), err))
+			return ledger.MyPoints{}, store.ErrUnavailable(fmt.Errorf("ledger items %s: %w", m.Slug(), err))
 		}
 		if err := b.Add(items, keep); err != nil {
-			return err
+			return ledger.MyPoints{}, err
 		}
 	}
 	lg := b.Finish(nil, nil)
 	lg.Items = mine
 	month := ledger.MonthOf(now.Year(), now.Month(), now.Location())
-	r.Reply(ledger.PointsText(ledger.PointsOf(lg, r.Sender.ID, month), now))
-	return nil
+	return ledger.PointsOf(lg, id, month), nil
 }
 
 func (l *Ledger) export(ctx context.Context, r *bot.Request, p ledger.Period, now time.Time) error {

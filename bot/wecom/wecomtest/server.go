@@ -1,14 +1,17 @@
 // Package wecomtest is a fake WeCom for tests: an API server (gettoken, message/send,
-// update_template_card, group robot webhooks, the AI bot's response_url) that records every
+// update_template_card, media/upload, group robot webhooks, the AI bot's response_url) that records every
 // request and can be told to fail, be slow or lose its answer, and builders of real encrypted,
 // signed callbacks. Like WeCom, its message/send honours enable_duplicate_check.
 package wecomtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -27,6 +30,7 @@ const (
 	PathUpdateCard = "/cgi-bin/message/update_template_card"
 	PathWebhook    = "/cgi-bin/webhook/send"
 	PathResponse   = "/cgi-bin/aibot/response"
+	PathUpload     = "/cgi-bin/media/upload"
 )
 
 // Error codes the fake answers with.
@@ -36,6 +40,8 @@ const (
 	CodeExpiredToken = 42001
 	CodeBadResponse  = 40099 // a response code unknown or already used (the fake's choice)
 	CodeBadRobotKey  = 93000
+	CodeBadMediaID   = 40007 // an image message's media_id was never uploaded
+	CodeBadUpload    = 40005 // media/upload without a "media" file part, or of a type other than image
 )
 
 // Request is one recorded call.
@@ -44,6 +50,7 @@ type Request struct {
 	Path   string
 	Query  url.Values
 	Body   []byte
+	Header http.Header
 }
 
 // JSON decodes the body.
@@ -83,10 +90,11 @@ type Server struct {
 	faults    map[string][]Fault
 	tokens    map[string]bool // issued → still valid
 	seq       int
-	codes     map[string]bool // update_template_card response codes → unused
-	responses map[string]bool // response_url codes → unused
-	delivered []Request       // message/send calls that delivered a message
-	recent    map[string]sent // duplicate-check key → the message delivered for it
+	codes     map[string]bool   // update_template_card response codes → unused
+	responses map[string]bool   // response_url codes → unused
+	delivered []Request         // message/send calls that delivered a message
+	recent    map[string]sent   // duplicate-check key → the message delivered for it
+	media     map[string][]byte // media_id → the file uploaded
 }
 
 // sent is a message/send that delivered a message, for the duplicate check.
@@ -108,7 +116,7 @@ func New(tb testing.TB, corpID, secret string) *Server {
 		CorpID: corpID, Secret: secret,
 		changed: make(chan struct{}), faults: map[string][]Fault{},
 		tokens: map[string]bool{}, codes: map[string]bool{}, responses: map[string]bool{},
-		recent: map[string]sent{},
+		recent: map[string]sent{}, media: map[string][]byte{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -219,7 +227,7 @@ func (s *Server) Await(tb testing.TB, path string, n int, timeout time.Duration)
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
-	s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body})
+	s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body, Header: r.Header.Clone()})
 	close(s.changed)
 	s.changed = make(chan struct{})
 	var fault *Fault
@@ -277,6 +285,18 @@ func (s *Server) handle(r *http.Request, body []byte) map[string]any {
 		tok := "tok-" + strconv.Itoa(s.seq)
 		s.tokens[tok] = true
 		return map[string]any{"errcode": 0, "errmsg": "ok", "access_token": tok, "expires_in": 7200}
+	case PathUpload:
+		if err := s.tokenErr(q.Get("access_token")); err != nil {
+			return err
+		}
+		data, ok := uploaded(r.Header.Get("Content-Type"), body)
+		if !ok || q.Get("type") != "image" {
+			return errAnswer(CodeBadUpload, "invalid media upload")
+		}
+		s.seq++
+		id := "media-" + strconv.Itoa(s.seq)
+		s.media[id] = data
+		return map[string]any{"errcode": 0, "errmsg": "ok", "type": "image", "media_id": id, "created_at": strconv.FormatInt(s.now().Unix(), 10)}
 	case PathSend, PathUpdateCard:
 		valid, known := s.tokens[q.Get("access_token")]
 		if !known {
@@ -296,6 +316,13 @@ func (s *Server) handle(r *http.Request, body []byte) map[string]any {
 			}
 			s.codes[code] = false
 			return map[string]any{"errcode": 0, "errmsg": "ok"}
+		}
+		if req["msgtype"] == "image" {
+			img, _ := req["image"].(map[string]any)
+			id, _ := img["media_id"].(string)
+			if _, ok := s.media[id]; !ok {
+				return errAnswer(CodeBadMediaID, "invalid media_id")
+			}
 		}
 		dupKey, interval := duplicateKey(req)
 		if dupKey != "" {
@@ -331,6 +358,44 @@ func (s *Server) handle(r *http.Request, body []byte) map[string]any {
 		return map[string]any{"errcode": 0, "errmsg": "ok"}
 	}
 	return errAnswer(404, fmt.Sprintf("no such api %s", r.URL.Path))
+}
+
+// Media is the file uploaded as media_id, nil if none was.
+func (s *Server) Media(id string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.media[id]
+}
+
+// tokenErr is the answer to a call with an unknown or expired access token; nil if valid.
+func (s *Server) tokenErr(tok string) map[string]any {
+	valid, known := s.tokens[tok]
+	if !known {
+		return errAnswer(CodeInvalidToken, "invalid access_token")
+	}
+	if !valid {
+		return errAnswer(CodeExpiredToken, "access_token expired")
+	}
+	return nil
+}
+
+// uploaded is the file part "media" of a multipart body.
+func uploaded(ctype string, body []byte) ([]byte, bool) {
+	mt, params, err := mime.ParseMediaType(ctype)
+	if err != nil || mt != "multipart/form-data" {
+		return nil, false
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			return nil, false
+		}
+		if part.FormName() == "media" && part.FileName() != "" {
+			data, err := io.ReadAll(part)
+			return data, err == nil && len(data) > 0
+		}
+	}
 }
 
 func (s *Server) now() time.Time {
