@@ -43,7 +43,7 @@ var itemVerbs = []itemVerb{
 	{VerbRegister, bot.ShapeAny, []string{"报到"}, []bot.HelpLine{
 		{Role: resident, Text: "报到 姓名 楼栋 —— 党员到小区报到（双报到），书记确认后可接单；共建单位的党员加“单位 区税务局”"}}},
 	{VerbClaim, bot.ShapeItem, []string{"接单", "认领", "抢单", "我来", "我来吧", "+1", "接", "我接", "算我一个", "我去", "我来接",
-		"交给我", "我负责", "包在我身上", "我来处理", "我去处理", "我来办"}, []bot.HelpLine{
+		"交给我", "我负责", "包在我身上", "我来处理", "我去处理", "我来办", "我可以去", "我能去", "我来帮忙", "我来我来"}, []bot.HelpLine{
 		{Role: member, Text: "接单 12 / 12号我来 —— 认领事项；回复卡片“我来”或点“接单”也行"}}},
 	{VerbRelease, bot.ShapeItem, []string{"放弃", "退单", "取消认领"}, []bot.HelpLine{
 		{Role: member, Text: "放弃 12 —— 放弃认领"}}},

@@ -303,6 +303,9 @@ var utterances = []utterance{
 	{zhao, g2, "接单 6", "claim 6"},
 	{zhao, g2, "6号我来", "claim 6"},
 	{zhao, g2, "六号 我来吧", "claim 6"},
+	{zhao, g2, "6号我可以去", "claim 6"},
+	{zhao, g2, "6号 我来帮忙吧", "claim 6"},
+	{zhao, "reply:item:6@" + g2, "我来我来", "claim 6"},
 	{chen, g1, "接单 2", "reply 党员"},
 	// A member finishing her one claim (#3).
 	{zhang, g1, "完成了", "complete 3"},
