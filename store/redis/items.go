@@ -382,18 +382,33 @@ func (s *Store) runList(ctx context.Context, op string, f store.ItemFilter, limi
 // buildDue fills {P:items}:due and :os from the open items when data written before it existed is
 // opened (:duev marks it done). Writers meanwhile keep it in step themselves.
 func (s *Store) buildDue(ctx context.Context) error {
-	n, err := s.rdb.Exists(ctx, s.k.idxDueBuilt()).Result()
+	return s.buildIndex(ctx, "build due index", s.k.idxDueBuilt(), s.k.idxOpen(), func(no string, it *community.Item) error {
+		if err := s.rdb.HSet(ctx, s.k.openStates(), no, openState(it)).Err(); err != nil {
+			return err
+		}
+		if sc := dueScore(it); sc != "" {
+			return s.rdb.ZAdd(ctx, s.k.idxDue(), redis.Z{Score: float64(it.Deadline.UnixMilli()), Member: no}).Err()
+		}
+		return nil
+	})
+}
+
+// buildIndex runs add on every item listed in the index from, once: the marker key built is
+// set when it is done, and a store that has it skips the work. add's errors are Redis errors
+// (recorded as failed writes); adding an item twice must be harmless.
+func (s *Store) buildIndex(ctx context.Context, op, built, from string, add func(no string, it *community.Item) error) error {
+	n, err := s.rdb.Exists(ctx, built).Result()
 	if err != nil {
-		return s.fail(ctx, "build due index", err)
+		return s.fail(ctx, op, err)
 	}
 	if n > 0 {
 		return nil
 	}
-	err = s.pages(ctx, "build due index", s.k.idxOpen(), func(nos []string) error {
+	err = s.pages(ctx, op, from, func(nos []string) error {
 		for _, no := range nos {
 			n, err := strconv.ParseInt(no, 10, 64)
 			if err != nil {
-				return fmt.Errorf("redis: open index holds %q", no)
+				return fmt.Errorf("redis: index %s holds %q", from, no)
 			}
 			it, _, err := s.getItem(ctx, n)
 			if community.ErrorCode(err) == community.ENotFound {
@@ -402,13 +417,8 @@ func (s *Store) buildDue(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if err := s.rdb.HSet(ctx, s.k.openStates(), no, openState(it)).Err(); err != nil {
-				return s.fail(ctx, "build due index", err)
-			}
-			if sc := dueScore(it); sc != "" {
-				if err := s.rdb.ZAdd(ctx, s.k.idxDue(), redis.Z{Score: float64(it.Deadline.UnixMilli()), Member: no}).Err(); err != nil {
-					return s.fail(ctx, "build due index", err)
-				}
+			if err := add(no, it); err != nil {
+				return s.fail(ctx, op, err)
 			}
 		}
 		return nil
@@ -416,8 +426,8 @@ func (s *Store) buildDue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.rdb.Set(ctx, s.k.idxDueBuilt(), "1", 0).Err(); err != nil {
-		return s.fail(ctx, "build due index", err)
+	if err := s.rdb.Set(ctx, built, "1", 0).Err(); err != nil {
+		return s.fail(ctx, op, err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -53,39 +52,12 @@ func (s *Store) countActive(ctx context.Context, f store.ItemFilter) (map[commun
 // buildMonths adds every item to its months' zsets when data written before they existed is
 // opened (:mv marks it done). Writers keep them in step from then on; adding twice is harmless.
 func (s *Store) buildMonths(ctx context.Context) error {
-	n, err := s.rdb.Exists(ctx, s.k.idxMonthBuilt()).Result()
-	if err != nil {
-		return s.fail(ctx, "build month index", err)
-	}
-	if n > 0 {
-		return nil
-	}
-	err = s.pages(ctx, "build month index", s.k.idxAll(), func(nos []string) error {
-		for _, no := range nos {
-			n, err := strconv.ParseInt(no, 10, 64)
-			if err != nil {
-				return fmt.Errorf("redis: item index holds %q", no)
-			}
-			it, _, err := s.getItem(ctx, n)
-			if community.ErrorCode(err) == community.ENotFound {
-				continue
-			}
-			if err != nil {
+	return s.buildIndex(ctx, "build month index", s.k.idxMonthBuilt(), s.k.idxAll(), func(no string, it *community.Item) error {
+		for _, m := range store.ActiveMonths(it) {
+			if err := s.rdb.ZAdd(ctx, s.k.idxMonth(m), redis.Z{Score: float64(it.No), Member: no}).Err(); err != nil {
 				return err
-			}
-			for _, m := range store.ActiveMonths(it) {
-				if err := s.rdb.ZAdd(ctx, s.k.idxMonth(m), redis.Z{Score: float64(n), Member: no}).Err(); err != nil {
-					return s.fail(ctx, "build month index", err)
-				}
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if err := s.rdb.Set(ctx, s.k.idxMonthBuilt(), "1", 0).Err(); err != nil {
-		return s.fail(ctx, "build month index", err)
-	}
-	return nil
 }
