@@ -23,8 +23,8 @@ func (a access) sees(group string) bool { return a.full || a.groups[group] }
 
 // accessOf works out what p may see of nt.
 func (n *Notices) accessOf(ctx context.Context, p community.Person, nt *Notice) (access, error) {
-	scope := n.scope(p)
-	if p.ID == nt.Author || scope == "" {
+	scope, all := n.scope(p)
+	if p.ID == nt.Author || all {
 		return access{full: true}, nil
 	}
 	gids, err := n.targetGroups(ctx, nt.ID)
@@ -41,7 +41,7 @@ func (n *Notices) accessOf(ctx context.Context, p community.Person, nt *Notice) 
 	}
 	a := access{scope: scope, groups: map[string]bool{}}
 	for _, id := range gids {
-		if nd := node[id]; nd != "" && n.within(nd, []string{scope}) {
+		if nd := node[id]; nd != "" && n.covers(p, nd) {
 			a.groups[id] = true
 		}
 	}

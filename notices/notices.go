@@ -389,18 +389,17 @@ func (n *Notices) isTargetGroup(ctx context.Context, id int64, group string) (bo
 	return found, nil
 }
 
-// scope is the org node a person may send to: "" for everything (street level, or no node).
-func (n *Notices) scope(p community.Person) string {
-	node, all := community.NewAuthority(n.Tree).Scope(community.ActorOf(p))
-	if all || n.Tree == nil {
-		return ""
-	}
-	if _, ok := n.Tree.Node(node); !ok {
-		// Placed on no known node: nowhere rather than everywhere. The node's own id keeps
-		// within() false for every group.
-		return "\x00" + node
-	}
-	return node
+// scope is the org node whose subtree a person may send to, or all when that is everything
+// (a secretary placed on no node, or no org tree), by the authority rule.
+func (n *Notices) scope(p community.Person) (node string, all bool) {
+	node, all = community.NewAuthority(n.Tree).Scope(community.ActorOf(p))
+	return node, all || n.Tree == nil
+}
+
+// covers reports whether node lies within p's jurisdiction, by the authority rule (a node
+// unknown to the tree lies in none).
+func (n *Notices) covers(p community.Person, node string) bool {
+	return community.NewAuthority(n.Tree).Covers(community.ActorOf(p), node)
 }
 
 func (n *Notices) nodeName(id string) string {
@@ -423,10 +422,10 @@ type reach struct {
 
 func (n *Notices) resolve(ctx context.Context, r *bot.Request, cmd Command) (*reach, error) {
 	rc := &reach{}
-	scope := n.scope(r.Sender)
+	scope, all := n.scope(r.Sender)
 	switch {
 	case cmd.All:
-		if scope == "" {
+		if all {
 			rc.all, rc.names = true, "全体"
 		} else {
 			rc.nodes, rc.names = []string{scope}, "全体（"+n.nodeName(scope)+"）"
@@ -439,9 +438,9 @@ func (n *Notices) resolve(ctx context.Context, r *bot.Request, cmd Command) (*re
 		for _, q := range cmd.Targets {
 			node, ok := n.Tree.Find(q)
 			if !ok {
-				return nil, community.Errorf(community.ENotFound, "没有找到“%s”。可以发给：全体、%s", q, strings.Join(n.targetChoices(scope), "、"))
+				return nil, community.Errorf(community.ENotFound, "没有找到“%s”。可以发给：全体、%s", q, strings.Join(n.targetChoices(r.Sender), "、"))
 			}
-			if scope != "" && !n.Tree.Within(node.ID, scope) {
+			if !all && !n.covers(r.Sender, node.ID) {
 				return nil, community.Errorf(community.EForbidden, "您只能向%s范围内的群发送，“%s”不在其中。", n.nodeName(scope), node.Name)
 			}
 			if !slices.Contains(rc.nodes, node.ID) {
@@ -505,10 +504,11 @@ func (n *Notices) countPeople(ctx context.Context, nodes []string, all bool) int
 	return c
 }
 
-func (n *Notices) targetChoices(scope string) []string {
+func (n *Notices) targetChoices(p community.Person) []string {
+	_, all := n.scope(p)
 	var out []string
 	for _, node := range n.Tree.Nodes() {
-		if (node.Kind == community.KindCommunity || node.Kind == community.KindGrid) && (scope == "" || n.Tree.Within(node.ID, scope)) {
+		if (node.Kind == community.KindCommunity || node.Kind == community.KindGrid) && (all || n.covers(p, node.ID)) {
 			out = append(out, node.Name)
 		}
 	}
