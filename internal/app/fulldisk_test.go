@@ -8,15 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/neighborbot/neighborbot/internal/app"
+	"github.com/neighborbot/neighborbot/internal/tmpfstest"
 	"github.com/neighborbot/neighborbot/store/bolt"
 	"github.com/neighborbot/neighborbot/store/cache"
 )
@@ -26,28 +25,7 @@ import (
 // checks the data; this checks what the operator sees. Root on Linux only; under CI=true it
 // fails rather than skip.
 func TestReadyzOnAFullDisk(t *testing.T) {
-	skip := func(why string) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s; CI=true, where this test must run (as root, on Linux)", why)
-		}
-		t.Skip(why)
-	}
-	if runtime.GOOS != "linux" {
-		skip("mounting a small tmpfs needs Linux")
-	}
-	if os.Geteuid() != 0 {
-		skip("mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", dir).CombinedOutput(); err != nil {
-		skip(fmt.Sprintf("mount -t tmpfs: %v: %s", err, bytes.TrimSpace(out)))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, bytes.TrimSpace(out))
-		}
-	})
+	dir := tmpfstest.Mount(t, "8m")
 	st, err := bolt.Open(filepath.Join(dir, "neighborbot.db"), bolt.Options{ProbeEvery: 10 * time.Millisecond,
 		SpaceProbe: 256 << 10, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -64,20 +42,7 @@ func TestReadyzOnAFullDisk(t *testing.T) {
 		t.Fatalf("/readyz before: %d %q", code, body)
 	}
 
-	filler := filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for buf := make([]byte, 4096); ; {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	f.Close()
+	filler := tmpfstest.Fill(t, dir)
 	ctx := t.Context()
 	big := bytes.Repeat([]byte("d"), 64<<10)
 	var werr error

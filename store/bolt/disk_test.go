@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,60 +18,9 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/internal/tmpfstest"
 	"github.com/neighborbot/neighborbot/store"
 )
-
-// mountTmpfs mounts a tmpfs of size (mount's syntax: "4m") on a new directory, unmounted when
-// the test ends. Without Linux or root it skips, unless CI is "true": there it fails.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	skip := func(why string) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s; CI=true, where this test must run (as root, on Linux)", why)
-		}
-		t.Skip(why)
-	}
-	if runtime.GOOS != "linux" {
-		skip("mounting a small tmpfs needs Linux")
-	}
-	if os.Geteuid() != 0 {
-		skip("mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		skip(fmt.Sprintf("mount -t tmpfs: %v: %s", err, bytes.TrimSpace(out)))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, bytes.TrimSpace(out))
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file in dir until the disk is full, and returns its path.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	p := filepath.Join(dir, "filler")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for i := 0; ; i++ {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling the disk: %v", err)
-			}
-			return p
-		}
-		if i > 1<<20 {
-			t.Fatal("the disk does not fill up")
-		}
-	}
-}
 
 // A full disk, for real: an 8 MiB tmpfs holds the store, and a file fills what is left of it.
 // Writes that need room then fail with errors (a commit that grows the data file, journal
@@ -83,7 +30,7 @@ func fillDisk(t *testing.T, dir string) string {
 // itself (a probe), is ready again, records and handles events (those received meanwhile
 // too), and after a reopen every acknowledged event and every reply is there, in a sound file.
 func TestFullDisk(t *testing.T) {
-	dir := mountTmpfs(t, "8m")
+	dir := tmpfstest.Mount(t, "8m")
 	path := filepath.Join(dir, "neighborbot.db")
 	var logs syncBuffer
 	s, err := Open(path, Options{ProbeEvery: 10 * time.Millisecond, SpaceProbe: 256 << 10,
@@ -159,7 +106,7 @@ func TestFullDisk(t *testing.T) {
 		}
 	}
 
-	filler := fillDisk(t, dir)
+	filler := tmpfstest.Fill(t, dir)
 
 	// bbolt: a commit that needs new pages fails (small ones may still reuse freed pages).
 	var commitErr error
