@@ -71,7 +71,7 @@ func leadingCNUnit(s string) (v, n int) {
 	return 0, 0
 }
 
-// digitRun is the length of the run of ASCII digits at the start of s.
+// DigitRunLen is the length of the run of ASCII digits at the start of s.
 func DigitRunLen(s string) int {
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
@@ -80,7 +80,7 @@ func DigitRunLen(s string) int {
 	return i
 }
 
-// atoi converts a short run of ASCII digits; callers bound the length so it cannot overflow.
+// AtoiDigits converts a short run of ASCII digits; callers bound the length so it cannot overflow.
 func AtoiDigits(s string) int64 {
 	var v int64
 	for i := 0; i < len(s); i++ {

@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// normalize folds full-width forms to ASCII (＃１２ → #12, ＋１ → +1, ：，→ :,), turns
+// Normalize folds full-width forms to ASCII (＃１２ → #12, ＋１ → +1, ：，→ :,), turns
 // every kind of space into one ASCII space, drops zero-width characters and invalid bytes'
 // damage (they become U+FFFD), trims, and drops trailing 。！!~ and similar.
 func Normalize(s string) string {
@@ -51,7 +51,7 @@ func isTrailingPunct(r rune) bool {
 	return false
 }
 
-// isSep reports separators that may sit between a verb, its number and its text.
+// IsSep reports separators that may sit between a verb, its number and its text.
 func IsSep(r rune) bool {
 	switch r {
 	case ',', ';', ':', '、', '。':
@@ -60,12 +60,12 @@ func IsSep(r rune) bool {
 	return false
 }
 
-// tidy trims spaces and separators from both ends.
+// TrimArgs trims spaces and separators from both ends.
 func TrimArgs(s string) string {
 	return strings.TrimFunc(s, func(r rune) bool { return r == ' ' || IsSep(r) })
 }
 
-// cut removes s[a:b] and joins the two sides without doubling a space or a separator.
+// CutSpan removes s[a:b] and joins the two sides without doubling a space or a separator.
 func CutSpan(s string, a, b int) string {
 	left := strings.TrimRight(s[:a], " ")
 	right := strings.TrimLeft(s[b:], " ")
@@ -83,7 +83,7 @@ func CutSpan(s string, a, b int) string {
 	return left + " " + right
 }
 
-// splitToken splits off the first word (up to a space or a separator).
+// SplitFirstWord splits off the first word (up to a space or a separator).
 func SplitFirstWord(s string) (tok, rest string) {
 	s = TrimArgs(s)
 	for i, r := range s {
