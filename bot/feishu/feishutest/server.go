@@ -1,7 +1,8 @@
 // Package feishutest is a fake Feishu Open API for tests (tenant token, bot info, send,
-// reply, patch, delayed card update) that records every call and can be told to fail the
-// next ones (429, 5xx, code 230020, a hang); and helpers that build real encrypted, signed
-// event bodies, so tests send what Feishu sends.
+// reply, patch, delayed card update, and web login: the authorize page, the user token
+// exchange and user_info) that records every call and can be told to fail the next ones
+// (429, 5xx, code 230020, a hang); and helpers that build real encrypted, signed event
+// bodies, so tests send what Feishu sends.
 package feishutest
 
 import (
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Routes of the fake, as named in Call.Route and Fail.
@@ -81,6 +83,11 @@ type Server struct {
 	AppSecret string
 	BotOpenID string
 	BotName   string
+	// RedirectURIs, if set, are the only redirect_uri the authorize page accepts (the app's
+	// 重定向 URL list).
+	RedirectURIs []string
+	// Now is the clock login codes expire by; nil means time.Now.
+	Now func() time.Time
 
 	srv  *httptest.Server
 	done chan struct{}
@@ -95,6 +102,11 @@ type Server struct {
 	messages map[string]*Message
 	uuids    map[string]string
 	images   map[string][]byte // image_key → the uploaded bytes
+
+	loggedIn   User                  // who the authorize page signs in
+	codeSeq    int                   // login codes issued
+	loginCodes map[string]*loginCode // code → what it was issued for
+	userTokens map[string]User       // user access token → its user
 }
 
 // New starts a fake for app "cli_test" / "secret" whose bot is "ou_bot"; tb closes it.
@@ -113,6 +125,9 @@ func New(tb testing.TB) *Server {
 	mux.HandleFunc("PATCH /open-apis/im/v1/messages/{id}", s.patch)
 	mux.HandleFunc("POST /open-apis/im/v1/images", s.uploadImage)
 	mux.HandleFunc("POST /open-apis/interactive/v1/card/update", s.cardUpdate)
+	mux.HandleFunc("GET /open-apis/authen/v1/authorize", s.authorize)
+	mux.HandleFunc("POST /open-apis/authen/v2/oauth/token", s.userToken)
+	mux.HandleFunc("GET /open-apis/authen/v1/user_info", s.userInfo)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	tb.Cleanup(s.Close)
