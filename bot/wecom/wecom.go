@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,7 +58,10 @@ type Options struct {
 	// AIBotToken and AIBotAESKey are the AI bot's callback settings; empty: no /wecom/aibot.
 	AIBotToken, AIBotAESKey string
 	BaseURL                 string // default DefaultBaseURL
-	BotName                 string // stripped from @-mentions, shown on cards
+	// OAuthURL and SSOURL serve the web login pages (网页授权, 扫码登录); default
+	// DefaultOAuthURL and DefaultSSOURL. Tests point them at wecomtest.
+	OAuthURL, SSOURL string
+	BotName          string // stripped from @-mentions, shown on cards
 
 	// Robots maps a chat id to its group robot's webhook key (config groups[].robot_key);
 	// groups in Directory with a RobotKey count too.
@@ -114,9 +118,15 @@ func New(o Options) (*Platform, error) {
 	if o.BaseURL == "" {
 		o.BaseURL = DefaultBaseURL
 	}
-	for len(o.BaseURL) > 0 && o.BaseURL[len(o.BaseURL)-1] == '/' {
-		o.BaseURL = o.BaseURL[:len(o.BaseURL)-1]
+	if o.OAuthURL == "" {
+		o.OAuthURL = DefaultOAuthURL
 	}
+	if o.SSOURL == "" {
+		o.SSOURL = DefaultSSOURL
+	}
+	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
+	o.OAuthURL = strings.TrimRight(o.OAuthURL, "/")
+	o.SSOURL = strings.TrimRight(o.SSOURL, "/")
 	if o.RobotPerMinute <= 0 {
 		o.RobotPerMinute = 20
 	}

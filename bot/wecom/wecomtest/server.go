@@ -1,5 +1,6 @@
 // Package wecomtest is a fake WeCom for tests: an API server (gettoken, message/send,
-// update_template_card, media/upload, group robot webhooks, the AI bot's response_url) that records every
+// update_template_card, media/upload, group robot webhooks, the AI bot's response_url, web
+// login: the 网页授权 and 扫码登录 pages and auth/getuserinfo) that records every
 // request and can be told to fail, be slow or lose its answer, and builders of real encrypted,
 // signed callbacks. Like WeCom, its message/send honours enable_duplicate_check.
 package wecomtest
@@ -79,8 +80,13 @@ type Server struct {
 	Secret string
 	// RobotKeys, if set, are the only webhook keys accepted.
 	RobotKeys []string
-	// Now is the clock duplicate checks are timed by; nil means time.Now.
+	// Now is the clock duplicate checks and login codes are timed by; nil means time.Now.
 	Now func() time.Time
+	// AgentID, if set, is the only agentid the login pages accept.
+	AgentID string
+	// TrustedDomains, if set, are the only redirect_uri hosts the login pages accept (the
+	// app's 可信域名).
+	TrustedDomains []string
 
 	srv *httptest.Server
 
@@ -95,6 +101,9 @@ type Server struct {
 	delivered []Request         // message/send calls that delivered a message
 	recent    map[string]sent   // duplicate-check key → the message delivered for it
 	media     map[string][]byte // media_id → the file uploaded
+
+	visitor    visitor               // who the login pages sign in
+	loginCodes map[string]*loginCode // web login codes
 }
 
 // sent is a message/send that delivered a message, for the duplicate check.
@@ -269,6 +278,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.URL.Path == PathOAuthAuthorize || r.URL.Path == PathSSOLogin {
+		s.loginPage(w, r)
+		return
+	}
 	answer(w, s.handle(r, body))
 }
 
@@ -349,6 +362,8 @@ func (s *Server) handle(r *http.Request, body []byte) map[string]any {
 			return errAnswer(CodeBadRobotKey, "invalid webhook url")
 		}
 		return map[string]any{"errcode": 0, "errmsg": "ok"}
+	case PathGetUserInfo:
+		return s.getUserInfoLocked(q)
 	case PathResponse:
 		code := q.Get("response_code")
 		if !s.responses[code] {
