@@ -219,6 +219,10 @@ type WeCom struct {
 	AIBotToken  string `yaml:"aibot_token"`   // WECOM_AIBOT_TOKEN
 	AIBotAESKey string `yaml:"aibot_aes_key"` // WECOM_AIBOT_AES_KEY, 43 characters
 	BaseURL     string `yaml:"base_url"`      // WECOM_BASE_URL
+	// OAuthURL and SSOURL serve the console's sign-in pages: 网页授权 inside WeCom and
+	// 扫码登录 in any browser. Changed only for a test server.
+	OAuthURL string `yaml:"oauth_url"` // WECOM_OAUTH_URL
+	SSOURL   string `yaml:"sso_url"`   // WECOM_SSO_URL
 }
 
 // WeChatOA is a WeChat Service Account (认证服务号) for residents on personal WeChat
@@ -370,7 +374,8 @@ func defaults() *Config {
 		},
 		Notices: NoticesPolicy{ExportLinkTTL: Duration(7 * 24 * time.Hour)},
 		Feishu:  Feishu{Mode: FeishuHTTP, BaseURL: "https://open.feishu.cn"},
-		WeCom:   WeCom{BaseURL: "https://qyapi.weixin.qq.com"},
+		WeCom: WeCom{BaseURL: "https://qyapi.weixin.qq.com", OAuthURL: "https://open.weixin.qq.com",
+			SSOURL: "https://login.work.weixin.qq.com"},
 		WeChatOA: WeChatOA{BaseURL: "https://api.weixin.qq.com", StatusTemplate: OATemplate{
 			ItemField: "character_string1", StatusField: "thing2", TimeField: "time3"},
 			Menu: []OAMenuButton{{Name: "我要点单"}, {Name: "我的需求", Text: "我的"}, {Name: "帮助", Text: "帮助"}}},
@@ -405,6 +410,8 @@ func (c *Config) envSettings() []envSetting {
 		{"WECOM_AIBOT_TOKEN", "wecom.aibot_token", &c.WeCom.AIBotToken},
 		{"WECOM_AIBOT_AES_KEY", "wecom.aibot_aes_key", &c.WeCom.AIBotAESKey},
 		{"WECOM_BASE_URL", "wecom.base_url", &c.WeCom.BaseURL},
+		{"WECOM_OAUTH_URL", "wecom.oauth_url", &c.WeCom.OAuthURL},
+		{"WECOM_SSO_URL", "wecom.sso_url", &c.WeCom.SSOURL},
 		{"WECHAT_OA_APP_ID", "wechat_oa.app_id", &c.WeChatOA.AppID},
 		{"WECHAT_OA_APP_SECRET", "wechat_oa.app_secret", &c.WeChatOA.AppSecret},
 		{"WECHAT_OA_TOKEN", "wechat_oa.token", &c.WeChatOA.Token},

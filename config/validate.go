@@ -412,6 +412,13 @@ func (v *validator) feishu(f Feishu) {
 
 func (v *validator) wecom(w WeCom) {
 	v.baseURL("wecom.base_url", w.BaseURL)
+	// The sign-in pages' hosts: empty takes WeCom's (the adapter's defaults).
+	if w.OAuthURL != "" {
+		v.baseURL("wecom.oauth_url", w.OAuthURL)
+	}
+	if w.SSOURL != "" {
+		v.baseURL("wecom.sso_url", w.SSOURL)
+	}
 	v.aesKey("wecom.aes_key", w.AESKey)
 	v.aesKey("wecom.aibot_aes_key", w.AIBotAESKey)
 	if w.CorpID == "" {

@@ -22,7 +22,7 @@ func (a *App) addWeCom(ctx context.Context, owner string) error {
 		CorpID: w.CorpID, AgentID: w.AgentID, Secret: w.Secret,
 		Token: w.Token, AESKey: w.AESKey,
 		AIBotToken: w.AIBotToken, AIBotAESKey: w.AIBotAESKey,
-		BaseURL: w.BaseURL, BotName: a.Cfg.BotName,
+		BaseURL: w.BaseURL, OAuthURL: w.OAuthURL, SSOURL: w.SSOURL, BotName: a.Cfg.BotName,
 		Robots: robots, RobotPerMinute: a.Cfg.Limits.WeComRobotPerMinute,
 		Directory: a.Store, Docs: a.Store, Within: a.Tree.Within,
 		Now: a.Now, Log: a.Log.With("part", "wecom"),
