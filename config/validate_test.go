@@ -291,7 +291,9 @@ func TestValidate(t *testing.T) {
 		// WeCom
 		{
 			name: "wecom sign-in page hosts",
-			edit: func(c *config.Config) { c.WeCom.OAuthURL, c.WeCom.SSOURL = "open.weixin.qq.com", "ftp://login.work.weixin.qq.com" },
+			edit: func(c *config.Config) {
+				c.WeCom.OAuthURL, c.WeCom.SSOURL = "open.weixin.qq.com", "ftp://login.work.weixin.qq.com"
+			},
 			want: []string{
 				`wecom.oauth_url (WECOM_OAUTH_URL): "open.weixin.qq.com" is not an http(s) URL`,
 				`wecom.sso_url (WECOM_SSO_URL): "ftp://login.work.weixin.qq.com" is not an http(s) URL`,
