@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/silenceper/wechat/v2/util"
 )
@@ -135,4 +136,11 @@ func (w *WebLogin) Exchange(ctx context.Context, code string) (string, error) {
 		return "", errors.New("wecom web login: no userid in WeCom's answer")
 	}
 	return UserID(out.UserID), nil
+}
+
+// InClient reports whether a request's User-Agent is WeCom's own browser (phone or desktop
+// client, "wxwork/…"): there 网页授权 signs in without a click; elsewhere it cannot, and
+// 扫码登录 is the way.
+func InClient(userAgent string) bool {
+	return strings.Contains(strings.ToLower(userAgent), "wxwork/")
 }

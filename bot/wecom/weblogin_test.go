@@ -245,3 +245,17 @@ func TestWebLoginBrowserFlow(t *testing.T) {
 		t.Errorf("signed out: %d %q", status, body)
 	}
 }
+
+func TestInClient(t *testing.T) {
+	for ua, want := range map[string]bool{
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 wxwork/4.1.22 MicroMessenger/7.0.1 Language/zh": true,
+		"Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) wxwork/4.1.20 (MicroMessenger/6.2) WindowsWechat":                                 true,
+		"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36 MicroMessenger/8.0.47":                               false, // personal WeChat
+		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36":                                                            false,
+		"": false,
+	} {
+		if got := wecom.InClient(ua); got != want {
+			t.Errorf("InClient(%q) = %v, want %v", ua, got, want)
+		}
+	}
+}
