@@ -178,13 +178,19 @@ func (w *WebLogin) userToken(ctx context.Context, code string) (string, error) {
 		TokenType   string `json:"token_type"`
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
+		Msg         string `json:"msg"` // gateway refusals (rate limits) use the Open API's form
 	}
 	if err := w.do(ctx, http.MethodPost, pathUserToken, "", body, &out); err != nil {
 		return "", err
 	}
 	if out.Code != 0 || out.AccessToken == "" {
-		msg := strings.TrimSpace(out.Error + ": " + out.Description)
-		ce := &codeError{code: out.Code, msg: strings.TrimPrefix(msg, ": ")}
+		var parts []string
+		for _, p := range []string{out.Error, out.Description, out.Msg} {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		ce := &codeError{code: out.Code, msg: strings.Join(parts, ": ")}
 		switch {
 		case loginCodeErrors[out.Code]:
 			return "", fmt.Errorf("user access token: %w (%w)", ErrLoginCode, ce)
