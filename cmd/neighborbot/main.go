@@ -84,6 +84,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	defer a.Close()
+	if cfg.AdminEnabled() {
+		if _, err := a.ListenAdmin(cfg.AdminAddr); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
