@@ -152,7 +152,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		backend = a.Metrics.WrapStore(backend)
 		a.Metrics.Watch(backend, a.Now, a.Log.With("part", "metrics"))
 	}
-	a.Store = cache.New(a.Store, cache.Options{TTL: DirectoryTTL, Colls: CachedColls})
+	a.Store = cache.New(backend, cache.Options{TTL: DirectoryTTL, Colls: CachedColls})
 
 	a.Handlers = &handlers.Handlers{Store: a.Store, Tree: a.Tree, BotName: cfg.BotName, Log: a.Log}
 	// One command mux: every feature registers its verbs and card actions on it below; a word
