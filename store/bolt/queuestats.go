@@ -34,8 +34,16 @@ func (s *Store) QueueStats(ctx context.Context, now time.Time) (store.QueueStats
 		if k, _ := tx.Bucket(bOutboxReady).Cursor().First(); k != nil {
 			st.OutboxOldestDue = tkeyTime(k[:8])
 		}
-		if k, _ := tx.Bucket(bOutboxWait).Cursor().First(); k != nil && bytes.Compare(k[:8], tkey(now)) <= 0 {
-			if due := tkeyTime(k[:8]); st.OutboxOldestDue.IsZero() || due.Before(st.OutboxOldestDue) {
+		if k, id := tx.Bucket(bOutboxWait).Cursor().First(); k != nil && bytes.Compare(k[:8], tkey(now)) <= 0 {
+			r, err := getOutbox(tx.Bucket(bOutbox), string(id))
+			if err != nil {
+				return err
+			}
+			due := r.due() // due since then, or since it was enqueued if that was later
+			if r.CreatedAt.After(due) {
+				due = r.CreatedAt
+			}
+			if st.OutboxOldestDue.IsZero() || due.Before(st.OutboxOldestDue) {
 				st.OutboxOldestDue = due
 			}
 		}

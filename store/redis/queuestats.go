@@ -45,9 +45,19 @@ func (s *Store) QueueStats(ctx context.Context, now time.Time) (store.QueueStats
 	if m := ready.Val(); len(m) == 1 && len(m[0]) >= tkeyLen {
 		st.OutboxOldestDue = tkeyTime(m[0][:tkeyLen])
 	}
-	if m := wait.Val(); len(m) == 1 && len(m[0]) >= tkeyLen {
-		if due := tkeyTime(m[0][:tkeyLen]); !due.After(now) && (st.OutboxOldestDue.IsZero() || due.Before(st.OutboxOldestDue)) {
-			st.OutboxOldestDue = due
+	if m := wait.Val(); len(m) == 1 && len(m[0]) > tkeyLen {
+		if due := tkeyTime(m[0][:tkeyLen]); !due.After(now) {
+			// Due since then, or since it was enqueued if that was later (no NotBefore).
+			created, err := s.rdb.HGet(ctx, s.k.outboxPrefix()+m[0][tkeyLen:], "created").Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return st, s.fail(ctx, "queue stats", err)
+			}
+			if c, err := parseTime(created); err == nil && c.After(due) {
+				due = c
+			}
+			if st.OutboxOldestDue.IsZero() || due.Before(st.OutboxOldestDue) {
+				st.OutboxOldestDue = due
+			}
 		}
 	}
 	return st, nil
