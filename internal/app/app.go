@@ -94,6 +94,7 @@ type App struct {
 	closers []func() error
 	limits  ServerLimits
 	admin   net.Listener // ListenAdmin's, served by Run
+	notices *notices.Notices
 	// renumber are the features' parts of the move to one number space (numbering.Migrate).
 	renumber []numbering.Part
 }
