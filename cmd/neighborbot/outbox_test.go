@@ -70,3 +70,24 @@ func TestOutboxCommand(t *testing.T) {
 		t.Errorf("outbox with nothing to look up: %v", err)
 	}
 }
+
+// The admin listener's address already taken: serve stops at start-up and says which setting
+// to change.
+func TestAdminAddrInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	env := map[string]string{"NEIGHBORBOT_DATA": t.TempDir(), "NEIGHBORBOT_ADDR": "127.0.0.1:0", "NEIGHBORBOT_ADMIN_ADDR": ln.Addr().String()}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errs bytes.Buffer
+	err = run(ctx, nil, func(k string) string { return env[k] }, &out, &errs)
+	if err == nil || !strings.Contains(err.Error(), "admin listener (admin_addr, NEIGHBORBOT_ADMIN_ADDR)") || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("serve with the admin address taken: %v", err)
+	}
+	if strings.Contains(out.String(), "playground at") {
+		t.Errorf("it started anyway: %s", out.String())
+	}
+}
