@@ -63,10 +63,10 @@ type Env struct {
 	// MetricsOff runs the bot with NEIGHBORBOT_ADMIN_ADDR=off: no admin listener, no metrics.
 	MetricsOff bool
 	// NoBare skips the inbound scenario's runs of the SDK's bare dispatcher.
-	NoBare bool
-	Log       *slog.Logger
-	Command   string // how this run was invoked, for the tables
-	Machine   string
+	NoBare  bool
+	Log     *slog.Logger
+	Command string // how this run was invoked, for the tables
+	Machine string
 
 	bins       map[string]string
 	boltDS     string
