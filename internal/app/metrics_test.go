@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -358,4 +359,58 @@ func label(m *dto.Metric, name string) string {
 		}
 	}
 	return ""
+}
+
+// admin_addr off: no metrics anywhere (the pipeline and the dispatcher observe nothing) and no
+// admin listener; pprof is on the admin listener only when asked for.
+func TestAdminOffAndPprof(t *testing.T) {
+	newApp := func(env map[string]string) *app.App {
+		t.Helper()
+		env["NEIGHBORBOT_DATA"] = t.TempDir()
+		cfg, err := config.Load(func(k string) string { return env[k] }, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := app.New(context.Background(), app.Options{Config: cfg, Log: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		return a
+	}
+	off := newApp(map[string]string{"NEIGHBORBOT_ADMIN_ADDR": "off"})
+	if off.Metrics != nil || off.Pipeline.Metrics != nil || off.Dispatcher.Metrics != nil {
+		t.Errorf("admin_addr off: metrics %v, pipeline's %v, dispatcher's %v; want none", off.Metrics, off.Pipeline.Metrics, off.Dispatcher.Metrics)
+	}
+	if _, err := off.ListenAdmin("127.0.0.1:0"); err == nil {
+		t.Errorf("admin_addr off: ListenAdmin opened a listener")
+	}
+	get := func(a *app.App, path string) int {
+		w := httptest.NewRecorder()
+		a.AdminHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		return w.Code
+	}
+	plain := newApp(map[string]string{"NEIGHBORBOT_ADMIN_ADDR": "127.0.0.1:0"})
+	withPprof := newApp(map[string]string{"NEIGHBORBOT_ADMIN_ADDR": "127.0.0.1:0", "NEIGHBORBOT_PPROF": "1"})
+	for _, c := range []struct {
+		a    *app.App
+		path string
+		want int
+	}{
+		{plain, "/metrics", http.StatusOK},
+		{plain, "/debug/pprof/", http.StatusNotFound},
+		{withPprof, "/debug/pprof/", http.StatusOK},
+		{withPprof, "/debug/pprof/goroutine?debug=1", http.StatusOK},
+		{plain, "/outbox?notice=1", http.StatusNotFound}, // no notice 1
+		{plain, "/outbox", http.StatusBadRequest},
+	} {
+		if got := get(c.a, c.path); got != c.want {
+			t.Errorf("GET %s (pprof %v): %d, want %d", c.path, c.a.Cfg.Pprof, got, c.want)
+		}
+	}
+	w := httptest.NewRecorder()
+	withPprof.Mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/debug/pprof/", nil))
+	if w.Code != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof/ on the public mux: %d, want 404", w.Code)
+	}
 }
