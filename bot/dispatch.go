@@ -71,6 +71,8 @@ type Dispatcher struct {
 	// answer in a commit of its own, 816–830 µs of CPU an event; with 2 ms, 714–744 µs, for
 	// 1–1.3 ms more to the first send.
 	WakeDelay time.Duration
+	// Metrics, if set, observes each send, retry and rate-limit wait.
+	Metrics Metrics
 
 	initOnce sync.Once
 	wake     chan struct{}
@@ -281,6 +283,9 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 			wait = time.Second
 		}
 		if wait > 0 {
+			if d.Metrics != nil {
+				d.Metrics.RateLimited(e.Platform)
+			}
 			at := d.deferSlot(lims, d.Now(), wait)
 			if err := d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, at, "", false); err == nil {
 				// Deferred entries come due one limit interval apart (deferSlot): woken for
@@ -290,9 +295,16 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 			return
 		}
 	}
+	var start time.Time
+	if d.Metrics != nil {
+		start = time.Now()
+	}
 	sendCtx, cancelSend := context.WithTimeout(ctx, d.SendTimeout)
 	sent, err := d.send(sendCtx, p, o)
 	cancelSend()
+	if d.Metrics != nil {
+		d.Metrics.Sent(e.Platform, sendCode(err), time.Since(start))
+	}
 	now := d.Now()
 	if err == nil {
 		if cerr := d.Outbox.CompleteOutbox(ctx, e.ID, d.Owner, sent.MessageID, now); cerr != nil {
@@ -312,6 +324,9 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 		delay = after
 	}
 	log.Warn("send failed, will retry", "in", delay.Round(time.Millisecond), "err", err)
+	if d.Metrics != nil {
+		d.Metrics.Retry(e.Platform)
+	}
 	if err := d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, now.Add(delay), err.Error(), true); err == nil {
 		d.wakeAt(now.Add(delay))
 	}

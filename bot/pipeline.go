@@ -45,6 +45,8 @@ type Pipeline struct {
 	// 16 per worker. Beyond it, events are recorded unleased and leased from the inbox as
 	// workers free up, so none waits in memory long enough for its lease to run out.
 	Queue int
+	// Metrics, if set, observes each event's receipt and handling.
+	Metrics Metrics
 
 	once    sync.Once
 	wake    chan struct{}
@@ -113,6 +115,10 @@ func (p *Pipeline) Receive(ctx context.Context, m Message) error {
 // receive is Receive, also reporting whether m was new.
 func (p *Pipeline) receive(ctx context.Context, m Message) (fresh bool, err error) {
 	p.init()
+	if p.Metrics != nil {
+		start := time.Now()
+		defer func() { p.observeReceive(m.Platform, fresh, err, time.Since(start)) }()
+	}
 	if m.EventID == "" {
 		return false, fmt.Errorf("message without event id from %s", m.Platform)
 	}
@@ -349,12 +355,45 @@ func (p *Pipeline) handle(j job) {
 		p.ack(ctx, e.ID)
 		return
 	}
-	if _, err := p.Engine.Handle(ctx, m); err != nil {
+	var start time.Time
+	if p.Metrics != nil {
+		start = time.Now()
+		if j.m == nil && e.Attempts > 1 {
+			p.Metrics.InboxTakeover(m.Platform)
+		}
+	}
+	_, err := p.Engine.Handle(ctx, m)
+	if p.Metrics != nil {
+		outcome := OutcomeHandled
+		if err != nil {
+			outcome = OutcomeFailed
+		}
+		p.Metrics.Handled(m.Platform, outcome, time.Since(start))
+	}
+	if err != nil {
 		// Left leased: it is tried again when the lease runs out.
 		p.Log.Warn("event not handled, will retry", "event", e.ID, "attempt", e.Attempts, "err", err)
 		return
 	}
 	p.ack(ctx, e.ID)
+}
+
+// observeReceive tells Metrics what became of a received event.
+func (p *Pipeline) observeReceive(platform string, fresh bool, err error, d time.Duration) {
+	outcome, reason := OutcomeAccepted, ""
+	var ue *store.UnavailableError
+	switch {
+	case err == nil && !fresh:
+		outcome = OutcomeDuplicate
+	case err == nil:
+	case errors.Is(err, errShuttingDown):
+		outcome, reason = OutcomeRefused, RefusedShuttingDown
+	case errors.As(err, &ue):
+		outcome, reason = OutcomeRefused, RefusedStoreUnavailable
+	default:
+		outcome, reason = OutcomeRefused, RefusedInvalid
+	}
+	p.Metrics.Received(platform, outcome, reason, d)
 }
 
 // ack acks a handled event: through ackLoop when the inbox acks in batches, else at once.

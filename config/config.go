@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,6 +67,14 @@ const (
 	DefaultPlaygroundAddr = "127.0.0.1:8080"
 )
 
+// The admin listener (metrics, pprof): on loopback unless admin_addr says otherwise, so it is
+// never public by accident.
+const (
+	DefaultAdminAddr = "127.0.0.1:9091"
+	// AdminOff as admin_addr turns the admin listener off, and the metrics with it.
+	AdminOff = "off"
+)
+
 // Feishu event delivery modes (Feishu.Mode).
 const (
 	FeishuHTTP = "http" // Feishu POSTs events to our callback URL
@@ -80,6 +89,11 @@ type Config struct {
 	RedisURL     string `yaml:"redis_url"`     // redis://, rediss:// or "host:port,host:port" (Cluster); NEIGHBORBOT_REDIS_URL
 	LogLevel     string `yaml:"log_level"`     // debug, info, warn or error; NEIGHBORBOT_LOG_LEVEL
 	HolidaysFile string `yaml:"holidays_file"` // extra or corrected holiday data; NEIGHBORBOT_HOLIDAYS
+	// AdminAddr is the admin listener's address: GET /metrics (Prometheus) and, with Pprof,
+	// /debug/pprof/; NEIGHBORBOT_ADMIN_ADDR; default DefaultAdminAddr; AdminOff: no listener
+	// and no metrics.
+	AdminAddr string `yaml:"admin_addr"`
+	Pprof     bool   `yaml:"pprof"` // serve /debug/pprof/ on the admin listener; NEIGHBORBOT_PPROF=1
 
 	Org       []OrgNode  `yaml:"org"`
 	Groups    []Group    `yaml:"groups"`
@@ -353,9 +367,10 @@ func sectionName(goType string) string {
 // defaults is a Config with every default and no organisation.
 func defaults() *Config {
 	return &Config{
-		BotName:  "邻里帮",
-		DataDir:  "./data", // Addr is set by Load: see defaultAddr
-		LogLevel: "info",
+		BotName:   "邻里帮",
+		DataDir:   "./data", // Addr is set by Load: see defaultAddr
+		LogLevel:  "info",
+		AdminAddr: DefaultAdminAddr,
 		Deadlines: DeadlinePolicy{
 			RemindBefore:          Duration(24 * time.Hour),
 			WorkdayStart:          "08:00",
@@ -396,6 +411,7 @@ func (c *Config) envSettings() []envSetting {
 		{"NEIGHBORBOT_REDIS_URL", "redis_url", &c.RedisURL},
 		{"NEIGHBORBOT_LOG_LEVEL", "log_level", &c.LogLevel},
 		{"NEIGHBORBOT_HOLIDAYS", "holidays_file", &c.HolidaysFile},
+		{"NEIGHBORBOT_ADMIN_ADDR", "admin_addr", &c.AdminAddr},
 		{"FEISHU_APP_ID", "feishu.app_id", &c.Feishu.AppID},
 		{"FEISHU_APP_SECRET", "feishu.app_secret", &c.Feishu.AppSecret},
 		{"FEISHU_VERIFICATION_TOKEN", "feishu.verification_token", &c.Feishu.VerificationToken},
@@ -441,6 +457,14 @@ func (c *Config) applyEnv(getenv func(string) string) {
 			*s.field = v
 		}
 	}
+	if v := strings.TrimSpace(getenv(envPprof)); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			c.envErrs = append(c.envErrs, envError{key: "pprof", err: fmt.Errorf("%q is not 1 or 0 (true or false)", v)})
+		} else {
+			c.Pprof = on
+		}
+	}
 	for _, s := range c.envDurations() {
 		if v := strings.TrimSpace(getenv(s.env)); v != "" {
 			d, err := ParseDuration(v)
@@ -464,6 +488,12 @@ func (c *Config) defaultAddr() {
 		c.Addr = DefaultPlaygroundAddr
 	}
 }
+
+// envPprof switches pprof on the admin listener (Config.Pprof).
+const envPprof = "NEIGHBORBOT_PPROF"
+
+// AdminEnabled reports whether the admin listener (and the metrics) run.
+func (c *Config) AdminEnabled() bool { return c.AdminAddr != AdminOff }
 
 // FeishuEnabled reports whether a Feishu app is configured.
 func (c *Config) FeishuEnabled() bool { return c.Feishu.AppID != "" }

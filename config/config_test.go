@@ -542,3 +542,43 @@ func TestDefaultAddrDependsOnPlatforms(t *testing.T) {
 		})
 	}
 }
+
+// The admin listener (metrics, pprof) is on loopback unless told otherwise, pprof is off,
+// and both are set from the file or the environment; a bad value is refused naming the key
+// and the variable.
+func TestAdminListener(t *testing.T) {
+	tests := []struct {
+		file  string
+		env   map[string]string
+		addr  string
+		pprof bool
+		err   string
+	}{
+		{addr: "127.0.0.1:9091"},
+		{file: "admin_addr: 10.0.0.5:9100\npprof: true\n", addr: "10.0.0.5:9100", pprof: true},
+		{file: "admin_addr: 10.0.0.5:9100\n", env: map[string]string{"NEIGHBORBOT_ADMIN_ADDR": ":9200", "NEIGHBORBOT_PPROF": "1"}, addr: ":9200", pprof: true},
+		{file: "pprof: true\n", env: map[string]string{"NEIGHBORBOT_PPROF": "0"}, addr: "127.0.0.1:9091"},
+		{env: map[string]string{"NEIGHBORBOT_ADMIN_ADDR": "off"}, addr: "off"},
+		{env: map[string]string{"NEIGHBORBOT_ADMIN_ADDR": "9091"}, err: `admin_addr (NEIGHBORBOT_ADMIN_ADDR): "9091" is not host:port`},
+		{env: map[string]string{"NEIGHBORBOT_ADMIN_ADDR": "127.0.0.1:99999"}, err: `admin_addr (NEIGHBORBOT_ADMIN_ADDR): port "99999"`},
+		{env: map[string]string{"NEIGHBORBOT_ADMIN_ADDR": ":8080", "NEIGHBORBOT_ADDR": ":8080"}, err: `":8080" is also addr`},
+		{env: map[string]string{"NEIGHBORBOT_PPROF": "yes please"}, err: `pprof (NEIGHBORBOT_PPROF): "yes please" is not 1 or 0`},
+		{env: map[string]string{"NEIGHBORBOT_ADMIN_ADDR": "off", "NEIGHBORBOT_PPROF": "1"}, err: "pprof (NEIGHBORBOT_PPROF): pprof is served on the admin listener"},
+	}
+	for _, tt := range tests {
+		c, err := config.Load(env(tt.env), writeFile(t, minimal+tt.file))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("file %q env %v: err %v, want %q", tt.file, tt.env, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("file %q env %v: %v", tt.file, tt.env, err)
+			continue
+		}
+		if c.AdminAddr != tt.addr || c.Pprof != tt.pprof || c.AdminEnabled() != (tt.addr != "off") {
+			t.Errorf("file %q env %v: admin_addr %q pprof %v enabled %v, want %q %v", tt.file, tt.env, c.AdminAddr, c.Pprof, c.AdminEnabled(), tt.addr, tt.pprof)
+		}
+	}
+}

@@ -62,6 +62,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.String("log_level", c.LogLevel),
+		slog.String("admin_addr", c.AdminAddr),
+		slog.Bool("pprof", c.Pprof),
 		slog.String("holidays_file", c.HolidaysFile),
 		slog.String("platforms", strings.Join(platforms, ",")),
 		slog.Int("org_nodes", nodes),

@@ -25,6 +25,7 @@ func (c *Config) Validate() error {
 	for _, s := range c.envDurations() {
 		v.env[s.key] = s.env
 	}
+	v.env["pprof"] = envPprof
 	for _, e := range c.envErrs {
 		v.fail(e.key, "%v", e.err)
 	}
@@ -84,6 +85,22 @@ func (v *validator) top(c *Config) {
 		v.fail("addr", `%q is not host:port (e.g. ":8080", "127.0.0.1:8080")`, c.Addr)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		v.fail("addr", "port %q is not a number from 0 to 65535", port)
+	}
+	switch {
+	case c.AdminAddr == AdminOff:
+	case c.AdminAddr == "":
+		v.fail("admin_addr", `missing: host:port for /metrics (default %q), or %q`, DefaultAdminAddr, AdminOff)
+	default:
+		if _, port, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			v.fail("admin_addr", `%q is not host:port (e.g. %q) nor %q`, c.AdminAddr, DefaultAdminAddr, AdminOff)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			v.fail("admin_addr", "port %q is not a number from 0 to 65535", port)
+		} else if c.AdminAddr == c.Addr && n != 0 {
+			v.fail("admin_addr", "%q is also addr: the admin listener needs an address of its own", c.AdminAddr)
+		}
+	}
+	if c.Pprof && c.AdminAddr == AdminOff {
+		v.fail("pprof", "pprof is served on the admin listener, which admin_addr %q turns off", AdminOff)
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		v.fail("data_dir", `missing: the directory for the embedded store, e.g. "./data"`)

@@ -178,10 +178,13 @@ func (s *Scheduler) fireItem(ctx context.Context, no int64, key string, now time
 	switch {
 	case !st.Useful:
 		log.Info("item step skipped: its time passed while no scheduler ran", "due", st.Due)
+		s.stepDone("item", "skipped")
 	case now.Sub(st.Due) > 5*time.Minute:
 		log.Info("item step caught up", "due", st.Due, "late", now.Sub(st.Due).Round(time.Minute))
+		s.stepDone("item", "caught_up")
 	default:
 		log.Info("item step fired")
+		s.stepDone("item", "fired")
 	}
 	return nil
 }

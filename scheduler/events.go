@@ -80,6 +80,7 @@ func (s *Scheduler) logMissed(ctx context.Context, sc *Schedule, r Rule, from, t
 		if err != nil || (occ != nil && (occ.Cancelled || occ.Steps[StepAnnounce].Done())) {
 			continue
 		}
+		s.stepDone("occurrence", "skipped")
 		if n++; n <= 20 {
 			s.log.Warn("occurrence passed while no scheduler ran; skipped", "occurrence", id, "title", sc.Title, "down_since", from)
 		}
@@ -162,6 +163,7 @@ func (s *Scheduler) skipStep(ctx context.Context, id string, st step, why string
 	}
 	if err == nil {
 		s.log.Info("occurrence step skipped", "occurrence", id, "step", st.Name, "due", st.Due, "why", why)
+		s.stepDone("occurrence", "skipped")
 	}
 	return err
 }
@@ -231,8 +233,10 @@ func (s *Scheduler) fireStep(ctx context.Context, sc *Schedule, id string, start
 	lag := now.Sub(st.Due)
 	if lag > 5*time.Minute {
 		s.log.Info("occurrence step caught up", "occurrence", id, "step", st.Name, "due", st.Due, "late", lag.Round(time.Minute), "messages", len(outs))
+		s.stepDone("occurrence", "caught_up")
 	} else {
 		s.log.Info("occurrence step sent", "occurrence", id, "step", st.Name, "messages", len(outs))
+		s.stepDone("occurrence", "fired")
 	}
 	return nil
 }

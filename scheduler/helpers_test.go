@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -102,6 +103,26 @@ type world struct {
 	recs  []*recording
 	// retention is the purge's, for instances added from now on; 0: off, as in most tests.
 	retention time.Duration
+
+	stepsMu sync.Mutex
+	steps   map[string]int // "kind/outcome" → count, from Options.Step
+}
+
+// step counts a step the scheduler reports (Options.Step).
+func (w *world) step(kind, outcome string) {
+	w.stepsMu.Lock()
+	defer w.stepsMu.Unlock()
+	if w.steps == nil {
+		w.steps = map[string]int{}
+	}
+	w.steps[kind+"/"+outcome]++
+}
+
+// stepCounts is a copy of what Options.Step reported.
+func (w *world) stepCounts() map[string]int {
+	w.stepsMu.Lock()
+	defer w.stepsMu.Unlock()
+	return maps.Clone(w.steps)
 }
 
 // testConfig is the demo community plus a second community with its own group, so a
@@ -148,7 +169,7 @@ func (w *world) add(cal scheduler.Calendar) *scheduler.Scheduler {
 	rec := &recording{Store: w.st, name: name, log: w.log}
 	s, err := scheduler.New(scheduler.Options{
 		Store: rec, Tree: w.tree, Schedules: w.cfg.Schedules, Deadlines: w.cfg.Deadlines,
-		Calendar: cal, Now: w.clock.Now, Loc: shanghai, Owner: name, Retention: w.retention,
+		Calendar: cal, Now: w.clock.Now, Loc: shanghai, Owner: name, Retention: w.retention, Step: w.step,
 		Log: slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelInfo})).With("instance", name),
 	})
 	if err != nil {

@@ -45,6 +45,10 @@ type Options struct {
 	Retention time.Duration
 	// AfterTick, if set, is called after each tick Run makes (tests, metrics).
 	AfterTick func(now, next time.Time, err error)
+	// Step, if set, is told of each step the scheduler fires, catches up or skips: kind is
+	// "item" (the deadline ladder) or "occurrence" (a schedule's), outcome "fired",
+	// "caught_up" (over 5 minutes late) or "skipped" (metrics).
+	Step func(kind, outcome string)
 }
 
 // Scheduler announces and reminds occurrences of schedules and walks items up the deadline
@@ -60,6 +64,7 @@ type Scheduler struct {
 	wake      func()
 	spec      string
 	after     func(now, next time.Time, err error)
+	step      func(kind, outcome string)
 	cfg       []config.Schedule
 	policy    config.DeadlinePolicy
 	retention time.Duration
@@ -68,6 +73,13 @@ type Scheduler struct {
 
 	rulesMu sync.Mutex
 	rules   map[string]Rule // parsed rule text → rule
+}
+
+// stepDone tells Options.Step of a step.
+func (s *Scheduler) stepDone(kind, outcome string) {
+	if s.step != nil {
+		s.step(kind, outcome)
+	}
 }
 
 // claimLease is how long a claimed step may stay unsent before another replica takes it
@@ -100,7 +112,7 @@ func New(o Options) (*Scheduler, error) {
 	}
 	s := &Scheduler{
 		st: o.Store, tree: o.Tree, cal: o.Calendar, now: o.Now, loc: o.Loc, log: o.Log,
-		owner: o.Owner, wake: o.Wake, spec: o.Spec, after: o.AfterTick, cfg: o.Schedules,
+		owner: o.Owner, wake: o.Wake, spec: o.Spec, after: o.AfterTick, step: o.Step, cfg: o.Schedules,
 		policy: o.Deadlines, retention: o.Retention, rules: map[string]Rule{},
 	}
 	var errs []error

@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -309,6 +310,13 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	}
 	if item.Escalation != 2 || len(withPrefix(ids, fmt.Sprintf("sched:item:%d/deadline:overdue/", it.No))) != 2 {
 		t.Errorf("overdue not caught up: escalation %d, ids %v", item.Escalation, ids)
+	}
+	// What the metrics count (Options.Step), step by step: the item's 挂牌 and two
+	// escalations caught up, its reminder skipped; October's announcement caught up, its
+	// 72h reminder skipped, its 24h reminder on time; November's occurrence skipped whole.
+	want := map[string]int{"item/caught_up": 3, "item/skipped": 1, "occurrence/caught_up": 1, "occurrence/fired": 1, "occurrence/skipped": 2}
+	if got := w.stepCounts(); !maps.Equal(got, want) {
+		t.Errorf("steps reported %v, want %v", got, want)
 	}
 }
 

@@ -22,6 +22,7 @@ fi
 # poppler-utils' pdftoppm renders the pages in docs/.
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-calc)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus) # promtool checks deploy/prometheus/alerts.yml
 if ((${#missing[@]})); then
   echo "test.sh: installing ${missing[*]}"
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

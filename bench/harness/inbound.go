@@ -105,7 +105,7 @@ func runInbound(ctx context.Context, e *Env) ([]Section, error) {
 			backends = append(backends, "Redis")
 		}
 		var bare []rateResult
-		if src.platform() == "feishu" {
+		if src.platform() == "feishu" && !e.NoBare {
 			for _, durable := range []bool{false, true} {
 				rs, err := e.inboundBare(ctx, src, durable)
 				if err != nil {
@@ -253,6 +253,10 @@ func (e *Env) inboundBot(ctx context.Context, src source, backend string) (inbou
 	defer fk.Close()
 	dir := filepath.Join(e.Work, "inbound-"+src.platform()+"-"+strings.ToLower(backend))
 	env := append(src.env(fk.URL()), "NEIGHBORBOT_DATA="+dir)
+	if e.MetricsOff {
+		env = append(env, "NEIGHBORBOT_ADMIN_ADDR=off")
+		run.Note = "metrics off (NEIGHBORBOT_ADMIN_ADDR=off)"
+	}
 	var rs *redisServer
 	if backend == "Redis" {
 		if rs, err = startRedis(ctx, e, "inbound-"+src.platform()); err != nil {

@@ -60,9 +60,13 @@ type Env struct {
 	Rates []float64
 	// Platforms are the inbound scenario's platforms (feishu, wecom).
 	Platforms []string
-	Log       *slog.Logger
-	Command   string // how this run was invoked, for the tables
-	Machine   string
+	// MetricsOff runs the bot with NEIGHBORBOT_ADMIN_ADDR=off: no admin listener, no metrics.
+	MetricsOff bool
+	// NoBare skips the inbound scenario's runs of the SDK's bare dispatcher.
+	NoBare  bool
+	Log     *slog.Logger
+	Command string // how this run was invoked, for the tables
+	Machine string
 
 	bins       map[string]string
 	boltDS     string
@@ -104,6 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	keep := fs.Bool("keep", false, "keep the scratch directory (data, logs, profiles)")
 	rates := fs.String("rates", "200,500,1000", "inbound: the rates (events/s) to run, comma-separated")
 	platforms := fs.String("platforms", "feishu,wecom", "inbound: the platforms to run, comma-separated")
+	metricsFlag := fs.String("metrics", "on", "the bot's metrics: on (the default, an admin listener on a free port) or off (NEIGHBORBOT_ADMIN_ADDR=off)")
+	bare := fs.Bool("bare", true, "inbound: also run the Feishu SDK's bare dispatcher for comparison")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -132,7 +138,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	e := &Env{
 		Root: root, Work: work, Quick: *quick, Items: *items, Members: *members, Log: log,
 		Command: commandLine(args), Machine: machine(), bins: map[string]string{}, ClaimRounds: *rounds, Profile: *prof,
-		Rates: inRates, Platforms: strings.Split(*platforms, ","),
+		Rates: inRates, Platforms: strings.Split(*platforms, ","), NoBare: !*bare,
+	}
+	switch *metricsFlag {
+	case "on":
+	case "off":
+		e.MetricsOff = true
+	default:
+		return fmt.Errorf("-metrics: want on or off, not %q", *metricsFlag)
 	}
 	defer func() {
 		for _, f := range e.cleanups {

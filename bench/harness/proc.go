@@ -58,7 +58,9 @@ func start(bin string, args, env []string, logPath string) (*Proc, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TZ=Asia/Shanghai"}, env...)
+	// The admin listener (metrics) on a free port: bots the harness runs side by side must not
+	// contend for the default 127.0.0.1:9091. env may say otherwise (later entries win).
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TZ=Asia/Shanghai", "NEIGHBORBOT_ADMIN_ADDR=127.0.0.1:0"}, env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = filepath.Dir(logPath)
 	p := &Proc{Cmd: cmd, Log: logPath, done: make(chan struct{})}

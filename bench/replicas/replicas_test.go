@@ -256,7 +256,7 @@ func startBot(t *testing.T, bin, cfg, url, name string) *botProc {
 	ln.Close()
 	p := &botProc{t: t, name: name, base: "http://" + addr, log: new(bytes.Buffer), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "-config", cfg)
-	p.cmd.Env = append(os.Environ(), "NEIGHBORBOT_REDIS_URL="+url, "NEIGHBORBOT_ADDR="+addr,
+	p.cmd.Env = append(os.Environ(), "NEIGHBORBOT_REDIS_URL="+url, "NEIGHBORBOT_ADDR="+addr, "NEIGHBORBOT_ADMIN_ADDR=127.0.0.1:0",
 		"NEIGHBORBOT_DATA="+t.TempDir(), "NEIGHBORBOT_CONFIG=")
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {

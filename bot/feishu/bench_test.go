@@ -21,6 +21,8 @@ import (
 	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/bot/feishu"
 	"github.com/neighborbot/neighborbot/bot/feishu/feishutest"
+	"github.com/neighborbot/neighborbot/internal/metrics"
+	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
 )
 
@@ -46,11 +48,17 @@ func BenchmarkAck(b *testing.B) {
 	}
 
 	b.Run("pipeline-bbolt", func(b *testing.B) {
-		h := ackHandler(b, now)
+		h := ackHandler(b, now, false)
+		benchServe(b, h, requests(b.N), false)
+	})
+	// The same with the metrics on (internal/metrics: the pipeline's observer and the store's
+	// timer), for the metrics' cost per event (docs/BENCHMARKS.md, "Metrics").
+	b.Run("pipeline-bbolt-metrics", func(b *testing.B) {
+		h := ackHandler(b, now, true)
 		benchServe(b, h, requests(b.N), false)
 	})
 	b.Run("pipeline-bbolt-parallel", func(b *testing.B) {
-		h := ackHandler(b, now)
+		h := ackHandler(b, now, false)
 		benchServe(b, h, requests(b.N), true)
 	})
 	// The adapter alone (verify, decrypt, parse, convert) with a receiver that keeps nothing:
@@ -72,17 +80,24 @@ func BenchmarkAck(b *testing.B) {
 	})
 }
 
-// ackHandler is the adapter's event handler over a real pipeline and bbolt store (fsync on).
-func ackHandler(b *testing.B, now time.Time) http.Handler {
+// ackHandler is the adapter's event handler over a real pipeline and bbolt store (fsync on),
+// with the metrics on as the app wires them (internal/app) when withMetrics.
+func ackHandler(b *testing.B, now time.Time, withMetrics bool) http.Handler {
 	clock := func() time.Time { return now }
-	st, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"), bolt.Options{Now: clock})
+	bst, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"), bolt.Options{Now: clock})
 	if err != nil {
 		b.Fatal(err)
 	}
+	var st store.Store = bst
 	log := slog.New(slog.DiscardHandler)
 	pl := &bot.Pipeline{Inbox: st, Owner: "bench", Now: clock, Log: log, Engine: &bot.Engine{
 		Handler: func(context.Context, *bot.Request) error { return nil }, Outbox: st, Now: clock, Log: log,
 	}}
+	if withMetrics {
+		m := metrics.New(metrics.Options{})
+		st = m.WrapStore(st)
+		pl.Inbox, pl.Engine.Outbox, pl.Metrics = st, st, m
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)

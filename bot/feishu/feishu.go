@@ -91,9 +91,11 @@ type Options struct {
 
 	Now        func() time.Time
 	Log        *slog.Logger
-	HTTPClient *http.Client  // for the Open API; default a client with a 10 s timeout
-	MaxSkew    time.Duration // replay window; default 5 min
-	MaxBody    int64         // largest event body; default 1 MiB
+	HTTPClient *http.Client // for the Open API; default a client with a 10 s timeout
+	// TokenFailed, if set, is called when fetching the tenant access token fails (metrics).
+	TokenFailed func()
+	MaxSkew     time.Duration // replay window; default 5 min
+	MaxBody     int64         // largest event body; default 1 MiB
 	// ToastWait is how long the answer to a card tap waits for the handler's toast
 	// (bot.Request.Toast) before answering with a generic one; default 2 s (Feishu wants the
 	// answer within 3 s). The handler's toast then arrives as a private message.
@@ -217,7 +219,7 @@ func New(o Options) (*Platform, error) {
 		Serializable: &larkcore.DefaultSerialization{},
 	}
 	p.im = larkim.New(p.conf)
-	p.tokens = &tokenSource{conf: p.conf, cache: &TokenCache{Docs: o.Docs, Now: o.Now}}
+	p.tokens = &tokenSource{conf: p.conf, cache: &TokenCache{Docs: o.Docs, Now: o.Now}, failed: o.TokenFailed}
 	return p, nil
 }
 

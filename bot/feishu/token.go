@@ -68,14 +68,23 @@ const tokenEarly = 3 * time.Minute
 // tokenSource hands out the tenant access token: from the shared cache, or fetched from
 // /open-apis/auth/v3/tenant_access_token/internal and cached. One fetch at a time per process.
 type tokenSource struct {
-	conf  *larkcore.Config
-	cache *TokenCache
-	mu    sync.Mutex
+	conf   *larkcore.Config
+	cache  *TokenCache
+	failed func() // told of a failed fetch; may be nil
+	mu     sync.Mutex
 }
 
 func (ts *tokenSource) key() string { return "feishu:tenant:" + ts.conf.AppId }
 
 func (ts *tokenSource) token(ctx context.Context) (string, error) {
+	t, err := ts.fetch(ctx)
+	if err != nil && ts.failed != nil {
+		ts.failed()
+	}
+	return t, err
+}
+
+func (ts *tokenSource) fetch(ctx context.Context) (string, error) {
 	if t, err := ts.cache.Get(ctx, ts.key()); err == nil && t != "" {
 		return t, nil
 	}

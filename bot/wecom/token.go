@@ -52,6 +52,8 @@ type Tokens struct {
 	now   func() time.Time
 	fetch func(ctx context.Context) (token string, ttl time.Duration, err error)
 	log   *slog.Logger
+	// failed, if set, is told of a failed fetch (metrics).
+	failed func()
 
 	mu     sync.Mutex
 	cached tokenDoc
@@ -84,6 +86,9 @@ func (t *Tokens) Get(ctx context.Context) (string, error) {
 	}
 	token, ttl, err := t.fetch(ctx)
 	if err != nil {
+		if t.failed != nil {
+			t.failed()
+		}
 		return "", err
 	}
 	fresh := tokenDoc{Token: token, ExpiresAt: now.Add(ttl)}

@@ -81,6 +81,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// MaxSkew is how far a callback's timestamp may be from Now; default 5 min.
 	MaxSkew time.Duration
+	// TokenFailed, if set, is called when fetching the access token fails (metrics).
+	TokenFailed func()
 }
 
 // Platform is the WeCom adapter: bot.Platform, bot.Router, bot.CardUpdater and bot.Limited.
@@ -166,7 +168,7 @@ func New(o Options) (*Platform, error) {
 	p.api = &client{base: o.BaseURL, hc: o.HTTPClient}
 	p.api.tokens = &Tokens{
 		docs: o.Docs, id: tokenDocID(o.CorpID, o.Secret), now: o.Now, log: o.Log,
-		fetch: p.api.getToken(o.CorpID, o.Secret),
+		fetch: p.api.getToken(o.CorpID, o.Secret), failed: o.TokenFailed,
 	}
 	return p, nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -571,5 +572,28 @@ func TestPendingPersonGetsNoCards(t *testing.T) {
 	}
 	if to := sends[0].JSON()["touser"]; to != "approved|sec|wang" {
 		t.Fatalf("card went to %v, want approved|sec|wang (not the pending person, not the resident)", to)
+	}
+}
+
+// A failed token fetch is reported (Options.TokenFailed, for metrics), once per fetch that
+// failed; a send that finds a token reports nothing.
+func TestTokenFailureReported(t *testing.T) {
+	e := newEnv(t)
+	var failures atomic.Int64
+	p, err := wecom.New(wecom.Options{CorpID: corpID, AgentID: "1000002", Secret: secret, Token: token, AESKey: aesKey,
+		BaseURL: e.fake.URL, Directory: e.store, Docs: e.store, Now: e.clock.Now, TokenFailed: func() { failures.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fake.Fail(wecomtest.PathGetToken, wecomtest.Fault{Status: http.StatusInternalServerError})
+	ctx := context.Background()
+	if _, err := p.Send(ctx, bot.Outbound{ID: "a", UserID: "wecom:chen", Text: "hi"}); err == nil {
+		t.Fatal("send without a token succeeded")
+	}
+	if _, err := p.Send(ctx, bot.Outbound{ID: "a", UserID: "wecom:chen", Text: "hi"}); err != nil {
+		t.Fatalf("send once gettoken works: %v", err)
+	}
+	if n := failures.Load(); n != 1 {
+		t.Errorf("%d token failures reported, want 1", n)
 	}
 }

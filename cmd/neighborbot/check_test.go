@@ -76,7 +76,7 @@ schedules:
 			if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			env := map[string]string{"NEIGHBORBOT_DATA": t.TempDir(), "NEIGHBORBOT_ADDR": "127.0.0.1:0", "NEIGHBORBOT_LOG_LEVEL": "error"}
+			env := map[string]string{"NEIGHBORBOT_DATA": t.TempDir(), "NEIGHBORBOT_ADDR": "127.0.0.1:0", "NEIGHBORBOT_ADMIN_ADDR": "127.0.0.1:0", "NEIGHBORBOT_LOG_LEVEL": "error"}
 			for k, v := range tt.env {
 				env[k] = v
 			}

@@ -30,6 +30,9 @@ func startServer(t *testing.T, env map[string]string) *server {
 	if env["NEIGHBORBOT_ADDR"] == "" {
 		env["NEIGHBORBOT_ADDR"] = "127.0.0.1:0"
 	}
+	if env["NEIGHBORBOT_ADMIN_ADDR"] == "" { // tests run side by side: not the fixed default
+		env["NEIGHBORBOT_ADMIN_ADDR"] = "127.0.0.1:0"
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &server{t: t, cancel: cancel, done: make(chan error, 1), stderr: &bottest.LogBuffer{}}

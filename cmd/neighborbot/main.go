@@ -7,6 +7,7 @@
 //	neighborbot import [-config FILE] IN    load an export into the configured (empty) store
 //	neighborbot qr [-config FILE] NODE > qr.png  the Service Account QR code binding to NODE
 //	neighborbot oa [-config FILE] menu      install the Service Account's menu
+//	neighborbot outbox [-config FILE] -notice N | ID   where a notice's messages (or one outbox entry) stand, from the running bot
 //
 // export and import move a community between bbolt and Redis (docs/REDIS.md); stop the bots
 // first.
@@ -49,6 +50,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet("neighborbot "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "YAML config file (default $NEIGHBORBOT_CONFIG, else the demo community)")
+	var notice *string
+	if cmd == "outbox" {
+		notice = fs.String("notice", "", "the number of the notice or poll whose deliveries to show")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,8 +78,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return qrCode(ctx, fs.Args(), cfg, log, stdout)
 	case "oa":
 		return oaCommand(ctx, fs.Args(), cfg, log, stdout)
+	case "outbox":
+		return outboxCommand(ctx, cfg, *notice, fs.Args(), stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, check, export, import, qr, oa)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, check, export, import, qr, oa, outbox)", cmd)
 	}
 }
 
@@ -84,6 +91,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	defer a.Close()
+	if cfg.AdminEnabled() {
+		if _, err := a.ListenAdmin(cfg.AdminAddr); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

@@ -22,6 +22,7 @@ import (
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/handlers"
+	"github.com/neighborbot/neighborbot/internal/metrics"
 	"github.com/neighborbot/neighborbot/internal/numbering"
 	"github.com/neighborbot/neighborbot/internal/setup"
 	"github.com/neighborbot/neighborbot/notices"
@@ -83,12 +84,17 @@ type App struct {
 	Platforms  map[string]bot.Platform
 	Local      *local.Platform // the playground, when no platform is configured
 	Mux        *http.ServeMux
+	// Metrics are the Prometheus families, served on the admin listener (ListenAdmin); nil
+	// when config admin_addr is off.
+	Metrics *metrics.Metrics
 
 	// runners are started by Run next to the pipeline and the dispatcher (platform receivers,
 	// the scheduler) and stopped before them.
 	runners []func(ctx context.Context) error
 	closers []func() error
 	limits  ServerLimits
+	admin   net.Listener // ListenAdmin's, served by Run
+	notices *notices.Notices
 	// renumber are the features' parts of the move to one number space (numbering.Migrate).
 	renumber []numbering.Part
 }
@@ -110,6 +116,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	if a.Now == nil {
 		a.Now = func() time.Time { return time.Now().In(loc) }
+	}
+	if cfg.AdminEnabled() {
+		a.Metrics = metrics.New(metrics.Options{})
 	}
 	owner := o.Owner
 	if owner == "" {
@@ -140,7 +149,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	// another replica's are seen within the cache's TTL (store/cache). The pipeline reads
 	// nothing it caches, and uses the backend's own powers (batched acks).
 	backend := a.Store
-	a.Store = cache.New(a.Store, cache.Options{TTL: DirectoryTTL, Colls: CachedColls})
+	if a.Metrics != nil {
+		backend = a.Metrics.WrapStore(backend)
+		a.Metrics.Watch(backend, a.Now, a.Log.With("part", "metrics"))
+	}
+	a.Store = cache.New(backend, cache.Options{TTL: DirectoryTTL, Colls: CachedColls})
 
 	a.Handlers = &handlers.Handlers{Store: a.Store, Tree: a.Tree, BotName: cfg.BotName, Log: a.Log}
 	// One command mux: every feature registers its verbs and card actions on it below; a word
@@ -161,6 +174,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Outbox: a.Store, Now: a.Now, Log: a.Log, Wake: a.Dispatcher.Wake,
 	}
 	a.Pipeline = &bot.Pipeline{Inbox: backend, Engine: a.Engine, Owner: owner, Now: a.Now, Log: a.Log.With("part", "inbox")}
+	if a.Metrics != nil { // not a nil *metrics.Metrics in the interface
+		a.Pipeline.Metrics, a.Dispatcher.Metrics = a.Metrics, a.Metrics
+	}
 
 	if cfg.FeishuEnabled() {
 		if err := a.addFeishu(ctx, owner); err != nil {
@@ -267,11 +283,15 @@ func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, lo
 // started at since: it assumes the platforms still count a second of sending before it (a
 // process killed just before this one started may have been sending at the limits' rate).
 func Limiter(st store.Store, since time.Time) bot.RateLimiter {
-	if u, ok := st.(interface{ Unwrap() store.Store }); ok {
+	for st != nil {
+		if s, ok := st.(interface{ Limiter() bot.RateLimiter }); ok {
+			return s.Limiter()
+		}
+		u, ok := st.(interface{ Unwrap() store.Store }) // the cache, the metrics' timer
+		if !ok {
+			break
+		}
 		st = u.Unwrap()
-	}
-	if s, ok := st.(interface{ Limiter() bot.RateLimiter }); ok {
-		return s.Limiter()
 	}
 	return &bot.LocalLimiter{Since: since}
 }
@@ -281,12 +301,22 @@ func Limiter(st store.Store, since time.Time) bot.RateLimiter {
 // flight, close the store.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	srv := a.newServer()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
+	var admin *http.Server
+	if a.admin != nil {
+		admin = a.newAdminServer()
+		go func() {
+			if err := admin.Serve(a.admin); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("admin listener: %w", err)
+			}
+		}()
+		a.Log.Info("admin listener", "addr", a.admin.Addr().String(), "metrics", "/metrics", "pprof", a.Cfg.Pprof)
+	}
 
 	// Three stages, each with its own context, so shutdown can go in order.
 	recvCtx, stopRecv := context.WithCancel(context.WithoutCancel(ctx))
@@ -319,6 +349,11 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	if e := srv.Shutdown(shCtx); e != nil {
 		a.Log.Warn("http shutdown", "err", e)
+	}
+	if admin != nil {
+		if e := admin.Shutdown(shCtx); e != nil {
+			a.Log.Warn("admin listener shutdown", "err", e)
+		}
 	}
 	stopRecv()
 	recvWG.Wait()

@@ -29,6 +29,7 @@ func (a *App) addFeishu(ctx context.Context, owner string) error {
 		Now:               a.Now,
 		Log:               a.Log.With("part", "feishu"),
 		HTTPClient:        &http.Client{Timeout: feishu.DefaultTimeout},
+		TokenFailed:       a.tokenMetric(feishu.Name),
 	})
 	if err != nil {
 		return err

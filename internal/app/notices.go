@@ -43,6 +43,7 @@ func (a *App) addNotices(ctx context.Context) error {
 	a.renumber = append(a.renumber, numbering.Part{Name: "notices", Renumber: n.MigrateNumbers})
 	a.Dispatcher.Refresh = n.RefreshCard(a.Dispatcher.Refresh)
 	n.Routes(a.Mux)
+	a.notices = n
 	a.AddRunner(func(ctx context.Context) error { return n.Run(ctx, time.Minute, a.Now) })
 	return nil
 }

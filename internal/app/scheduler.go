@@ -29,6 +29,7 @@ func (a *App) addScheduler(ctx context.Context, owner string) error {
 		Log:       a.Log.With("part", "scheduler"),
 		Owner:     owner,
 		Wake:      a.Dispatcher.Wake,
+		Step:      a.stepMetric(),
 	})
 	if err != nil {
 		return err

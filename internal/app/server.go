@@ -74,7 +74,7 @@ func (l ServerLimits) withDefaults() ServerLimits {
 func (a *App) newServer() *http.Server {
 	l := a.limits
 	return &http.Server{
-		Handler:           limitInFlight(a.Mux, l.MaxInFlight, a.Log),
+		Handler:           limitInFlight(a.Mux, l.MaxInFlight, a.Log, a.busyMetric()),
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
 		ReadTimeout:       l.ReadTimeout,
 		WriteTimeout:      l.WriteTimeout,
@@ -91,7 +91,7 @@ func (a *App) newServer() *http.Server {
 // (GET, HEAD: pages, streams, health checks, exports) pass: they carry no body, and /healthz
 // must answer while callbacks flood in. A handler gives its slot back early with
 // bot.ReleaseSlot.
-func limitInFlight(next http.Handler, max int, log *slog.Logger) http.Handler {
+func limitInFlight(next http.Handler, max int, log *slog.Logger, refused func()) http.Handler {
 	l := &inFlight{slots: make(chan struct{}, max), maxWaiters: int64(max) * waitersPerSlot}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
@@ -99,6 +99,9 @@ func limitInFlight(next http.Handler, max int, log *slog.Logger) http.Handler {
 			return
 		}
 		if !l.acquire(r.Context()) {
+			if refused != nil {
+				refused()
+			}
 			if n, ok := l.refusedLog(time.Now()); ok {
 				log.Warn("busy: requests refused", "refused", n, "last", r.Method+" "+r.URL.Path, "in_flight", max)
 			}

@@ -26,6 +26,7 @@ func (a *App) addWeCom(ctx context.Context, owner string) error {
 		Robots: robots, RobotPerMinute: a.Cfg.Limits.WeComRobotPerMinute,
 		Directory: a.Store, Docs: a.Store, Within: a.Tree.Within,
 		Now: a.Now, Log: a.Log.With("part", "wecom"),
+		TokenFailed: a.tokenMetric(wecom.Name),
 	})
 	if err != nil {
 		return err

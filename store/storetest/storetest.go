@@ -104,6 +104,7 @@ func Run(t *testing.T, open OpenFunc, reopen ReopenFunc, opts ...Option) {
 			{"Stats", testOutboxStats},
 			{"ConcurrentLease", testOutboxConcurrentLease},
 		}},
+		{"QueueStats", []test{{"DepthAndAge", testQueueStats}}},
 		{"Docs", []test{
 			{"CRUD", testDocs},
 			{"ConcurrentUpdate", testDocsConcurrent},
