@@ -22,6 +22,7 @@ import (
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/handlers"
+	"github.com/neighborbot/neighborbot/internal/backup"
 	"github.com/neighborbot/neighborbot/internal/numbering"
 	"github.com/neighborbot/neighborbot/internal/setup"
 	"github.com/neighborbot/neighborbot/notices"
@@ -82,6 +83,7 @@ type App struct {
 	Dispatcher *bot.Dispatcher
 	Platforms  map[string]bot.Platform
 	Local      *local.Platform // the playground, when no platform is configured
+	Backups    *backup.Backups // the daily backup, when backup.dir is set
 	Mux        *http.ServeMux
 
 	// runners are started by Run next to the pipeline and the dispatcher (platform receivers,
@@ -186,6 +188,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 	// A store written before numbers were shared is renumbered once, before anything runs.
 	if _, err := numbering.Migrate(ctx, a.Store, a.Now(), a.Log, a.renumber...); err != nil {
 		return nil, err
+	}
+	if cfg.Backup.Dir != "" {
+		if a.Backups, err = backup.New(backup.Options{
+			Store: backend, Dir: cfg.Backup.Dir, Keep: cfg.Backup.Keep, Now: a.Now, Loc: a.Loc,
+			Owner: owner, Log: a.Log.With("part", "backup"),
+		}); err != nil {
+			return nil, err
+		}
+		a.AddRunner(a.Backups.Run)
 	}
 	if err := a.addLedger(owner); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
