@@ -264,7 +264,7 @@ func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, lo
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
 	}
-	path := filepath.Join(cfg.DataDir, "neighborbot.db")
+	path := BoltPath(cfg)
 	st, err := bolt.Open(path, bolt.Options{Now: now, Log: log.With("part", "store")})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -272,6 +272,9 @@ func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, lo
 	log.Info("store opened", "backend", "bbolt", "path", path)
 	return st, nil
 }
+
+// BoltPath is the embedded store's file under DataDir.
+func BoltPath(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "neighborbot.db") }
 
 // Limiter is the dispatcher's rate limiter: the store's own when replicas share the store
 // (Redis), so the platforms' limits hold for the whole fleet; else one for this process,
