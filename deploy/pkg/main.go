@@ -135,6 +135,10 @@ func Build(ctx context.Context, o Options) (string, error) {
 				file("deploy/debian/neighborbot.service", "/usr/lib/systemd/system/neighborbot.service", 0o644),
 				file("docs/OPERATIONS.md", "/usr/share/doc/neighborbot/OPERATIONS.md", 0o644),
 				file("config.example.yaml", "/usr/share/doc/neighborbot/config.example.yaml", 0o644),
+				// systemd's StateDirectory= would make it at the first start; shipped, it is there
+				// for a restore onto a new host before the bot ever ran.
+				{Destination: "/var/lib/neighborbot", Type: files.TypeDir,
+					FileInfo: &files.ContentFileInfo{Mode: 0o750, Owner: "neighborbot", Group: "neighborbot"}},
 			},
 			Scripts: nfpm.Scripts{
 				PreInstall:  src("deploy/debian/preinst"),

@@ -77,6 +77,7 @@ func TestPackages(t *testing.T) {
 			"-rw-r----- root/neighborbot", "./etc/neighborbot/config.yaml", "./etc/default/neighborbot",
 			"-rw-r--r-- root/root", "./usr/lib/systemd/system/neighborbot.service",
 			"./usr/share/doc/neighborbot/OPERATIONS.md",
+			"drwxr-x--- neighborbot/neighborbot", "./var/lib/neighborbot/",
 		} {
 			if !strings.Contains(contents, want) {
 				t.Errorf("%s: dpkg-deb --contents lacks %q:\n%s", arch, want, contents)

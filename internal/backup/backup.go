@@ -212,7 +212,7 @@ func (b *Backups) Tick(ctx context.Context, now time.Time) (time.Time, error) {
 	b.last = Status{Day: day, File: file, Stats: stats, Written: now}
 	b.mu.Unlock()
 	removed, perr := b.Prune()
-	b.log.Info("backup written", "file", file, "records", stats.Records, "removed_old", removed)
+	b.log.Info("backup written", "file", file, "records", stats.Records, "removed_old", len(removed))
 	if perr != nil {
 		b.log.Warn("old backups not removed", "dir", b.dir, "err", perr)
 	}
