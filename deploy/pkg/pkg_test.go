@@ -151,6 +151,7 @@ func TestPackages(t *testing.T) {
 		"usr/lib/systemd/system/neighborbot.service":    0o644,
 		"usr/share/doc/neighborbot/OPERATIONS.md":       0o644,
 		"usr/share/doc/neighborbot/config.example.yaml": 0o644,
+		"var/lib/neighborbot":                           0o750,
 	} {
 		info, err := os.Stat(filepath.Join(r, path))
 		if err != nil {
