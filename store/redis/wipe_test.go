@@ -3,6 +3,7 @@ package redis_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/neighborbot/neighborbot/internal/redistest"
@@ -14,8 +15,13 @@ import (
 // Wipe empties the store's own prefix and leaves a store under another prefix (here one that
 // starts with the same letters) as it was.
 func TestWipe(t *testing.T) {
+	t.Run("server", func(t *testing.T) { testWipe(t, "redis://"+redistest.Start(t)) })
+	// On a Cluster the keys spread over every master.
+	t.Run("cluster", func(t *testing.T) { testWipe(t, strings.Join(redistest.StartCluster(t), ",")) })
+}
+
+func testWipe(t *testing.T, url string) {
 	ctx := context.Background()
-	url := "redis://" + redistest.Start(t)
 	clock := storetest.NewClock(storetest.Epoch)
 	mine, other := MustOpen(t, url, "w", clock.Now), MustOpen(t, url, "w:x", clock.Now)
 	storetest.Fill(t, mine, clock)
