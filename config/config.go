@@ -102,6 +102,7 @@ type Config struct {
 
 	Deadlines DeadlinePolicy `yaml:"deadlines"`
 	Privacy   Privacy        `yaml:"privacy"`
+	Backup    Backup         `yaml:"backup"`
 	Ledger    Ledger         `yaml:"ledger"`
 	Limits    Limits         `yaml:"limits"`
 	Notices   NoticesPolicy  `yaml:"notices"`
@@ -177,6 +178,13 @@ type Privacy struct {
 	// requester's name this long, then the scheduler clears them; NEIGHBORBOT_PRIVACY_RETENTION.
 	// A Go duration or a number of days: "4320h", "180d".
 	Retention Duration `yaml:"retention"`
+}
+
+// Backup is the daily backup: at 03:00 (Asia/Shanghai) one replica exports the whole store
+// into Dir (the file `neighborbot restore` loads), keeping the newest Keep files.
+type Backup struct {
+	Dir  string `yaml:"dir"`  // NEIGHBORBOT_BACKUP_DIR; empty: no backups
+	Keep int    `yaml:"keep"` // daily files kept; default 14
 }
 
 // Ledger is the 台账: how service earns points (积分). Zero fields take the defaults (claim
@@ -352,6 +360,8 @@ func sectionName(goType string) string {
 		return "deadlines"
 	case "Privacy":
 		return "privacy"
+	case "Backup":
+		return "backup"
 	case "Limits":
 		return "limits"
 	case "NoticesPolicy":
@@ -381,6 +391,7 @@ func defaults() *Config {
 			AutoCloseAfter:        Duration(72 * time.Hour),
 		},
 		Privacy: Privacy{Retention: Duration(180 * 24 * time.Hour)},
+		Backup:  Backup{Keep: 14},
 		Limits: Limits{
 			FeishuPerChat:       5,
 			FeishuPerApp:        50,
@@ -412,6 +423,7 @@ func (c *Config) envSettings() []envSetting {
 		{"NEIGHBORBOT_LOG_LEVEL", "log_level", &c.LogLevel},
 		{"NEIGHBORBOT_HOLIDAYS", "holidays_file", &c.HolidaysFile},
 		{"NEIGHBORBOT_ADMIN_ADDR", "admin_addr", &c.AdminAddr},
+		{"NEIGHBORBOT_BACKUP_DIR", "backup.dir", &c.Backup.Dir},
 		{"FEISHU_APP_ID", "feishu.app_id", &c.Feishu.AppID},
 		{"FEISHU_APP_SECRET", "feishu.app_secret", &c.Feishu.AppSecret},
 		{"FEISHU_VERIFICATION_TOKEN", "feishu.verification_token", &c.Feishu.VerificationToken},

@@ -513,6 +513,39 @@ func TestPrivacyRetention(t *testing.T) {
 	}
 }
 
+// backup.dir comes from the file or NEIGHBORBOT_BACKUP_DIR and must be absolute; keep is at
+// least one and 14 by default.
+func TestBackup(t *testing.T) {
+	tests := []struct {
+		file, env string
+		dir       string
+		keep      int
+		err       string
+	}{
+		{keep: 14},
+		{file: "backup:\n  dir: /srv/nb\n  keep: 30\n", dir: "/srv/nb", keep: 30},
+		{file: "backup:\n  dir: /srv/nb\n", env: "/var/lib/neighborbot/backups", dir: "/var/lib/neighborbot/backups", keep: 14},
+		{env: "backups", err: "backup.dir (NEIGHBORBOT_BACKUP_DIR): must be an absolute path"},
+		{file: "backup:\n  keep: 0\n", err: "backup.keep: must be at least 1"},
+	}
+	for _, tt := range tests {
+		c, err := config.Load(env(map[string]string{"NEIGHBORBOT_BACKUP_DIR": tt.env}), writeFile(t, minimal+tt.file))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("file %q env %q: err %v, want %q", tt.file, tt.env, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("file %q env %q: %v", tt.file, tt.env, err)
+			continue
+		}
+		if c.Backup.Dir != tt.dir || c.Backup.Keep != tt.keep {
+			t.Errorf("file %q env %q: backup %+v, want dir %q keep %d", tt.file, tt.env, c.Backup, tt.dir, tt.keep)
+		}
+	}
+}
+
 // The playground lets whoever reaches it act as anyone: unless told otherwise it listens on
 // this machine only; with a platform configured the callbacks must be reachable, on :8080.
 func TestDefaultAddrDependsOnPlatforms(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ func (c *Config) Validate() error {
 	v.schedules(c.Schedules, nodes)
 	v.deadlines(c.Deadlines)
 	v.privacy(c.Privacy)
+	v.backup(c.Backup)
 	v.ledger(c.Ledger, nodes)
 	v.limits(c.Limits)
 	v.positive("notices.export_link_ttl", c.Notices.ExportLinkTTL)
@@ -365,6 +367,15 @@ func (v *validator) deadlines(d DeadlinePolicy) {
 func (v *validator) privacy(p Privacy) {
 	if p.Retention < Duration(24*time.Hour) {
 		v.fail("privacy.retention", "must be at least a day (24h or 1d), got %s", p.Retention)
+	}
+}
+
+func (v *validator) backup(b Backup) {
+	if b.Keep < 1 {
+		v.fail("backup.keep", "must be at least 1 (the number of daily files kept), got %d", b.Keep)
+	}
+	if b.Dir != "" && !filepath.IsAbs(b.Dir) {
+		v.fail("backup.dir", "must be an absolute path (a service's working directory is not yours), got %q", b.Dir)
 	}
 }
 

@@ -12,6 +12,9 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# deploy/pkg's test checks the package's unit with systemd-analyze verify (dpkg-deb and dpkg
+# come with every Debian system).
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 # A Chinese font, so the playground's screenshots show characters rather than boxes.
 if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ] || ! command -v fc-list >/dev/null 2>&1 ||
   # The ledger's charts need a TrueType CJK font (Noto CJK is CFF, which the renderer cannot read).

@@ -69,6 +69,12 @@ schedules:
 `,
 			says: []string{"feishu:oc_5ad8", "wecom:wr0g", "playground"},
 		},
+		{
+			name: "a backup directory that is a file",
+			file: checkConfig,
+			env:  map[string]string{"NEIGHBORBOT_BACKUP_DIR": "$CONFIG"}, // the config file itself
+			says: []string{"backup.dir", "NEIGHBORBOT_BACKUP_DIR", "config.yaml is not a directory"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +84,7 @@ schedules:
 			}
 			env := map[string]string{"NEIGHBORBOT_DATA": t.TempDir(), "NEIGHBORBOT_ADDR": "127.0.0.1:0", "NEIGHBORBOT_ADMIN_ADDR": "127.0.0.1:0", "NEIGHBORBOT_LOG_LEVEL": "error"}
 			for k, v := range tt.env {
-				env[k] = v
+				env[k] = strings.ReplaceAll(v, "$CONFIG", path)
 			}
 			getenv := func(k string) string { return env[k] }
 			// A serve that wrongly starts returns when this ends, and fails below.

@@ -5,6 +5,8 @@
 //	neighborbot check [-config FILE]  validate the config as start-up does, and exit
 //	neighborbot export [-config FILE] OUT   write all data of the configured store to OUT ("-": stdout)
 //	neighborbot import [-config FILE] IN    load an export into the configured (empty) store
+//	neighborbot restore [-config FILE] [-force] BACKUP  load a backup; -force empties a store holding data first
+//	neighborbot version                    print the version
 //	neighborbot qr [-config FILE] NODE > qr.png  the Service Account QR code binding to NODE
 //	neighborbot oa [-config FILE] menu      install the Service Account's menu
 //	neighborbot outbox [-config FILE] -notice N | ID   where a notice's messages (or one outbox entry) stand, from the running bot
@@ -54,14 +56,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "outbox" {
 		notice = fs.String("notice", "", "the number of the notice or poll whose deliveries to show")
 	}
+	var force *bool
+	if cmd == "restore" {
+		force = fs.Bool("force", false, "empty a store that holds data before loading the backup (what it held is saved beside the backup first)")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if cmd == "version" {
+		fmt.Fprintln(stdout, versionLine())
+		return nil
 	}
 	cfg, err := config.Load(getenv, *cfgPath)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.Level()}))
+	if cmd == "serve" {
+		log.Info("neighborbot starting", "version", version())
+	}
 
 	switch cmd {
 	case "check":
@@ -74,6 +87,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, log, stdout)
 	case "export", "import":
 		return moveData(ctx, cmd, fs.Args(), cfg, log, stdout)
+	case "restore":
+		return restore(ctx, fs.Args(), *force, cfg, log, stdout)
 	case "qr":
 		return qrCode(ctx, fs.Args(), cfg, log, stdout)
 	case "oa":
@@ -81,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "outbox":
 		return outboxCommand(ctx, cfg, *notice, fs.Args(), stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, check, export, import, qr, oa, outbox)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, check, export, import, restore, qr, oa, outbox, version)", cmd)
 	}
 }
 

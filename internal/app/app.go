@@ -22,6 +22,7 @@ import (
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/handlers"
+	"github.com/neighborbot/neighborbot/internal/backup"
 	"github.com/neighborbot/neighborbot/internal/metrics"
 	"github.com/neighborbot/neighborbot/internal/numbering"
 	"github.com/neighborbot/neighborbot/internal/setup"
@@ -83,6 +84,7 @@ type App struct {
 	Dispatcher *bot.Dispatcher
 	Platforms  map[string]bot.Platform
 	Local      *local.Platform // the playground, when no platform is configured
+	Backups    *backup.Backups // the daily backup, when backup.dir is set
 	Mux        *http.ServeMux
 	// Metrics are the Prometheus families, served on the admin listener (ListenAdmin); nil
 	// when config admin_addr is off.
@@ -203,6 +205,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if _, err := numbering.Migrate(ctx, a.Store, a.Now(), a.Log, a.renumber...); err != nil {
 		return nil, err
 	}
+	if cfg.Backup.Dir != "" {
+		if a.Backups, err = backup.New(backup.Options{
+			Store: backend, Dir: cfg.Backup.Dir, Keep: cfg.Backup.Keep, Now: a.Now, Loc: a.Loc,
+			Owner: owner, Log: a.Log.With("part", "backup"),
+		}); err != nil {
+			return nil, err
+		}
+		a.AddRunner(a.Backups.Run)
+	}
 	if err := a.addLedger(owner); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
@@ -269,7 +280,7 @@ func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, lo
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
 	}
-	path := filepath.Join(cfg.DataDir, "neighborbot.db")
+	path := BoltPath(cfg)
 	st, err := bolt.Open(path, bolt.Options{Now: now, Log: log.With("part", "store")})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -277,6 +288,9 @@ func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, lo
 	log.Info("store opened", "backend", "bbolt", "path", path)
 	return st, nil
 }
+
+// BoltPath is the embedded store's file under DataDir.
+func BoltPath(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "neighborbot.db") }
 
 // Limiter is the dispatcher's rate limiter: the store's own when replicas share the store
 // (Redis), so the platforms' limits hold for the whole fleet; else one for this process,

@@ -3,6 +3,8 @@ package app
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/neighborbot/neighborbot/config"
@@ -32,6 +34,27 @@ func Validate(cfg *config.Config) error {
 	}
 	if err := checkScheduleRules(cfg.Schedules); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
+	}
+	if err := checkBackupDir(cfg.Backup.Dir); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkBackupDir refuses a backup directory that exists as something else: every night's
+// backup would fail. A missing one is made by the first backup.
+func checkBackupDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("backup.dir (NEIGHBORBOT_BACKUP_DIR): %w", err)
+	case !info.IsDir():
+		return fmt.Errorf("backup.dir (NEIGHBORBOT_BACKUP_DIR): %s is not a directory", dir)
 	}
 	return nil
 }

@@ -260,3 +260,16 @@ func unwrap(op string, err error) error {
 	}
 	return fmt.Errorf("bolt: %s: %w", op, err)
 }
+
+// Remove deletes the database at path with its inbox journal files, so the next Open starts
+// empty: `neighborbot restore --force` loads a backup into it. The store must be closed.
+func Remove(path string) error {
+	var errs []error
+	j := journalPaths(path)
+	for _, p := range []string{path, j[0], j[1]} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -125,6 +125,16 @@ func (k keyspace) schema() string { return k.p + ":schema" }
 
 func (k keyspace) health() string { return k.p + ":health" }
 
+// all are SCAN patterns covering every key above (Wipe); doc collections are found through
+// :colls, so no pattern reaches into another prefix's keys.
+func (k keyspace) all() []string {
+	var out []string
+	for _, tag := range []string{k.items(), "{" + k.p + ":dir}", k.inbox(), k.outbox(), "{" + k.p + ":docs}", "{" + k.p + ":rl}"} {
+		out = append(out, globEscape(tag)+"*")
+	}
+	return append(out, globEscape(k.oncePrefix())+"*", globEscape(k.schema()), globEscape(k.health()))
+}
+
 // tkeyLen is the length of a tkey.
 const tkeyLen = 16
 
