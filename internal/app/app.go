@@ -21,9 +21,11 @@ import (
 	"github.com/neighborbot/neighborbot/bot/local"
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/config"
+	"github.com/neighborbot/neighborbot/console"
 	"github.com/neighborbot/neighborbot/handlers"
 	"github.com/neighborbot/neighborbot/internal/numbering"
 	"github.com/neighborbot/neighborbot/internal/setup"
+	ledgerchat "github.com/neighborbot/neighborbot/ledger/chat"
 	"github.com/neighborbot/neighborbot/notices"
 	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
@@ -60,6 +62,9 @@ type Options struct {
 	// Features register more chat verbs and card actions on the command mux, after the
 	// built-in ones (items, scheduler, notices). A word or action already taken fails New.
 	Features []Feature
+	// ConsoleProviders are the platforms' web logins offered on the console's sign-in page
+	// (Feishu 网页应用, WeCom 网页授权 / 扫码登录).
+	ConsoleProviders []console.Provider
 }
 
 // Feature is a part of the bot with chat commands: it registers them on the mux at start.
@@ -82,6 +87,9 @@ type App struct {
 	Dispatcher *bot.Dispatcher
 	Platforms  map[string]bot.Platform
 	Local      *local.Platform // the playground, when no platform is configured
+	Notices    *notices.Notices
+	Ledger     *ledgerchat.Ledger
+	Console    *console.Console // the 指挥中心 under /console/
 	Mux        *http.ServeMux
 
 	// runners are started by Run next to the pipeline and the dispatcher (platform receivers,
@@ -189,6 +197,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	if err := a.addLedger(owner); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	if err := a.addConsole(o.ConsoleProviders); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
 	}
 	for _, f := range o.Features {
 		if err := f.Register(a.Commands); err != nil {
