@@ -83,6 +83,7 @@ type Console struct {
 	pages []page
 	tmpl  map[string]*template.Template
 	log   *slog.Logger
+	trend trends // 总览's trend per jurisdiction, reused for trendTTL
 }
 
 // page is one entry of the navigation: its own file registers its routes and its own

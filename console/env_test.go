@@ -158,3 +158,21 @@ func (e *env) flush(t *testing.T, before int) []bottest.Sent {
 	}
 	return e.Platform.Since(before)
 }
+
+// hx posts a form as htmx does: the CSRF token in the X-CSRF-Token header.
+func (b *browser) hx(path string, form url.Values) page {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.e.Srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("X-CSRF-Token", b.csr)
+	return b.do(req)
+}
+
+// hxGet asks as htmx does.
+func (b *browser) hxGet(path string) page {
+	b.t.Helper()
+	req, _ := http.NewRequest("GET", b.e.Srv.URL+path, nil)
+	req.Header.Set("HX-Request", "true")
+	return b.do(req)
+}

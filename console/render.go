@@ -176,7 +176,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, v *Viewer, stat
 		http.Error(w, "template "+key+" missing", http.StatusInternalServerError)
 		return
 	}
-	vw := view{Title: title, Active: key, V: v, Data: data, Now: c.now()}
+	vw := view{Title: title, Active: strings.Split(key, "_")[0], V: v, Data: data, Now: c.now()}
 	if v != nil {
 		vw.Nav = c.pages
 		vw.CSRF = v.Session.CSRF
@@ -233,6 +233,13 @@ func (c *Console) funcs() template.FuncMap {
 		"nodeName":   c.nodeName,
 		"itoa":       func(n int64) string { return strconv.FormatInt(n, 10) },
 		"add":        func(a, b int) int { return a + b },
+		"short": func(s string, n int) string {
+			r := []rune(s)
+			if len(r) <= n {
+				return s
+			}
+			return string(r[:n]) + "…"
+		},
 	}
 }
 
