@@ -233,6 +233,12 @@ func (c *Console) funcs() template.FuncMap {
 		"nodeName":   c.nodeName,
 		"itoa":       func(n int64) string { return strconv.FormatInt(n, 10) },
 		"add":        func(a, b int) int { return a + b },
+		"pct": func(a, b int) int {
+			if b <= 0 {
+				return 0
+			}
+			return min(100, a*100/b)
+		},
 		"short": func(s string, n int) string {
 			r := []rune(s)
 			if len(r) <= n {
