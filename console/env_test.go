@@ -31,10 +31,13 @@ type env struct {
 func newEnv(t *testing.T, providers ...console.Provider) *env {
 	t.Helper()
 	e := &env{}
+	mux := http.NewServeMux()
+	e.Srv = httptest.NewServer(mux)
+	t.Cleanup(e.Srv.Close)
 	e.Harness = bottest.New(t, func(b bottest.Env) (bottest.Bot, error) {
 		h := &handlers.Handlers{Store: b.Store, Tree: b.Tree, BotName: b.Config.BotName, Log: b.Log}
 		n := &notices.Notices{Store: b.Store, Tree: b.Tree, Now: b.Now, Log: b.Log}
-		c, err := console.New(console.Options{Store: b.Store, Tree: b.Tree, BaseURL: "http://localhost:8080",
+		c, err := console.New(console.Options{Store: b.Store, Tree: b.Tree, BaseURL: e.Srv.URL,
 			Now: b.Now, Log: b.Log, Actions: h, Notices: n, Providers: providers, BotName: b.Config.BotName})
 		if err != nil {
 			return bottest.Bot{}, err
@@ -47,10 +50,7 @@ func newEnv(t *testing.T, providers ...console.Provider) *env {
 		}
 		return bottest.Bot{Handler: m.ServeBot, Refresh: n.RefreshCard(h.RefreshCard(b.Now))}, nil
 	})
-	mux := http.NewServeMux()
 	e.C.Routes(mux)
-	e.Srv = httptest.NewServer(mux)
-	t.Cleanup(e.Srv.Close)
 	return e
 }
 
@@ -67,7 +67,8 @@ func (e *env) browser(t *testing.T) *browser {
 	return &browser{t: t, e: e, hc: &http.Client{Jar: jar}}
 }
 
-var linkRE = regexp.MustCompile(`http://localhost:8080(/console/login\?t=[A-Za-z0-9_%-]+)`)
+// linkRE finds a sign-in link: absolute, under the test server's address (the BaseURL).
+var linkRE = regexp.MustCompile(`http://127\.0\.0\.1:\d+(/console/login\?t=[A-Za-z0-9_%-]+)`)
 
 // askLink sends 控制台 privately as user and returns the link's path.
 func (e *env) askLink(t *testing.T, user string) string {
