@@ -102,7 +102,7 @@ func (c *Console) NewLink(ctx context.Context, person string) (string, error) {
 	if err := c.o.Store.PutDoc(ctx, CollLinks, id, b); err != nil {
 		return "", store.ErrUnavailable(err)
 	}
-	return c.o.BaseURL + "/console/login?t=" + url.QueryEscape(tok), nil
+	return c.BaseURL() + "/console/login?t=" + url.QueryEscape(tok), nil
 }
 
 // linkState is what opening a link finds.

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/neighborbot/neighborbot/bot"
@@ -84,6 +85,7 @@ type Console struct {
 	tmpl  map[string]*template.Template
 	log   *slog.Logger
 	trend trends // 总览's trend per jurisdiction, reused for trendTTL
+	base  atomic.Pointer[string]
 }
 
 // page is one entry of the navigation: its own file registers its routes and its own
@@ -126,8 +128,8 @@ func New(o Options) (*Console, error) {
 	if o.BotName == "" {
 		o.BotName = "邻里帮"
 	}
-	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	c := &Console{o: o, loc: loc, auth: community.NewAuthority(o.Tree), pages: pages(), log: o.Log}
+	c.SetBaseURL(o.BaseURL)
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -161,6 +163,16 @@ func cacheAssets(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// SetBaseURL changes the public address links are built on: the app sets it once it knows
+// the port it listens on, when none is configured.
+func (c *Console) SetBaseURL(u string) {
+	u = strings.TrimRight(u, "/")
+	c.base.Store(&u)
+}
+
+// BaseURL is the public address links are built on.
+func (c *Console) BaseURL() string { return *c.base.Load() }
 
 // now is the console's clock in Asia/Shanghai.
 func (c *Console) now() time.Time { return c.o.Now().In(c.loc) }

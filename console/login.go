@@ -176,8 +176,8 @@ func (c *Console) provider(name string) Provider {
 
 // baseURL is the configured public address, or the one the request came to.
 func (c *Console) baseURL(r *http.Request) string {
-	if c.o.BaseURL != "" {
-		return c.o.BaseURL
+	if c.BaseURL() != "" {
+		return c.BaseURL()
 	}
 	scheme := "https"
 	if r.TLS == nil && !secureCookie(r) {

@@ -291,6 +291,10 @@ func Limiter(st store.Store, since time.Time) bot.RateLimiter {
 // accepting requests, let receivers stop, finish the events in hand, finish the sends in
 // flight, close the store.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	if a.Console != nil && a.Cfg.Console.BaseURL == "" {
+		// No public address configured: links point at the port actually listened on.
+		a.Console.SetBaseURL(publicURL(ln.Addr().String(), os.Getenv))
+	}
 	srv := a.newServer()
 	errc := make(chan error, 1)
 	go func() {
