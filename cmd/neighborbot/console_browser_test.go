@@ -24,8 +24,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	// one done and awaiting confirmation, one closed.
 	for _, m := range [][3]string{
 		{"local:xingfuli", "local:chen", "@邻里帮 3栋2单元楼道灯坏了，电话13812345678"}, // #1, dispatched in the browser
-		{"local:hexie", "local:wu", "@邻里帮 1栋门口水管漏水了"},                       // #2, 和谐社区's
-		{"local:yangguang", "local:liu", "@邻里帮 2栋电梯不动了"},                      // #3
+		{"local:hexie", "local:wu", "@邻里帮 1栋门口水管漏水了"},                     // #2, 和谐社区's
+		{"local:yangguang", "local:liu", "@邻里帮 2栋电梯不动了"},                  // #3
 		{"local:yangguang", "local:wang", "派单 3 截止 明天18点"},
 		{"local:yangguang", "local:zhao", "接单 3"},
 		{"local:xingfuli", "local:chen", "@邻里帮 5栋门口的垃圾两天没清运了"}, // #4
