@@ -67,6 +67,11 @@ type Viewer struct {
 	Session *Session
 }
 
+// ViewerOf is p as a viewer outside any session (benchmarks, tests).
+func ViewerOf(p community.Person) *Viewer {
+	return &Viewer{Person: p, Actor: community.ActorOf(p), Session: &Session{Person: p.ID}}
+}
+
 // Allowed reports whether p may use the console: secretaries and the street office. Members,
 // residents and registrations not yet approved may not.
 func Allowed(p community.Person) bool {
