@@ -158,6 +158,9 @@ func (c *Console) Ledger(ctx context.Context, v *Viewer, q LedgerQuery) (*Ledger
 		if f.DueBefore.IsZero() || now.Before(f.DueBefore) {
 			f.DueBefore = now
 		}
+		if len(f.States) == 0 { // done awaits the recipient: not the claimer's to miss
+			f.States = []community.State{community.StateNeed, community.StateOpen, community.StateClaimed, community.StateFollowUp}
+		}
 	}
 	if !f.DueBefore.IsZero() {
 		f.ByDeadline = true

@@ -15,7 +15,8 @@ import (
 // the playground: 王书记 asks for the console in the group, opens the link from their private
 // chat, filters the ledger, dispatches a need (and the group's card appears in the
 // playground), composes and sends a notice and watches it delivered, and finds another
-// community's item "not found". It saves screenshots of 总览 at 1280 and 390 px wide:
+// community's item "not found". It saves screenshots of 总览 at 1280 and 390 px wide, of an
+// item's page at 1280 and of the ledger at 390:
 // NEIGHBORBOT_CONSOLE_SCREENSHOTS=$PWD/docs go test ./cmd/neighborbot -run ConsoleInBrowser
 func TestConsoleInBrowser(t *testing.T) {
 	exe := chromiumPath(t)
@@ -79,7 +80,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	var link string
-	var wide, narrow []byte
+	var wide, narrow, item, ledger []byte
 	err = chromedp.Run(ctx,
 		// In the playground, the secretary asks for the console in the group.
 		chromedp.Navigate(s.URL+"/"),
@@ -119,6 +120,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click("#do-dispatch", chromedp.ByQuery),
 		until(`document.querySelector('#item-state') && document.querySelector('#item-state').textContent.includes("待认领")`),
 		bodyHas("已派单"),
+		chromedp.FullScreenshot(&item, 100),
 
 		// 通知: compose for 1网格, preview, send, and watch it delivered.
 		chromedp.Navigate(s.URL+"/console/notices"),
@@ -148,6 +150,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Navigate(s.URL+"/console/"),
 		chromedp.WaitVisible("#st-open", chromedp.ByQuery),
 		chromedp.FullScreenshot(&narrow, 100),
+		chromedp.Navigate(s.URL+"/console/items?state=all"),
+		chromedp.WaitVisible("#rows", chromedp.ByQuery),
+		chromedp.FullScreenshot(&ledger, 100),
 	)
 	if err != nil {
 		t.Fatalf("console: %v\nserver log:\n%s", err, s.stderr.String())
@@ -156,7 +161,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if d := os.Getenv("NEIGHBORBOT_CONSOLE_SCREENSHOTS"); d != "" {
 		dir = d
 	}
-	for name, shot := range map[string][]byte{"console-1280.png": wide, "console-390.png": narrow} {
+	shots := map[string][]byte{"console-1280.png": wide, "console-390.png": narrow,
+		"console-item-1280.png": item, "console-ledger-390.png": ledger}
+	for name, shot := range shots {
 		if len(shot) < 10_000 {
 			t.Fatalf("%s is %d bytes", name, len(shot))
 		}
