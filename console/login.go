@@ -81,6 +81,10 @@ type loginData struct {
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("t")
 	if tok == "" {
+		if s, err := c.session(r.Context(), r); err == nil && s != nil {
+			http.Redirect(w, r, "/console/", http.StatusSeeOther) // signed in already
+			return
+		}
 		c.render(w, r, nil, http.StatusOK, "login", "登录指挥中心", loginData{Providers: c.o.Providers, Bye: r.URL.Query().Has("bye")})
 		return
 	}
