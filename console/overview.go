@@ -47,8 +47,10 @@ type Week struct {
 // TrendWeeks is how many weeks the trend chart shows.
 const TrendWeeks = 12
 
-// trendTTL is how long a jurisdiction's trend and monthly figures are reused: they read every
+// trendTTL is how long a jurisdiction's trend and monthly figures are fresh: they read every
 // item active in twelve weeks, while the open and overdue counts are read live from indexes.
+// Older figures are still shown while one request's worth of work refreshes them in the
+// background, so only the first 总览 of a jurisdiction in a process waits for them.
 const trendTTL = time.Minute
 
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, v *Viewer) error {
@@ -218,19 +220,21 @@ type trend struct {
 	at          time.Time
 }
 
-// trends caches trend per jurisdiction for trendTTL.
+// trends caches trend per jurisdiction (stale while refreshing, see trendTTL).
 type trends struct {
 	mu sync.Mutex
 	m  map[string]*trendEntry
 }
 
 type trendEntry struct {
-	once sync.Once
-	t    *trend
-	err  error
+	ready      chan struct{} // closed once the first read is done
+	t          *trend
+	err        error
+	refreshing bool
 }
 
-// trendOf reads (or reuses) the scope's trend: the items active in the last TrendWeeks weeks.
+// trendOf returns the scope's trend: computed now the first time, else the one kept, which a
+// background read replaces once it is older than trendTTL (or from a clock set back).
 func (c *Console) trendOf(ctx context.Context, s *Scope, now time.Time) (*trend, error) {
 	key := fmt.Sprintf("%v|%s", s.All, s.Node)
 	c.trend.mu.Lock()
@@ -238,20 +242,48 @@ func (c *Console) trendOf(ctx context.Context, s *Scope, now time.Time) (*trend,
 		c.trend.m = map[string]*trendEntry{}
 	}
 	e := c.trend.m[key]
-	if e == nil || (e.t != nil && now.Sub(e.t.at) >= trendTTL) || (e.t != nil && now.Before(e.t.at)) {
-		e = &trendEntry{}
+	if e == nil {
+		e = &trendEntry{ready: make(chan struct{})}
 		c.trend.m[key] = e
+		c.trend.mu.Unlock()
+		e.t, e.err = c.readTrend(ctx, s, now)
+		close(e.ready)
+		if e.err != nil {
+			c.trend.mu.Lock()
+			delete(c.trend.m, key)
+			c.trend.mu.Unlock()
+		}
+		return e.t, e.err
 	}
 	c.trend.mu.Unlock()
-	e.once.Do(func() { e.t, e.err = c.readTrend(ctx, s, now) })
-	if e.err != nil {
-		c.trend.mu.Lock()
-		if c.trend.m[key] == e {
-			delete(c.trend.m, key)
-		}
-		c.trend.mu.Unlock()
+	select {
+	case <-e.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	return e.t, e.err
+	if e.err != nil {
+		return nil, e.err
+	}
+	c.trend.mu.Lock()
+	t := e.t
+	if (now.Sub(t.at) >= trendTTL || now.Before(t.at)) && !e.refreshing {
+		e.refreshing = true
+		go func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			fresh, err := c.readTrend(rctx, s, now)
+			c.trend.mu.Lock()
+			defer c.trend.mu.Unlock()
+			e.refreshing = false
+			if err != nil {
+				c.log.Warn("console: trend not refreshed", "err", err)
+				return
+			}
+			e.t = fresh
+		}()
+	}
+	c.trend.mu.Unlock()
+	return t, nil
 }
 
 func (c *Console) readTrend(ctx context.Context, s *Scope, now time.Time) (*trend, error) {
