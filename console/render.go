@@ -221,6 +221,12 @@ func (c *Console) funcs() template.FuncMap {
 			}
 			return t.In(c.loc).Format("2006-01-02 15:04")
 		},
+		"dayTime": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.In(c.loc).Format("01-02 15:04")
+		},
 		"day": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"
