@@ -85,11 +85,49 @@ func (c *Console) Items(ctx context.Context, s *Scope, f store.ItemFilter) ([]*c
 	if !ok {
 		return nil, nil
 	}
+	if items, ok, err := c.itemsBroad(ctx, s, f); err != nil || ok {
+		return items, err
+	}
 	items, err := c.o.Store.ListItems(ctx, f)
 	if err != nil {
 		return nil, store.ErrUnavailable(err)
 	}
 	return slices.DeleteFunc(items, func(it *community.Item) bool { return !s.Covers(it.Node) }), nil
+}
+
+// broadGroups is how many groups make a group filter broad: a page of a jurisdiction that
+// holds most of the store's groups is cheaper read without it (see itemsBroad).
+const broadGroups = 32
+
+// itemsBroad serves a page (a small Limit) whose group filter is broad by reading, without
+// the group filter, twice the page's worth of the newest matching items and keeping those in
+// the groups. A backend walks a single index in order for that, where a filter of hundreds of
+// groups makes it merge every group's index (Redis reads them whole). When the jurisdiction
+// holds too small a share of the items for that to fill the page, ok is false and the caller
+// reads with the group filter.
+func (c *Console) itemsBroad(ctx context.Context, s *Scope, f store.ItemFilter) (items []*community.Item, ok bool, err error) {
+	if len(f.Groups) <= broadGroups || f.Limit <= 0 || f.Limit > 10*PageSize || store.ActiveFilter(f) {
+		return nil, false, nil
+	}
+	in := make(map[string]bool, len(f.Groups))
+	for _, g := range f.Groups {
+		in[g] = true
+	}
+	wide := f
+	wide.Groups, wide.Limit = nil, 2*f.Limit
+	all, err := c.o.Store.ListItems(ctx, wide)
+	if err != nil {
+		return nil, false, store.ErrUnavailable(err)
+	}
+	for _, it := range all {
+		if in[it.GroupID] && s.Covers(it.Node) {
+			items = append(items, it)
+		}
+	}
+	if len(items) >= f.Limit || len(all) < wide.Limit { // enough, or every match was read
+		return items[:min(len(items), f.Limit)], true, nil
+	}
+	return nil, false, nil
 }
 
 // Item returns item no if the viewer may see it, with how much; an item outside their reach
