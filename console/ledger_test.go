@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/neighborbot/neighborbot/community"
+	"github.com/neighborbot/neighborbot/console"
 )
 
 // twoNeeds files a need in each community: #1 in 幸福里 (王书记's), #2 in 和谐家园 (何书记's).
@@ -184,3 +185,71 @@ func TestLedgerFilters(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestLedgerOfABroadJurisdiction(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	// 40 groups in 幸福社区 (a broad filter), and 和谐社区's group, with items interleaved.
+	var groups []community.Group
+	for i := range 40 {
+		g := community.Group{ID: "local:b" + strconv.Itoa(i), Platform: "local", Chat: "b" + strconv.Itoa(i), Name: "楼群" + strconv.Itoa(i), Node: "grid1"}
+		if err := e.Store.PutGroup(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		groups = append(groups, g)
+	}
+	hexie, err := e.Store.GetGroup(ctx, "local:hexie")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chen := community.Actor{ID: "local:chen", Name: "陈阿姨", Role: community.RoleResident}
+	file := func(g community.Group) {
+		if _, err := e.Store.CreateItem(ctx, func(no int64) (*community.Item, error) {
+			return community.NewNeed(no, g, chen, chen, "需要帮忙 "+strconv.FormatInt(no, 10), e.Clock.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Numbers 1..60 in 幸福社区, then 61..120 in 和谐社区: the newest page of everything is
+	// none of 王书记's, so the broad read finds too few and the group filter is used.
+	for i := range 60 {
+		file(groups[i%len(groups)])
+	}
+	for range 60 {
+		file(hexie)
+	}
+	wang, err := e.Store.GetPerson(ctx, "local:wang")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	for page := 1; page <= 3; page++ {
+		l, err := e.C.Ledger(ctx, console.ViewerOf(wang), console.LedgerQuery{State: "all", Page: page})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Rows) != console.PageSize {
+			t.Fatalf("page %d has %d rows", page, len(l.Rows))
+		}
+		for i, r := range l.Rows {
+			if r.GroupID == "local:hexie" || seen[r.No] || r.No != int64(60-(page-1)*console.PageSize-i) {
+				t.Fatalf("page %d row %d: #%d in %s", page, i, r.No, r.GroupID)
+			}
+			seen[r.No] = true
+		}
+		if more := page < 3; l.More != more {
+			t.Errorf("page %d: more = %v", page, l.More)
+		}
+	}
+	// Now 王书记's are the newest: the broad read fills the page by itself.
+	for i := range 30 {
+		file(groups[i%len(groups)])
+	}
+	l, err := e.C.Ledger(ctx, console.ViewerOf(wang), console.LedgerQuery{State: "all", Page: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Rows) != console.PageSize || l.Rows[0].No != 150 || l.Rows[19].No != 131 || !l.More {
+		t.Fatalf("newest page: %d rows from #%d to #%d", len(l.Rows), l.Rows[0].No, l.Rows[len(l.Rows)-1].No)
+	}
+}
