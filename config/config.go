@@ -106,6 +106,7 @@ type Config struct {
 	Ledger    Ledger         `yaml:"ledger"`
 	Limits    Limits         `yaml:"limits"`
 	Notices   NoticesPolicy  `yaml:"notices"`
+	Console   Console        `yaml:"console"`
 	Feishu    Feishu         `yaml:"feishu"`
 	WeCom     WeCom          `yaml:"wecom"`
 	WeChatOA  WeChatOA       `yaml:"wechat_oa"`
@@ -408,6 +409,15 @@ func defaults() *Config {
 	}
 }
 
+// Console configures the 指挥中心 (web console under /console/).
+type Console struct {
+	// BaseURL is where people reach this server from their phones ("https://bot.example.org"):
+	// the sign-in links the bot sends in the chat, the web logins' callbacks and export links
+	// are built on it. Unset: the listen address on localhost (the playground).
+	// NEIGHBORBOT_PUBLIC_URL.
+	BaseURL string `yaml:"base_url"`
+}
+
 // envSetting ties an environment variable to the YAML key it overrides.
 type envSetting struct {
 	env, key string
@@ -424,6 +434,7 @@ func (c *Config) envSettings() []envSetting {
 		{"NEIGHBORBOT_HOLIDAYS", "holidays_file", &c.HolidaysFile},
 		{"NEIGHBORBOT_ADMIN_ADDR", "admin_addr", &c.AdminAddr},
 		{"NEIGHBORBOT_BACKUP_DIR", "backup.dir", &c.Backup.Dir},
+		{"NEIGHBORBOT_PUBLIC_URL", "console.base_url", &c.Console.BaseURL},
 		{"FEISHU_APP_ID", "feishu.app_id", &c.Feishu.AppID},
 		{"FEISHU_APP_SECRET", "feishu.app_secret", &c.Feishu.AppSecret},
 		{"FEISHU_VERIFICATION_TOKEN", "feishu.verification_token", &c.Feishu.VerificationToken},

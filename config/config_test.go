@@ -66,8 +66,8 @@ func TestDemo(t *testing.T) {
 	for _, g := range c.Groups {
 		groups[g.ID] = g.Node
 	}
-	if groups["local:xingfuli"] != "grid1" || groups["local:yangguang"] != "grid2" {
-		t.Errorf("demo groups bound to %v, want local:xingfuli→grid1, local:yangguang→grid2", groups)
+	if groups["local:xingfuli"] != "grid1" || groups["local:yangguang"] != "grid2" || groups["local:hexie"] != "grid3" {
+		t.Errorf("demo groups bound to %v, want local:xingfuli→grid1, local:yangguang→grid2, local:hexie→grid3", groups)
 	}
 
 	roles := map[string]int{}
@@ -80,7 +80,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo member %s has no duties or teams: routing has nothing to use", m.Name)
 		}
 	}
-	want := map[string]int{"secretary": 1, "member": 3, "resident": 2, "gridworker": 1, "street": 1}
+	want := map[string]int{"secretary": 2, "member": 4, "resident": 3, "gridworker": 1, "street": 1}
 	if !reflect.DeepEqual(roles, want) {
 		t.Errorf("demo roles = %v, want %v", roles, want)
 	}
@@ -221,7 +221,7 @@ func TestEnvOverridesDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if c.Level() != slog.LevelWarn || c.Addr != "127.0.0.1:8081" || len(c.Groups) != 2 {
+	if c.Level() != slog.LevelWarn || c.Addr != "127.0.0.1:8081" || len(c.Groups) != 3 {
 		t.Errorf("demo + env: level=%v addr=%q groups=%d", c.Level(), c.Addr, len(c.Groups))
 	}
 }
@@ -366,7 +366,8 @@ func TestPersonas(t *testing.T) {
 	for _, m := range p {
 		ids = append(ids, m.ID)
 	}
-	want := []string{"local:wang", "local:li", "local:zhang", "local:zhao", "local:chen", "local:liu", "local:sun", "local:zhou"}
+	want := []string{"local:wang", "local:li", "local:zhang", "local:zhao", "local:chen", "local:liu", "local:sun", "local:zhou",
+		"local:he", "local:qian", "local:wu"}
 	if !reflect.DeepEqual(ids, want) {
 		t.Errorf("Personas() = %v, want config order %v", ids, want)
 	}

@@ -28,11 +28,20 @@ func Demo() *Config {
 					},
 				},
 			},
+		}, {
+			// A second community with its own secretary: each secretary sees only their own
+			// community's items (the authority rule), in the chat and in the console.
+			ID: "hexie", Name: "和谐社区", Kind: KindCommunity,
+			Children: []OrgNode{{
+				ID: "grid3", Name: "3网格", Kind: KindGrid, Compound: "和谐家园",
+				Children: []OrgNode{{ID: "grid3-b1", Name: "1栋", Kind: KindBuilding}},
+			}},
 		}},
 	}}
 	c.Groups = []Group{
 		{ID: "local:xingfuli", Name: "幸福里小区群", Node: "grid1"},
 		{ID: "local:yangguang", Name: "阳光花园小区群", Node: "grid2"},
+		{ID: "local:hexie", Name: "和谐家园小区群", Node: "grid3"},
 	}
 	c.Members = []Member{
 		{ID: "local:wang", Name: "王书记", Role: RoleSecretary, Node: "xingfu"},
@@ -48,6 +57,11 @@ func Demo() *Config {
 			Phone: "13900005678", Door: "1栋1单元201"},
 		{ID: "local:sun", Name: "孙网格员", Role: RoleGridWorker, Node: "grid1"},
 		{ID: "local:zhou", Name: "周书记", Role: RoleStreet, Node: "street"},
+		{ID: "local:he", Name: "何书记", Role: RoleSecretary, Node: "hexie"},
+		{ID: "local:qian", Name: "钱志华", Role: RoleMember, Node: "grid3",
+			Duties: []string{"宣传员"}, Teams: []string{"应急救援"}},
+		{ID: "local:wu", Name: "吴奶奶", Role: RoleResident, Node: "grid3",
+			Phone: "13700002468", Door: "1栋2单元301"},
 	}
 	c.Schedules = []Schedule{
 		{

@@ -41,6 +41,9 @@ func (c *Config) Validate() error {
 	v.ledger(c.Ledger, nodes)
 	v.limits(c.Limits)
 	v.positive("notices.export_link_ttl", c.Notices.ExportLinkTTL)
+	if c.Console.BaseURL != "" {
+		v.baseURL("console.base_url", c.Console.BaseURL)
+	}
 	v.feishu(c.Feishu)
 	v.wecom(c.WeCom)
 	v.wechatOA(c.WeChatOA)

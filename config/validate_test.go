@@ -47,8 +47,8 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "member on an unknown node",
-			edit: func(c *config.Config) { c.Members[4].Node = "grid3" },
-			want: []string{`members[4].node: unknown org node "grid3"`},
+			edit: func(c *config.Config) { c.Members[4].Node = "grid9" },
+			want: []string{`members[4].node: unknown org node "grid9"`},
 		},
 		{
 			name: "duplicate member",

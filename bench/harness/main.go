@@ -8,7 +8,8 @@
 // Scenarios: scale (100,000 items and 20,000 members: start-up, RSS, "待办" p99), claims
 // (contested claims), inbound (signed, encrypted Feishu events and WeCom callbacks against
 // the running binary, next to the Feishu SDK's bare dispatcher), faults (fake platforms
-// failing; every event handled once, every message delivered once). Broadcast has its own
+// failing; every event handled once, every message delivered once), console (the 指挥中心's
+// pages on the scale dataset, signed in through the chat link). Broadcast has its own
 // harness in bench/broadcast.
 //
 // Every load is bounded in count and time, goes to 127.0.0.1 only, and stops by itself. The
@@ -92,12 +93,13 @@ var scenarios = []scenario{
 	{"claims", runClaims},
 	{"inbound", runInbound},
 	{"faults", runFaults},
+	{"console", runConsole},
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("harness", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	which := fs.String("scenario", "all", "comma-separated: scale, claims, inbound, faults, or all")
+	which := fs.String("scenario", "all", "comma-separated: scale, claims, inbound, faults, console, or all")
 	out := fs.String("out", "docs/BENCHMARKS.md", `markdown file whose harness sections are rewritten ("-": print only)`)
 	quick := fs.Bool("quick", false, "short runs (5 s per rate, fewer samples) for a local check; numbers are noisier")
 	items := fs.Int("items", 100_000, "items in the scale dataset")

@@ -111,11 +111,11 @@ func (a *App) serveOutbox(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, outboxLine(e))
 	case q.Get("notice") != "":
 		no, err := strconv.ParseInt(strings.TrimPrefix(q.Get("notice"), "#"), 10, 64)
-		if err != nil || no <= 0 || a.notices == nil {
+		if err != nil || no <= 0 || a.Notices == nil {
 			http.Error(w, "notice: want a number, e.g. ?notice=12", http.StatusBadRequest)
 			return
 		}
-		nt, ds, err := a.notices.Deliveries(ctx, no)
+		nt, ds, err := a.Notices.Deliveries(ctx, no)
 		if err != nil {
 			outboxError(w, err)
 			return

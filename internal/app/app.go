@@ -21,11 +21,13 @@ import (
 	"github.com/neighborbot/neighborbot/bot/local"
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/config"
+	"github.com/neighborbot/neighborbot/console"
 	"github.com/neighborbot/neighborbot/handlers"
 	"github.com/neighborbot/neighborbot/internal/backup"
 	"github.com/neighborbot/neighborbot/internal/metrics"
 	"github.com/neighborbot/neighborbot/internal/numbering"
 	"github.com/neighborbot/neighborbot/internal/setup"
+	ledgerchat "github.com/neighborbot/neighborbot/ledger/chat"
 	"github.com/neighborbot/neighborbot/notices"
 	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
@@ -62,6 +64,9 @@ type Options struct {
 	// Features register more chat verbs and card actions on the command mux, after the
 	// built-in ones (items, scheduler, notices). A word or action already taken fails New.
 	Features []Feature
+	// ConsoleProviders are the platforms' web logins offered on the console's sign-in page
+	// (Feishu 网页应用, WeCom 网页授权 / 扫码登录).
+	ConsoleProviders []console.Provider
 }
 
 // Feature is a part of the bot with chat commands: it registers them on the mux at start.
@@ -85,6 +90,9 @@ type App struct {
 	Platforms  map[string]bot.Platform
 	Local      *local.Platform // the playground, when no platform is configured
 	Backups    *backup.Backups // the daily backup, when backup.dir is set
+	Notices    *notices.Notices
+	Ledger     *ledgerchat.Ledger
+	Console    *console.Console // the 指挥中心 under /console/
 	Mux        *http.ServeMux
 	// Metrics are the Prometheus families, served on the admin listener (ListenAdmin); nil
 	// when config admin_addr is off.
@@ -96,7 +104,6 @@ type App struct {
 	closers []func() error
 	limits  ServerLimits
 	admin   net.Listener // ListenAdmin's, served by Run
-	notices *notices.Notices
 	// renumber are the features' parts of the move to one number space (numbering.Migrate).
 	renumber []numbering.Part
 }
@@ -217,6 +224,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.addLedger(owner); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
+	if err := a.addConsole(o.ConsoleProviders); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
 	for _, f := range o.Features {
 		if err := f.Register(a.Commands); err != nil {
 			return nil, fmt.Errorf("commands: %w", err)
@@ -314,6 +324,10 @@ func Limiter(st store.Store, since time.Time) bot.RateLimiter {
 // accepting requests, let receivers stop, finish the events in hand, finish the sends in
 // flight, close the store.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	if a.Console != nil && a.Cfg.Console.BaseURL == "" {
+		// No public address configured: links point at the port actually listened on.
+		a.Console.SetBaseURL(publicURL(ln.Addr().String(), os.Getenv))
+	}
 	srv := a.newServer()
 	errc := make(chan error, 2)
 	go func() {

@@ -19,7 +19,7 @@ func (a *App) addLedger(owner string) error {
 	l := &ledgerchat.Ledger{
 		Store: a.Store, Tree: a.Tree, Rules: ledger.RulesFrom(a.Cfg.Ledger), Now: a.Now,
 		Log:       a.Log.With("part", "ledger"),
-		PublicURL: publicURL(a.Cfg.Addr, os.Getenv),
+		PublicURL: a.PublicURL(),
 		Font:      chart.LoadFont(os.Getenv("NEIGHBORBOT_CJK_FONT"), a.Log.With("part", "ledger")),
 		Owner:     owner,
 		Wake:      a.Dispatcher.Wake,
@@ -28,6 +28,7 @@ func (a *App) addLedger(owner string) error {
 		return fmt.Errorf("commands: %w", err)
 	}
 	l.Routes(a.Mux)
+	a.Ledger = l
 	a.Handlers.Points = l.Points // 我的任务 and 我的信息 show the ledger's points
 	a.AddRunner(func(ctx context.Context) error { return l.Run(ctx, time.Minute) })
 	return nil

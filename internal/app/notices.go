@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -21,7 +20,7 @@ func (a *App) addNotices(ctx context.Context) error {
 	n := &notices.Notices{
 		Store: a.Store, Tree: a.Tree, Now: a.Now, Log: a.Log.With("part", "notices"),
 		Wake:          a.Dispatcher.Wake,
-		PublicURL:     publicURL(a.Cfg.Addr, os.Getenv),
+		PublicURL:     a.PublicURL(),
 		ExportLinkTTL: a.Cfg.Notices.ExportLinkTTL.Duration(),
 		// Platforms register after this (the playground) or before it (Feishu, WeCom); the
 		// map is complete before anything is sent, so look it up per message.
@@ -43,7 +42,7 @@ func (a *App) addNotices(ctx context.Context) error {
 	a.renumber = append(a.renumber, numbering.Part{Name: "notices", Renumber: n.MigrateNumbers})
 	a.Dispatcher.Refresh = n.RefreshCard(a.Dispatcher.Refresh)
 	n.Routes(a.Mux)
-	a.notices = n
+	a.Notices = n
 	a.AddRunner(func(ctx context.Context) error { return n.Run(ctx, time.Minute, a.Now) })
 	return nil
 }
