@@ -27,6 +27,7 @@ import (
 	"github.com/neighborbot/neighborbot/internal/setup"
 	ledgerchat "github.com/neighborbot/neighborbot/ledger/chat"
 	"github.com/neighborbot/neighborbot/notices"
+	"github.com/neighborbot/neighborbot/scheduler"
 	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
 	"github.com/neighborbot/neighborbot/store/cache"
@@ -88,6 +89,7 @@ type App struct {
 	Platforms  map[string]bot.Platform
 	Local      *local.Platform // the playground, when no platform is configured
 	Notices    *notices.Notices
+	Scheduler  *scheduler.Scheduler
 	Ledger     *ledgerchat.Ledger
 	Console    *console.Console // the 指挥中心 under /console/
 	Mux        *http.ServeMux
