@@ -228,16 +228,11 @@ func (c *Console) upcoming(ctx context.Context, sc *scheduler.Schedule, d schedu
 
 // occurrence reads occurrence id of schedule sid (nil if none is recorded).
 func (c *Console) occurrence(ctx context.Context, sid, id string) (*scheduler.Occurrence, error) {
-	occs, err := c.o.Scheduler.Occurrences(ctx, sid)
-	if err != nil {
+	o, err := c.o.Scheduler.Occurrence(ctx, id)
+	if err != nil || o == nil || o.Schedule != sid {
 		return nil, err
 	}
-	for _, o := range occs {
-		if o.ID == id {
-			return o, nil
-		}
-	}
-	return nil, nil
+	return o, nil
 }
 
 func (c *Console) activitiesPage(w http.ResponseWriter, r *http.Request, v *Viewer) error {

@@ -197,6 +197,11 @@ func (s *Scheduler) Occurrences(ctx context.Context, id string) ([]*Occurrence, 
 	return out, nil
 }
 
+// Occurrence returns occurrence id as recorded (nil if nothing is recorded for it yet).
+func (s *Scheduler) Occurrence(ctx context.Context, id string) (*Occurrence, error) {
+	return s.getOccurrence(ctx, id)
+}
+
 // Date is one coming date of a schedule.
 type Date struct {
 	At      time.Time
