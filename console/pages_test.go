@@ -203,6 +203,15 @@ func TestActivitiesCreateChangeAndJurisdiction(t *testing.T) {
 	if sc := schedule(t, e, id); sc.Place != "社区活动室" || sc.Rev != 2 || !strings.Contains(sc.Rule, "20") {
 		t.Fatalf("changed: %+v", sc)
 	}
+	// The form as shown, sent back unchanged, changes nothing and says so.
+	p = wang.get("/console/activities/" + id)
+	if !strings.Contains(p.Body, `id="change"`) || !strings.Contains(p.Body, `value="每月20日 14:30"`) {
+		t.Fatalf("the change form:\n%s", p.Body)
+	}
+	p = wang.post("/console/activities/"+id, url.Values{"title": {"消防演练"}, "rule": {"每月20日 14:30"}, "place": {"社区活动室"}, "scope": {"grid1"}})
+	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "没有要修改的内容") || schedule(t, e, id).Rev != 2 {
+		t.Fatalf("an unchanged form: %d\n%s", p.Status, p.Body)
+	}
 	// A configured schedule is not offered for change, and the scheduler refuses it.
 	if p := wang.get("/console/activities/theme-day"); p.Status != http.StatusOK || strings.Contains(p.Body, `id="change"`) || !strings.Contains(p.Body, "配置文件") {
 		t.Fatalf("a configured schedule: %d\n%s", p.Status, p.Body)
