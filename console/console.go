@@ -21,7 +21,9 @@ import (
 
 	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/community"
+	ledgerchat "github.com/neighborbot/neighborbot/ledger/chat"
 	"github.com/neighborbot/neighborbot/notices"
+	"github.com/neighborbot/neighborbot/scheduler"
 	"github.com/neighborbot/neighborbot/store"
 )
 
@@ -74,6 +76,12 @@ type Options struct {
 	Providers []Provider
 	// BotName is the bot's name as people see it in the chat (邻里帮).
 	BotName string
+	// Registrations, if set, lets 人员 decide 报到 requests through the chat's 同意 / 拒绝.
+	Registrations Registrations
+	// Scheduler, if set, gives 活动 its schedules, occurrences and the chat's 活动 / 修改活动.
+	Scheduler *scheduler.Scheduler
+	// Ledger, if set, gives 人员 its points and 报表 the monthly report, ranking, chart and workbook.
+	Ledger *ledgerchat.Ledger
 }
 
 // Console serves the 指挥中心.

@@ -16,7 +16,10 @@ import (
 	"github.com/neighborbot/neighborbot/bot/bottest"
 	"github.com/neighborbot/neighborbot/console"
 	"github.com/neighborbot/neighborbot/handlers"
+	"github.com/neighborbot/neighborbot/ledger"
+	ledgerchat "github.com/neighborbot/neighborbot/ledger/chat"
 	"github.com/neighborbot/neighborbot/notices"
+	"github.com/neighborbot/neighborbot/scheduler"
 )
 
 // env is the bot of these tests (the service items, notices and the console on one mux, as
@@ -37,15 +40,26 @@ func newEnv(t *testing.T, providers ...console.Provider) *env {
 	e.Harness = bottest.New(t, func(b bottest.Env) (bottest.Bot, error) {
 		h := &handlers.Handlers{Store: b.Store, Tree: b.Tree, BotName: b.Config.BotName, Log: b.Log}
 		n := &notices.Notices{Store: b.Store, Tree: b.Tree, Now: b.Now, Log: b.Log}
+		s, err := scheduler.New(scheduler.Options{Store: b.Store, Tree: b.Tree, Schedules: b.Config.Schedules,
+			Deadlines: b.Config.Deadlines, Now: b.Now, Log: b.Log})
+		if err != nil {
+			return bottest.Bot{}, err
+		}
+		if err := s.Sync(context.Background()); err != nil {
+			return bottest.Bot{}, err
+		}
+		l := &ledgerchat.Ledger{Store: b.Store, Tree: b.Tree, Rules: ledger.RulesFrom(b.Config.Ledger), Now: b.Now, Log: b.Log, PublicURL: e.Srv.URL}
+		h.Points = l.Points
 		c, err := console.New(console.Options{Store: b.Store, Tree: b.Tree, BaseURL: e.Srv.URL,
-			Now: b.Now, Log: b.Log, Actions: h, Notices: n, Providers: providers, BotName: b.Config.BotName})
+			Now: b.Now, Log: b.Log, Actions: h, Notices: n, Providers: providers, BotName: b.Config.BotName,
+			Registrations: h, Scheduler: s, Ledger: l})
 		if err != nil {
 			return bottest.Bot{}, err
 		}
 		e.C, e.Notices = c, n
 		m := bot.NewMux(b.Config.BotName)
 		m.Pending, m.Refs = b.Store, b.Store
-		if err := errors.Join(h.Register(m), n.Register(m), c.Register(m)); err != nil {
+		if err := errors.Join(h.Register(m), n.Register(m), c.Register(m), s.Register(m), l.Register(m)); err != nil {
 			return bottest.Bot{}, err
 		}
 		return bottest.Bot{Handler: m.ServeBot, Refresh: n.RefreshCard(h.RefreshCard(b.Now))}, nil

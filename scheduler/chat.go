@@ -684,16 +684,22 @@ func (s *Scheduler) scopeName(nodes []string) string {
 var errExists = errors.New("schedule id taken")
 
 func (s *Scheduler) create(ctx context.Context, r *bot.Request, cmd ChatCommand) error {
+	_, err := s.createSchedule(ctx, r, cmd)
+	return err
+}
+
+// createSchedule is 活动 / 会议 …: it stores the new schedule, answers r, and returns it.
+func (s *Scheduler) createSchedule(ctx context.Context, r *bot.Request, cmd ChatCommand) (*Schedule, error) {
 	if err := s.requireSecretary(r); err != nil {
-		return err
+		return nil, err
 	}
 	ruleText, err := resolveOnce(cmd.Rule, s.reqNow(r))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	nodes, err := s.scope(r, cmd.Scope)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sc := Schedule{
 		Kind: cmd.Kind, Rule: ruleText, Written: cmd.Rule.String(), Title: cmd.Title, Place: cmd.Place,
@@ -702,16 +708,16 @@ func (s *Scheduler) create(ctx context.Context, r *bot.Request, cmd ChatCommand)
 	}
 	for try := 0; ; try++ {
 		if try == 20 {
-			return errors.New("no free schedule number")
+			return nil, errors.New("no free schedule number")
 		}
 		no, err := s.st.TakeNumber(ctx, store.KindActivity, "")
 		if err != nil {
-			return store.ErrUnavailable(err)
+			return nil, store.ErrUnavailable(err)
 		}
 		sc.ID, sc.No = strconv.FormatInt(no, 10), no
 		raw, err := json.Marshal(sc)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		_, err = s.st.UpdateDoc(ctx, CollSchedules, sc.ID, func(old []byte) ([]byte, error) {
 			if old != nil {
@@ -723,14 +729,14 @@ func (s *Scheduler) create(ctx context.Context, r *bot.Request, cmd ChatCommand)
 			continue
 		}
 		if err != nil {
-			return store.ErrUnavailable(err)
+			return nil, store.ErrUnavailable(err)
 		}
 		break
 	}
 	s.log.Info("schedule created in chat", "schedule", sc.ID, "by", r.Sender.ID, "rule", sc.Rule)
 	r.Reply("✅ 已创建" + s.describe(&sc, s.reqNow(r)) +
 		fmt.Sprintf("\n修改：修改活动 %s 地点 …；取消：取消活动 %s", sc.Number(), sc.Number()))
-	return nil
+	return &sc, nil
 }
 
 // describe summarises a schedule for its creator: what, when, next date, where, to whom, and
@@ -815,10 +821,18 @@ func (s *Scheduler) modify(ctx context.Context, r *bot.Request, cmd ChatCommand)
 	if err != nil {
 		return err
 	}
+	_, err = s.modifySchedule(ctx, r, old, cmd)
+	return err
+}
+
+// modifySchedule is 修改活动 N … of old (editable by r's sender): it stores the change, tells
+// the groups of announced occurrences, answers r, and returns the schedule as changed.
+func (s *Scheduler) modifySchedule(ctx context.Context, r *bot.Request, old *Schedule, cmd ChatCommand) (*Schedule, error) {
+	var err error
 	next := *old
 	if cmd.HasRule {
 		if next.Rule, err = resolveOnce(cmd.Rule, s.reqNow(r)); err != nil {
-			return err
+			return nil, err
 		}
 		next.Written = cmd.Rule.String()
 	}
@@ -833,7 +847,7 @@ func (s *Scheduler) modify(ctx context.Context, r *bot.Request, cmd ChatCommand)
 	}
 	if cmd.Scope != "" {
 		if next.Nodes, err = s.scope(r, cmd.Scope); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if cmd.Remind != nil {
@@ -842,7 +856,7 @@ func (s *Scheduler) modify(ctx context.Context, r *bot.Request, cmd ChatCommand)
 	next.Rev, next.UpdatedAt = old.Rev+1, s.reqNow(r)
 	raw, err := json.Marshal(next)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, err = s.st.UpdateDoc(ctx, CollSchedules, old.ID, func(cur []byte) ([]byte, error) {
 		var c Schedule
@@ -852,11 +866,11 @@ func (s *Scheduler) modify(ctx context.Context, r *bot.Request, cmd ChatCommand)
 		return raw, nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.tellAnnounced(ctx, r, old, &next)
 	r.Reply("✅ 已修改" + s.describe(&next, s.reqNow(r)))
-	return nil
+	return &next, nil
 }
 
 func (s *Scheduler) cancel(ctx context.Context, r *bot.Request, ref string) error {

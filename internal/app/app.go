@@ -29,6 +29,7 @@ import (
 	"github.com/neighborbot/neighborbot/internal/setup"
 	ledgerchat "github.com/neighborbot/neighborbot/ledger/chat"
 	"github.com/neighborbot/neighborbot/notices"
+	"github.com/neighborbot/neighborbot/scheduler"
 	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/bolt"
 	"github.com/neighborbot/neighborbot/store/cache"
@@ -91,6 +92,7 @@ type App struct {
 	Local      *local.Platform // the playground, when no platform is configured
 	Backups    *backup.Backups // the daily backup, when backup.dir is set
 	Notices    *notices.Notices
+	Scheduler  *scheduler.Scheduler
 	Ledger     *ledgerchat.Ledger
 	Console    *console.Console // the 指挥中心 under /console/
 	Mux        *http.ServeMux

@@ -17,6 +17,7 @@ func (a *App) addConsole(providers []console.Provider) error {
 	c, err := console.New(console.Options{
 		Store: a.Store, Tree: a.Tree, BaseURL: a.PublicURL(), Now: a.Now, Log: a.Log.With("part", "console"),
 		Actions: a.Handlers, Notices: a.Notices, Wake: a.Dispatcher.Wake, Providers: providers, BotName: a.Cfg.BotName,
+		Registrations: a.Handlers, Scheduler: a.Scheduler, Ledger: a.Ledger,
 	})
 	if err != nil {
 		return err

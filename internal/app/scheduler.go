@@ -44,5 +44,6 @@ func (a *App) addScheduler(ctx context.Context, owner string) error {
 	a.Handlers.AddNumbered(s.Numbered, store.KindActivity)
 	a.renumber = append(a.renumber, numbering.Part{Name: "activities", Renumber: s.MigrateNumbers})
 	a.AddRunner(s.Run)
+	a.Scheduler = s
 	return nil
 }
