@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"os"
 
 	"github.com/neighborbot/neighborbot/bot/feishu"
 	"github.com/neighborbot/neighborbot/bot/wecom"
@@ -48,7 +47,7 @@ func (a *App) WebLogins() []WebLogin {
 }
 
 // WebLoginRedirect is the redirect URI of the provider name: the public URL
-// (NEIGHBORBOT_PUBLIC_URL, else the listen address) and WebLoginCallbackPath.
+// (console.base_url or NEIGHBORBOT_PUBLIC_URL, else the listen address) and WebLoginCallbackPath.
 func (a *App) WebLoginRedirect(name string) string {
-	return publicURL(a.Cfg.Addr, os.Getenv) + WebLoginCallbackPath(name)
+	return a.PublicURL() + WebLoginCallbackPath(name)
 }
