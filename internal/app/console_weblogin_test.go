@@ -79,7 +79,7 @@ func TestConsoleWebLoginThroughThePlatforms(t *testing.T) {
 		"FEISHU_APP_ID": fs.AppID, "FEISHU_APP_SECRET": fs.AppSecret,
 		"FEISHU_VERIFICATION_TOKEN": "vtoken-weblogin", "FEISHU_ENCRYPT_KEY": "ekey-weblogin",
 		"FEISHU_BASE_URL": fs.URL,
-		"WECOM_CORP_ID": "wwcorp", "WECOM_AGENT_ID": "1000002", "WECOM_SECRET": "wc-secret",
+		"WECOM_CORP_ID":   "wwcorp", "WECOM_AGENT_ID": "1000002", "WECOM_SECRET": "wc-secret",
 		"WECOM_TOKEN": "tok", "WECOM_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
 		"WECOM_BASE_URL": wc.URL, "WECOM_OAUTH_URL": wc.URL, "WECOM_SSO_URL": wc.URL,
 		"NEIGHBORBOT_PUBLIC_URL": base, "NEIGHBORBOT_DATA": filepath.Join(dir, "data"),
