@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -315,6 +316,84 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 	if err := d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, now.Add(delay), err.Error(), true); err == nil {
 		d.wakeAt(now.Add(delay))
 	}
+}
+
+// sendNow sends the replies of an event this replica has just received and handled, in
+// order, without the outbox (Pipeline.Direct): no enqueue, lease or result is written for
+// them, so an answered event costs no commits of its own. The event's inbox record stands in
+// for their outbox entries until it is acked, and a crash before that has the event handled
+// again, its replies rebuilt under the same ids, so the platforms' idempotency keys stop a
+// second delivery as they stop a retried send's.
+//
+// It returns the entries that ended here (sent, or failed for good) for the record. An entry
+// the rate limits hold back, or whose send failed but may be retried, is enqueued with every
+// entry after it (durably, before this returns) and sent from the outbox as any other. err is
+// set only when that enqueue failed: the event must then be handled again.
+func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry) (done []store.OutboxEntry, err error) {
+	d.init()
+	var rest []store.OutboxEntry
+	var notBefore time.Time
+	for i, e := range entries {
+		log := d.Log.With("outbox", e.ID, "platform", e.Platform, "chat", e.Chat, "attempt", 1)
+		var o Outbound
+		if err := json.Unmarshal(e.Payload, &o); err != nil {
+			log.Error("undecodable outbox entry", "err", err)
+			e.Status, e.LastError = store.OutboxFailed, "undecodable: "+err.Error()
+			done = append(done, e)
+			continue
+		}
+		p, ok := d.Platforms[e.Platform]
+		if !ok || e.NotBefore.After(d.Now()) {
+			rest, notBefore = entries[i:], e.NotBefore // another replica may serve it; or it is not due
+			break
+		}
+		if lp, ok := p.(Limited); ok && d.Limiter != nil {
+			lims := lp.Limits(o)
+			wait, err := d.Limiter.Take(ctx, lims, d.Now())
+			if err != nil {
+				log.Warn("rate limiter unavailable", "err", err)
+				wait = time.Second
+			}
+			if wait > 0 {
+				rest, notBefore = entries[i:], d.deferSlot(lims, d.Now(), wait)
+				break
+			}
+		}
+		sendCtx, cancelSend := context.WithTimeout(ctx, d.SendTimeout)
+		sent, err := d.send(sendCtx, p, o)
+		cancelSend()
+		now := d.Now()
+		e.Attempts = 1
+		if err == nil {
+			e.Status, e.Result, e.SentAt = store.OutboxSent, sent.MessageID, now
+			done = append(done, e)
+			d.remember(ctx, o, sent, log)
+			continue
+		}
+		if retry, after := retryable(err); retry {
+			delay := max(d.backoff(0), after)
+			log.Warn("send failed, will retry", "in", delay.Round(time.Millisecond), "err", err)
+			rest, notBefore = entries[i:], now.Add(delay)
+			break
+		}
+		log.Error("giving up on message", "err", err)
+		e.Status, e.LastError = store.OutboxFailed, err.Error()
+		done = append(done, e)
+	}
+	if len(rest) == 0 {
+		return done, nil
+	}
+	rest = slices.Clone(rest)
+	for i := range rest {
+		if rest[i].NotBefore.Before(notBefore) {
+			rest[i].NotBefore = notBefore // the rest keep their order behind the first
+		}
+	}
+	if err := d.Outbox.Enqueue(ctx, rest...); err != nil {
+		return nil, err
+	}
+	d.wakeAt(notBefore)
+	return done, nil
 }
 
 // deferSlot is when an entry the limiter refused (wait) comes due again. Entries deferred by

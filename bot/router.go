@@ -137,6 +137,12 @@ type Engine struct {
 // the handler or to enqueue: the caller should try the message again later (its replies, which
 // then say "服务暂时不可用", are returned for callers that can show them directly).
 func (e *Engine) Handle(ctx context.Context, m Message) ([]Outbound, error) {
+	return e.handle(ctx, m, e.enqueue)
+}
+
+// handle is Handle with the replies' entries given to enqueue (Pipeline.Direct holds them
+// for a send without the outbox).
+func (e *Engine) handle(ctx context.Context, m Message, enqueue func(context.Context, Message, []store.OutboxEntry) error) ([]Outbound, error) {
 	now := e.Now()
 	r := &Request{Msg: m, Now: now, Sender: community.Person{ID: m.UserID, Name: m.UserName}}
 	if err := e.Handler(ctx, r); err != nil {
@@ -179,7 +185,7 @@ func (e *Engine) Handle(ctx context.Context, m Message) ([]Outbound, error) {
 		}
 		entries = append(entries, ent)
 	}
-	if err := e.enqueue(ctx, m, entries); err != nil {
+	if err := enqueue(ctx, m, entries); err != nil {
 		r.outs = nil
 		r.Reply(UserMessage(err))
 		if waiting {
@@ -189,7 +195,7 @@ func (e *Engine) Handle(ctx context.Context, m Message) ([]Outbound, error) {
 	}
 	if waiting && !e.taps.answer(m.Key(), strings.Join(toasts, "\n")) {
 		// The adapter stopped waiting (it answered the platform already): send it privately.
-		if err := e.enqueue(ctx, m, toastEntries); err != nil {
+		if err := enqueue(ctx, m, toastEntries); err != nil {
 			return outs, err
 		}
 	}
