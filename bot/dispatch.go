@@ -325,18 +325,22 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 // again, its replies rebuilt under the same ids, so the platforms' idempotency keys stop a
 // second delivery as they stop a retried send's.
 //
+// outs, when not nil, are the messages entries encode (not decoded again).
+//
 // It returns the entries that ended here (sent, or failed for good) for the record. An entry
 // the rate limits hold back, or whose send failed but may be retried, is enqueued with every
 // entry after it (durably, before this returns) and sent from the outbox as any other. err is
 // set only when that enqueue failed: the event must then be handled again.
-func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry) (done []store.OutboxEntry, err error) {
+func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry, outs []Outbound) (done []store.OutboxEntry, err error) {
 	d.init()
 	var rest []store.OutboxEntry
 	var notBefore time.Time
 	for i, e := range entries {
 		log := d.Log.With("outbox", e.ID, "platform", e.Platform, "chat", e.Chat, "attempt", 1)
 		var o Outbound
-		if err := json.Unmarshal(e.Payload, &o); err != nil {
+		if i < len(outs) {
+			o = outs[i]
+		} else if err := json.Unmarshal(e.Payload, &o); err != nil {
 			log.Error("undecodable outbox entry", "err", err)
 			e.Status, e.LastError = store.OutboxFailed, "undecodable: "+err.Error()
 			done = append(done, e)

@@ -13,7 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/neighborbot/neighborbot/bot/feishu/feishutest"
+	"github.com/neighborbot/neighborbot/config"
 )
 
 // The answered scenario (issue 21): every event asks 帮助 and gets an answer, sent open loop to
@@ -281,7 +284,13 @@ func (e *Env) startAnswered(ctx context.Context, src source, t *answeredTarget) 
 		// Feishu takes 50 messages a second from an app; answering 1,000 events a second needs
 		// a tenant with a higher quota, which the fake stands for (it limits nothing).
 		cfg := filepath.Join(t.dir, "config.yaml")
-		if err := os.WriteFile(cfg, []byte("limits:\n  feishu_per_app: 5000\n"), 0o644); err != nil {
+		demo := config.Demo()
+		demo.Limits.FeishuPerApp = 5000
+		y, err := yaml.Marshal(demo)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(cfg, y, 0o644); err != nil {
 			return err
 		}
 		env := append(src.env(fk.URL()), "NEIGHBORBOT_DATA="+t.dir, "NEIGHBORBOT_CONFIG="+cfg, "NEIGHBORBOT_ADDR="+addr)
