@@ -77,6 +77,7 @@ type Pipeline struct {
 // directJob is an event whose replies a direct sender sends.
 type directJob struct {
 	id      string
+	until   time.Time // the event's lease
 	entries []store.OutboxEntry
 	outs    []Outbound
 }
@@ -415,7 +416,7 @@ func (p *Pipeline) handleDirect(ctx context.Context, e store.InboundEntry, m Mes
 	default:
 		return false
 	}
-	j := directJob{id: e.ID}
+	j := directJob{id: e.ID, until: e.LeaseUntil}
 	_, err := p.Engine.handle(ctx, m, func(_ context.Context, _ Message, entries []store.OutboxEntry, outs []Outbound) error {
 		j.entries, j.outs = append(j.entries, entries...), append(j.outs, outs...)
 		return nil
@@ -438,7 +439,17 @@ func (p *Pipeline) sendDirect(j directJob) {
 	defer func() { <-p.direct }()
 	ctx, cancel := context.WithTimeout(context.Background(), p.Lease)
 	defer cancel()
-	done, err := p.Direct.sendNow(ctx, j.entries, j.outs)
+	var done []store.OutboxEntry
+	var err error
+	if p.Now().Before(j.until) {
+		done, err = p.Direct.sendNow(ctx, j.entries, j.outs)
+	} else {
+		// It waited past its lease (a slow platform, a long queue): the event may be handled
+		// again meanwhile, so the replies go through the outbox, which takes each id once.
+		if err = p.Engine.Outbox.Enqueue(ctx, j.entries...); err == nil {
+			p.Direct.Wake()
+		}
+	}
 	if err != nil {
 		// Left leased: it is handled again when the lease runs out, its replies under the
 		// same ids (the platforms drop what was sent already).
