@@ -8,7 +8,6 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
@@ -328,14 +327,28 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 // outs, when not nil, are the messages entries encode (not decoded again).
 //
 // It returns the entries that ended here (sent, or failed for good) for the record. An entry
-// the rate limits hold back, or whose send failed but may be retried, is enqueued with every
-// entry after it (durably, before this returns) and sent from the outbox as any other. err is
-// set only when that enqueue failed: the event must then be handled again.
+// the rate limits hold back, or whose send failed but may be retried, is enqueued with the
+// entries after it into the same chat (durably, before this returns) and sent from the outbox
+// as any other; entries to other chats go on. err is set only when that enqueue failed: the
+// event must then be handled again.
 func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry, outs []Outbound) (done []store.OutboxEntry, err error) {
 	d.init()
 	var rest []store.OutboxEntry
-	var notBefore time.Time
+	held := map[string]time.Time{} // chat → when the reply held back there may go
+	hold := func(e store.OutboxEntry, at time.Time) {
+		if cur, ok := held[e.Chat]; !ok || at.After(cur) {
+			held[e.Chat] = at
+		}
+		if e.NotBefore.Before(held[e.Chat]) {
+			e.NotBefore = held[e.Chat]
+		}
+		rest = append(rest, e)
+	}
 	for i, e := range entries {
+		if _, ok := held[e.Chat]; ok {
+			hold(e, e.NotBefore) // behind a reply held back in its chat, in order
+			continue
+		}
 		log := d.Log.With("outbox", e.ID, "platform", e.Platform, "chat", e.Chat, "attempt", 1)
 		var o Outbound
 		if i < len(outs) {
@@ -348,8 +361,8 @@ func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry, o
 		}
 		p, ok := d.Platforms[e.Platform]
 		if !ok || e.NotBefore.After(d.Now()) {
-			rest, notBefore = entries[i:], e.NotBefore // another replica may serve it; or it is not due
-			break
+			hold(e, e.NotBefore) // another replica may serve it; or it is not due
+			continue
 		}
 		if lp, ok := p.(Limited); ok && d.Limiter != nil {
 			lims := lp.Limits(o)
@@ -359,8 +372,8 @@ func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry, o
 				wait = time.Second
 			}
 			if wait > 0 {
-				rest, notBefore = entries[i:], d.deferSlot(lims, d.Now(), wait)
-				break
+				hold(e, d.deferSlot(lims, d.Now(), wait))
+				continue
 			}
 		}
 		sendCtx, cancelSend := context.WithTimeout(ctx, d.SendTimeout)
@@ -377,8 +390,8 @@ func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry, o
 		if retry, after := retryable(err); retry {
 			delay := max(d.backoff(0), after)
 			log.Warn("send failed, will retry", "in", delay.Round(time.Millisecond), "err", err)
-			rest, notBefore = entries[i:], now.Add(delay)
-			break
+			hold(e, now.Add(delay))
+			continue
 		}
 		log.Error("giving up on message", "err", err)
 		e.Status, e.LastError = store.OutboxFailed, err.Error()
@@ -387,16 +400,12 @@ func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry, o
 	if len(rest) == 0 {
 		return done, nil
 	}
-	rest = slices.Clone(rest)
-	for i := range rest {
-		if rest[i].NotBefore.Before(notBefore) {
-			rest[i].NotBefore = notBefore // the rest keep their order behind the first
-		}
-	}
 	if err := d.Outbox.Enqueue(ctx, rest...); err != nil {
 		return nil, err
 	}
-	d.wakeAt(notBefore)
+	for _, at := range held {
+		d.wakeAt(at)
+	}
 	return done, nil
 }
 
