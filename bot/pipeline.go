@@ -54,8 +54,8 @@ type Pipeline struct {
 	// it, replies go through the outbox. Default 256.
 	DirectMax int
 	// DirectWorkers send them, each one event's replies at a time; default 32. Long-lived
-	// goroutines, not one per event: a send's deep call stack grows a new goroutine's stack,
-	// which cost a tenth of the bot's CPU in a profile.
+	// goroutines, not one per event: a send's deep call stack grows a new goroutine's stack
+	// (docs/BENCHMARKS.md, "Where the time goes").
 	DirectWorkers int
 
 	once    sync.Once

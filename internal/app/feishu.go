@@ -62,8 +62,7 @@ func firstGrid(nodes []config.OrgNode) string {
 // platformClient calls a platform's API. Its transport keeps as many idle connections to a
 // host as sends run at once (the pipeline's direct senders and the dispatcher's workers):
 // with net/http's default of 2, most sends dialled a connection of their own and closed it
-// after, a tenth of the bot's CPU answering 1,000 events/s in a profile (and a TLS handshake
-// each against the real APIs).
+// after (against the real APIs, a TLS handshake each; docs/BENCHMARKS.md).
 func platformClient(timeout time.Duration) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
