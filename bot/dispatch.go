@@ -332,6 +332,111 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 	}
 }
 
+// sendNow sends the replies of an event this replica has just received and handled, in
+// order, without the outbox (Pipeline.Direct): no enqueue, lease or result is written for
+// them, so an answered event costs no commits of its own. The event's inbox record stands in
+// for their outbox entries until it is acked, and a crash before that has the event handled
+// again, its replies rebuilt under the same ids, so the platforms' idempotency keys stop a
+// second delivery as they stop a retried send's.
+//
+// outs, when not nil, are the messages entries encode (not decoded again).
+//
+// It returns the entries that ended here (sent, or failed for good) for the record. An entry
+// the rate limits hold back, or whose send failed but may be retried, is enqueued with the
+// entries after it into the same chat (durably, before this returns) and sent from the outbox
+// as any other; entries to other chats go on. err is set only when that enqueue failed: the
+// event must then be handled again.
+func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry, outs []Outbound) (done []store.OutboxEntry, err error) {
+	d.init()
+	var rest []store.OutboxEntry
+	held := map[string]time.Time{} // chat → when the reply held back there may go
+	hold := func(e store.OutboxEntry, at time.Time) {
+		if cur, ok := held[e.Chat]; !ok || at.After(cur) {
+			held[e.Chat] = at
+		}
+		if e.NotBefore.Before(held[e.Chat]) {
+			e.NotBefore = held[e.Chat]
+		}
+		rest = append(rest, e)
+	}
+	for i, e := range entries {
+		if _, ok := held[e.Chat]; ok {
+			hold(e, e.NotBefore) // behind a reply held back in its chat, in order
+			continue
+		}
+		log := d.Log.With("outbox", e.ID, "platform", e.Platform, "chat", e.Chat, "attempt", 1)
+		var o Outbound
+		if i < len(outs) {
+			o = outs[i]
+		} else if err := json.Unmarshal(e.Payload, &o); err != nil {
+			log.Error("undecodable outbox entry", "err", err)
+			e.Status, e.LastError = store.OutboxFailed, "undecodable: "+err.Error()
+			done = append(done, e)
+			continue
+		}
+		p, ok := d.Platforms[e.Platform]
+		if !ok || e.NotBefore.After(d.Now()) {
+			hold(e, e.NotBefore) // another replica may serve it; or it is not due
+			continue
+		}
+		if lp, ok := p.(Limited); ok && d.Limiter != nil {
+			lims := lp.Limits(o)
+			wait, err := d.Limiter.Take(ctx, lims, d.Now())
+			if err != nil {
+				log.Warn("rate limiter unavailable", "err", err)
+				wait = time.Second
+			}
+			if wait > 0 {
+				if d.Metrics != nil {
+					d.Metrics.RateLimited(e.Platform)
+				}
+				hold(e, d.deferSlot(lims, d.Now(), wait))
+				continue
+			}
+		}
+		var start time.Time
+		if d.Metrics != nil {
+			start = time.Now()
+		}
+		sendCtx, cancelSend := context.WithTimeout(ctx, d.SendTimeout)
+		sent, err := d.send(sendCtx, p, o)
+		cancelSend()
+		if d.Metrics != nil {
+			d.Metrics.Sent(e.Platform, sendCode(err), time.Since(start))
+		}
+		now := d.Now()
+		e.Attempts = 1
+		if err == nil {
+			e.Status, e.Result, e.SentAt = store.OutboxSent, sent.MessageID, now
+			done = append(done, e)
+			d.remember(ctx, o, sent, log)
+			continue
+		}
+		if retry, after := retryable(err); retry {
+			delay := max(d.backoff(0), after)
+			log.Warn("send failed, will retry", "in", delay.Round(time.Millisecond), "err", err)
+			if d.Metrics != nil {
+				d.Metrics.Retry(e.Platform)
+			}
+			hold(e, now.Add(delay))
+			continue
+		}
+		log.Error("giving up on message", "err", err)
+		e.Status, e.LastError = store.OutboxFailed, err.Error()
+		done = append(done, e)
+	}
+	if len(rest) == 0 {
+		return done, nil
+	}
+	if err := d.Outbox.Enqueue(ctx, rest...); err != nil {
+		return nil, err
+	}
+	for _, at := range held {
+		d.wakeAt(at)
+	}
+	return done, nil
+}
+
 // deferSlot is when an entry the limiter refused (wait) comes due again. Entries deferred by
 // one limit key get successive slots, one Every apart, rather than all now+wait: the outbox
 // leases the oldest due entries first, so a backlog that all came due again at once would

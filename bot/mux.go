@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -130,6 +131,14 @@ type Mux struct {
 	guesses  []guess
 	other    HandlerFunc
 	otherOwn string
+
+	helpMu sync.Mutex
+	help   map[helpKey][]string // Help's answers, until the next registration
+}
+
+type helpKey struct {
+	role community.Role
+	name string
 }
 
 type action struct {
@@ -170,6 +179,9 @@ func (m *Mux) Handle(v Verb) error {
 		seen[w] = true
 	}
 	p := &v
+	m.helpMu.Lock()
+	m.help = nil
+	m.helpMu.Unlock()
 	m.verbs = append(m.verbs, p)
 	m.byName[v.Name] = p
 	for _, w := range v.Words {
@@ -616,6 +628,24 @@ func (m *Mux) replyKey(ctx context.Context, msg Message) (string, error) {
 
 // Help lists the help lines of every registered verb that role may use, residents' first.
 func (m *Mux) Help(role community.Role) []string {
+	// Every 帮助 asks it, and it changes only with a registration: kept per role.
+	k := helpKey{role, m.BotName}
+	m.helpMu.Lock()
+	lines, ok := m.help[k]
+	m.helpMu.Unlock()
+	if !ok {
+		lines = m.helpLines(role)
+		m.helpMu.Lock()
+		if m.help == nil {
+			m.help = map[helpKey][]string{}
+		}
+		m.help[k] = lines
+		m.helpMu.Unlock()
+	}
+	return slices.Clone(lines)
+}
+
+func (m *Mux) helpLines(role community.Role) []string {
 	type line struct {
 		role community.Role
 		text string

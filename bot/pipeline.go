@@ -47,12 +47,26 @@ type Pipeline struct {
 	Queue int
 	// Metrics, if set, observes each event's receipt and handling.
 	Metrics Metrics
+	// Direct, if set, sends the replies of events this replica received and handles at once,
+	// without the outbox (Dispatcher.sendNow), and acks each event only once its replies were
+	// sent or enqueued: until then its inbox record is what keeps them. Events leased from the
+	// inbox (handled before, perhaps in part) go through the outbox as always.
+	Direct *Dispatcher
+	// DirectMax bounds the events whose replies are being sent directly or wait for it; beyond
+	// it, replies go through the outbox. Default 256.
+	DirectMax int
+	// DirectWorkers send them, each one event's replies at a time; default 32. Long-lived
+	// goroutines, not one per event: a send's deep call stack grows a new goroutine's stack
+	// (docs/BENCHMARKS.md, "Where the time goes").
+	DirectWorkers int
 
 	once    sync.Once
 	wake    chan struct{}
 	started chan struct{}
-	local   chan job    // events leased to this replica as they were recorded
-	acks    chan string // handled events' ids, for ackLoop
+	local   chan job       // events leased to this replica as they were recorded
+	acks    chan ackReq    // handled events, for ackLoop
+	direct  chan struct{}  // a token per event whose replies are being sent directly
+	sendq   chan directJob // for the direct senders (Run)
 
 	// Group commit (see Receive): mu guards the rest.
 	mu      sync.Mutex
@@ -60,6 +74,20 @@ type Pipeline struct {
 	leading bool          // a Receive is writing; it hands over to queue[0] when done
 	closing bool          // Run is ending: no more events are taken
 	idle    chan struct{} // closed by the last leader once closing (nil until then)
+}
+
+// directJob is an event whose replies a direct sender sends.
+type directJob struct {
+	id      string
+	until   time.Time // the event's lease
+	entries []store.OutboxEntry
+	outs    []Outbound
+}
+
+// ackReq is a handled event to ack, with the replies sent directly for it (to record).
+type ackReq struct {
+	id   string
+	done []store.OutboxEntry
 }
 
 type receiveReq struct {
@@ -99,7 +127,15 @@ func (p *Pipeline) init() {
 		if p.AckDelay <= 0 {
 			p.AckDelay = 5 * time.Millisecond
 		}
-		p.acks = make(chan string, p.MaxBatch)
+		if p.DirectMax <= 0 {
+			p.DirectMax = 256
+		}
+		p.acks = make(chan ackReq, p.MaxBatch)
+		if p.DirectWorkers <= 0 {
+			p.DirectWorkers = 32
+		}
+		p.direct = make(chan struct{}, p.DirectMax)
+		p.sendq = make(chan directJob, p.DirectMax)
 		p.wake = make(chan struct{}, 1)
 		p.started = make(chan struct{})
 		p.local = make(chan job, p.Queue)
@@ -211,6 +247,17 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	ackDone := make(chan struct{})
 	go func() { defer close(ackDone); p.ackLoop() }()
 	defer func() { close(p.acks); <-ackDone }() // after the workers: their last acks are written
+	var sending sync.WaitGroup
+	for range p.DirectWorkers {
+		sending.Add(1)
+		go func() {
+			defer sending.Done()
+			for j := range p.sendq {
+				p.sendDirect(j)
+			}
+		}()
+	}
+	defer func() { close(p.sendq); sending.Wait() }() // after the workers, before the acks close
 	var wg sync.WaitGroup
 	go func() { // once ctx ends: no new events, and p.local closes after the last write
 		<-ctx.Done()
@@ -350,6 +397,9 @@ func (p *Pipeline) handle(j job) {
 	var m Message
 	if j.m != nil {
 		m = *j.m
+		if p.Direct != nil && e.Attempts == 1 && p.handleDirect(ctx, e, m) {
+			return
+		}
 	} else if err := json.Unmarshal(e.Payload, &m); err != nil {
 		p.Log.Error("dropping undecodable event", "event", e.ID, "err", err)
 		p.ack(ctx, e.ID)
@@ -396,14 +446,103 @@ func (p *Pipeline) observeReceive(platform string, fresh bool, err error, d time
 	p.Metrics.Received(platform, outcome, reason, d)
 }
 
+// handleDirect handles an event this replica received and has its replies sent without the
+// outbox (see Direct) by a direct sender, so the worker moves on; the sender acks the event
+// once they were sent or enqueued. false: too many are being sent, handle it as usual.
+func (p *Pipeline) handleDirect(ctx context.Context, e store.InboundEntry, m Message) bool {
+	select {
+	case p.direct <- struct{}{}:
+	default:
+		return false
+	}
+	j := directJob{id: e.ID, until: e.LeaseUntil}
+	var start time.Time
+	if p.Metrics != nil {
+		start = time.Now()
+	}
+	_, err := p.Engine.handle(ctx, m, func(_ context.Context, _ Message, entries []store.OutboxEntry, outs []Outbound) error {
+		j.entries, j.outs = append(j.entries, entries...), append(j.outs, outs...)
+		return nil
+	})
+	if p.Metrics != nil {
+		outcome := OutcomeHandled
+		if err != nil {
+			outcome = OutcomeFailed
+		}
+		p.Metrics.Handled(m.Platform, outcome, time.Since(start))
+	}
+	if err != nil || len(j.entries) == 0 {
+		<-p.direct
+		if err != nil {
+			p.Log.Warn("event not handled, will retry", "event", e.ID, "attempt", e.Attempts, "err", err)
+		} else {
+			p.ack(ctx, e.ID)
+		}
+		return true
+	}
+	p.sendq <- j // never blocks: a token is held for it
+	return true
+}
+
+// sendDirect sends an event's replies (a direct sender) and acks the event.
+func (p *Pipeline) sendDirect(j directJob) {
+	defer func() { <-p.direct }()
+	ctx, cancel := context.WithTimeout(context.Background(), p.Lease)
+	defer cancel()
+	var done []store.OutboxEntry
+	var err error
+	if p.Now().Before(j.until) {
+		done, err = p.Direct.sendNow(ctx, j.entries, j.outs)
+	} else {
+		// It waited past its lease (a slow platform, a long queue): the event may be handled
+		// again meanwhile, so the replies go through the outbox, which takes each id once.
+		if err = p.Engine.Outbox.Enqueue(ctx, j.entries...); err == nil {
+			p.Direct.Wake()
+		}
+	}
+	if err != nil {
+		// Left leased: it is handled again when the lease runs out, its replies under the
+		// same ids (the platforms drop what was sent already).
+		p.Log.Warn("replies neither sent nor queued, will retry", "event", j.id, "err", err)
+	}
+	p.ackWith(ctx, j.id, done)
+}
+
+// OutboxRecorder is an optional power of an outbox: keeping entries that were sent without it
+// (Pipeline.Direct) as they ended, for the record (GetOutbox, OutboxStats), an id already
+// there left alone. Nothing depends on them being durable before the event's ack.
+type OutboxRecorder interface {
+	RecordOutbox(ctx context.Context, entries ...store.OutboxEntry) error
+}
+
 // ack acks a handled event: through ackLoop when the inbox acks in batches, else at once.
-func (p *Pipeline) ack(ctx context.Context, id string) {
+func (p *Pipeline) ack(ctx context.Context, id string) { p.ackWith(ctx, id, nil) }
+
+// ackWith acks a handled event and records the replies sent directly for it.
+func (p *Pipeline) ackWith(ctx context.Context, id string, done []store.OutboxEntry) {
 	if _, ok := p.Inbox.(BatchAcker); ok {
-		p.acks <- id
+		p.acks <- ackReq{id: id, done: done}
 		return
 	}
+	p.record(ctx, done)
 	if err := p.Inbox.AckInbound(ctx, id, p.Now()); err != nil {
 		p.Log.Warn("inbox ack failed; the event may be handled again", "event", id, "err", err)
+	}
+}
+
+// record keeps directly sent replies in the outbox, when it can.
+func (p *Pipeline) record(ctx context.Context, done []store.OutboxEntry) {
+	if len(done) == 0 {
+		return
+	}
+	r, ok := p.Inbox.(OutboxRecorder) // the backend, where Engine.Outbox may wrap it
+	if !ok {
+		if r, ok = p.Engine.Outbox.(OutboxRecorder); !ok {
+			return
+		}
+	}
+	if err := r.RecordOutbox(ctx, done...); err != nil {
+		p.Log.Warn("sent replies not recorded", "entries", len(done), "err", err)
 	}
 }
 
@@ -411,24 +550,24 @@ func (p *Pipeline) ack(ctx context.Context, id string) {
 // to MaxBatch) and acks them all at once, so the store can write them together. It returns
 // once p.acks is closed and drained.
 func (p *Pipeline) ackLoop() {
-	batch := make([]string, 0, p.MaxBatch)
+	batch := make([]ackReq, 0, p.MaxBatch)
 	timer := time.NewTimer(0)
 	<-timer.C
 	for {
-		id, ok := <-p.acks
+		a, ok := <-p.acks
 		if !ok {
 			return
 		}
-		batch = append(batch[:0], id)
+		batch = append(batch[:0], a)
 		timer.Reset(p.AckDelay)
 	gather:
 		for len(batch) < p.MaxBatch {
 			select {
-			case id, ok := <-p.acks:
+			case a, ok := <-p.acks:
 				if !ok {
 					break gather // closed: ack what is here, then the receive above returns
 				}
-				batch = append(batch, id)
+				batch = append(batch, a)
 			case <-timer.C:
 				break gather
 			}
@@ -449,10 +588,18 @@ type BatchAcker interface {
 	AckInboundBatch(ctx context.Context, ids []string, now time.Time) error
 }
 
-// ackAll acks ids in one call (the inbox is a BatchAcker).
-func (p *Pipeline) ackAll(ids []string) {
+// ackAll acks a batch in one call (the inbox is a BatchAcker), after recording the replies
+// sent directly for them.
+func (p *Pipeline) ackAll(batch []ackReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.Lease)
 	defer cancel()
+	ids := make([]string, len(batch))
+	var done []store.OutboxEntry
+	for i, a := range batch {
+		ids[i] = a.id
+		done = append(done, a.done...)
+	}
+	p.record(ctx, done)
 	if err := p.Inbox.(BatchAcker).AckInboundBatch(ctx, ids, p.Now()); err != nil {
 		p.Log.Warn("inbox acks failed; those events may be handled again", "events", len(ids), "err", err)
 	}

@@ -137,6 +137,14 @@ type Engine struct {
 // the handler or to enqueue: the caller should try the message again later (its replies, which
 // then say "服务暂时不可用", are returned for callers that can show them directly).
 func (e *Engine) Handle(ctx context.Context, m Message) ([]Outbound, error) {
+	return e.handle(ctx, m, func(ctx context.Context, m Message, entries []store.OutboxEntry, _ []Outbound) error {
+		return e.enqueue(ctx, m, entries)
+	})
+}
+
+// handle is Handle with the replies' entries, and the messages they encode, given to enqueue
+// (Pipeline.Direct holds them for a send without the outbox).
+func (e *Engine) handle(ctx context.Context, m Message, enqueue func(context.Context, Message, []store.OutboxEntry, []Outbound) error) ([]Outbound, error) {
 	now := e.Now()
 	r := &Request{Msg: m, Now: now, Sender: community.Person{ID: m.UserID, Name: m.UserName}}
 	if err := e.Handler(ctx, r); err != nil {
@@ -160,7 +168,9 @@ func (e *Engine) Handle(ctx context.Context, m Message) ([]Outbound, error) {
 	waiting := m.Action != nil && e.taps.waiting(m.Key())
 	var toasts []string
 	var toastEntries []store.OutboxEntry
+	var toastOuts []Outbound
 	entries := make([]store.OutboxEntry, 0, len(outs))
+	entryOuts := make([]Outbound, 0, len(outs))
 	for i := range outs {
 		if outs[i].ID == "" {
 			outs[i].ID = m.Key() + "/" + strconv.Itoa(i)
@@ -175,11 +185,13 @@ func (e *Engine) Handle(ctx context.Context, m Message) ([]Outbound, error) {
 		if waiting && outs[i].Toast {
 			toasts = append(toasts, outs[i].Text)
 			toastEntries = append(toastEntries, ent)
+			toastOuts = append(toastOuts, outs[i])
 			continue
 		}
 		entries = append(entries, ent)
+		entryOuts = append(entryOuts, outs[i])
 	}
-	if err := e.enqueue(ctx, m, entries); err != nil {
+	if err := enqueue(ctx, m, entries, entryOuts); err != nil {
 		r.outs = nil
 		r.Reply(UserMessage(err))
 		if waiting {
@@ -189,7 +201,7 @@ func (e *Engine) Handle(ctx context.Context, m Message) ([]Outbound, error) {
 	}
 	if waiting && !e.taps.answer(m.Key(), strings.Join(toasts, "\n")) {
 		// The adapter stopped waiting (it answered the platform already): send it privately.
-		if err := e.enqueue(ctx, m, toastEntries); err != nil {
+		if err := enqueue(ctx, m, toastEntries, toastOuts); err != nil {
 			return outs, err
 		}
 	}

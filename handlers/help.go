@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/neighborbot/neighborbot/community"
@@ -13,10 +12,17 @@ func HelpText(role community.Role, botName string, lines []string) string {
 	if botName == "" {
 		botName = "邻里帮"
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "👋 我是%s，您的身份：%s。可以这样用：", botName, role.Chinese())
+	head := "👋 我是" + botName + "，您的身份：" + role.Chinese() + "。可以这样用："
+	n := len(head)
 	for _, l := range lines {
-		b.WriteString("\n• " + l)
+		n += len("\n• ") + len(l)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(head)
+	for _, l := range lines {
+		b.WriteString("\n• ")
+		b.WriteString(l)
 	}
 	return b.String()
 }

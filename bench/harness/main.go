@@ -5,7 +5,7 @@
 //	go run ./bench/harness -scenario all -out docs/BENCHMARKS.md
 //	go run ./bench/harness -scenario scale,claims -quick -out -
 //
-// Scenarios: scale (100,000 items and 20,000 members: start-up, RSS, "待办" p99), claims
+// Scenarios: answered (every event answered: a naive SDK bot next to neighborbot), scale (100,000 items and 20,000 members: start-up, RSS, "待办" p99), claims
 // (contested claims), inbound (signed, encrypted Feishu events and WeCom callbacks against
 // the running binary, next to the Feishu SDK's bare dispatcher), faults (fake platforms
 // failing; every event handled once, every message delivered once), console (the 指挥中心's
@@ -64,7 +64,9 @@ type Env struct {
 	// MetricsOff runs the bot with NEIGHBORBOT_ADMIN_ADDR=off: no admin listener, no metrics.
 	MetricsOff bool
 	// NoBare skips the inbound scenario's runs of the SDK's bare dispatcher.
-	NoBare  bool
+	NoBare bool
+	// Repeat is how many rounds the answered scenario runs (0: its default).
+	Repeat  int
 	Log     *slog.Logger
 	Command string // how this run was invoked, for the tables
 	Machine string
@@ -94,6 +96,7 @@ var scenarios = []scenario{
 	{"inbound", runInbound},
 	{"faults", runFaults},
 	{"console", runConsole},
+	{"answered", runAnswered},
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -109,9 +112,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rounds := fs.Int("claim-rounds", 0, "claim rushes per backend (default 50, 10 with -quick)")
 	keep := fs.Bool("keep", false, "keep the scratch directory (data, logs, profiles)")
 	rates := fs.String("rates", "200,500,1000", "inbound: the rates (events/s) to run, comma-separated")
-	platforms := fs.String("platforms", "feishu,wecom", "inbound: the platforms to run, comma-separated")
+	platforms := fs.String("platforms", "feishu,wecom", "inbound, answered: the platforms to run, comma-separated")
 	metricsFlag := fs.String("metrics", "on", "the bot's metrics: on (the default, an admin listener on a free port) or off (NEIGHBORBOT_ADMIN_ADDR=off)")
 	bare := fs.Bool("bare", true, "inbound: also run the Feishu SDK's bare dispatcher for comparison")
+	repeat := fs.Int("repeat", 0, "answered: rounds of every rate and target, medians reported (default 3, 1 with -quick)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -140,7 +144,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	e := &Env{
 		Root: root, Work: work, Quick: *quick, Items: *items, Members: *members, Log: log,
 		Command: commandLine(args), Machine: machine(), bins: map[string]string{}, ClaimRounds: *rounds, Profile: *prof,
-		Rates: inRates, Platforms: strings.Split(*platforms, ","), NoBare: !*bare,
+		Rates: inRates, Platforms: strings.Split(*platforms, ","), NoBare: !*bare, Repeat: *repeat,
 	}
 	switch *metricsFlag {
 	case "on":

@@ -9,7 +9,13 @@
 // the disk: the SDK plus the cheapest durable record, so the harness can show what "every
 // event durably recorded before its ack" costs before any handling.
 //
+// With -reply the handler is the naive bot a user would write with the SDK instead of
+// neighborbot (reply.go): a seen-map drops redelivered messages, and a message asking 帮助
+// gets the help text from client.Im.Message.Create in a goroutine of its own, with no
+// durability and no retries: the baseline of the harness's answered scenario.
+//
 //	larkbare -addr 127.0.0.1:9001 -token VERIFICATION_TOKEN -key ENCRYPT_KEY [-journal FILE]
+//	larkbare -addr 127.0.0.1:9001 -token VERIFICATION_TOKEN -key ENCRYPT_KEY -reply -app-id ID -app-secret SECRET -base URL
 package main
 
 import (
@@ -34,6 +40,10 @@ func main() {
 	token := flag.String("token", "", "verification token")
 	key := flag.String("key", "", "encrypt key")
 	journalPath := flag.String("journal", "", "record every message durably in this file before the ack")
+	reply := flag.Bool("reply", false, "answer 帮助 as a naive SDK bot does (Im.Message.Create in a goroutine)")
+	appID := flag.String("app-id", "", "-reply: the app's id")
+	appSecret := flag.String("app-secret", "", "-reply: the app's secret")
+	base := flag.String("base", "https://open.feishu.cn", "-reply: the Open API's base URL")
 	flag.Parse()
 
 	handle := func(ctx context.Context, e *larkim.P2MessageReceiveV1) error { return nil }
@@ -51,6 +61,9 @@ func main() {
 			m := e.Event.Message
 			return j.append(deref(m.MessageId), deref(m.ChatId), deref(m.Content))
 		}
+	}
+	if *reply {
+		handle = naiveBot(*appID, *appSecret, *base)
 	}
 	d := dispatcher.NewEventDispatcher(*token, *key).OnP2MessageReceiveV1(handle)
 	mux := http.NewServeMux()

@@ -110,17 +110,25 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("callback answered %d %q", status, body)
 		}
 	}
-	// outbox counts what the handlers enqueued: one event's replies are enqueued together, so
-	// once one of them reached the fake, the count is final for that event.
+	sends := func() int { return len(fake.Requests(wecomtest.PathSend)) }
+	// outbox counts the replies the handlers made. One event's replies are enqueued together, or
+	// sent directly and recorded together once all were sent (bot.Pipeline.Direct): the count
+	// is final for an event once it covers every request that reached the fake.
 	outbox := func() int {
 		t.Helper()
-		st, err := a.Store.OutboxStats(context.Background(), "")
-		if err != nil {
-			t.Fatal(err)
+		deadline := time.Now().Add(wait)
+		for {
+			st, err := a.Store.OutboxStats(context.Background(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			reached := sends() + len(fake.Requests(wecomtest.PathResponse)) + len(fake.Requests(wecomtest.PathUpdateCard))
+			if n := st.Pending + st.Sent + st.Failed; n >= reached || time.Now().After(deadline) {
+				return n
+			}
+			time.Sleep(time.Millisecond) // the record rides the store's next commit
 		}
-		return st.Pending + st.Sent + st.Failed
 	}
-	sends := func() int { return len(fake.Requests(wecomtest.PathSend)) }
 
 	// 1. Saving the callback URL in WeCom: the verification echoes the decrypted echostr.
 	if status, body := do(appCB.Verify(base+"/wecom/callback", "echo-2026")); status != http.StatusOK || body != "echo-2026" {

@@ -184,7 +184,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 			bot.Recover(a.Log), bot.Logging(a.Log.With("part", "handler")), bot.Identify(a.Store)),
 		Outbox: a.Store, Now: a.Now, Log: a.Log, Wake: a.Dispatcher.Wake,
 	}
-	a.Pipeline = &bot.Pipeline{Inbox: backend, Engine: a.Engine, Owner: owner, Now: a.Now, Log: a.Log.With("part", "inbox")}
+	a.Pipeline = &bot.Pipeline{Inbox: backend, Engine: a.Engine, Owner: owner, Now: a.Now, Log: a.Log.With("part", "inbox"),
+		Direct: a.Dispatcher}
 	if a.Metrics != nil { // not a nil *metrics.Metrics in the interface
 		a.Pipeline.Metrics, a.Dispatcher.Metrics = a.Metrics, a.Metrics
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/neighborbot/neighborbot/bot/feishu"
 	"github.com/neighborbot/neighborbot/config"
@@ -28,7 +29,7 @@ func (a *App) addFeishu(ctx context.Context, owner string) error {
 		Wake:              a.Dispatcher.Wake,
 		Now:               a.Now,
 		Log:               a.Log.With("part", "feishu"),
-		HTTPClient:        &http.Client{Timeout: feishu.DefaultTimeout},
+		HTTPClient:        platformClient(feishu.DefaultTimeout),
 		TokenFailed:       a.tokenMetric(feishu.Name),
 	})
 	if err != nil {
@@ -57,4 +58,14 @@ func firstGrid(nodes []config.OrgNode) string {
 		}
 	}
 	return ""
+}
+
+// platformClient calls a platform's API. Its transport keeps as many idle connections to a
+// host as sends run at once (the pipeline's direct senders and the dispatcher's workers):
+// with net/http's default of 2, most sends dialled a connection of their own and closed it
+// after (against the real APIs, a TLS handshake each; docs/BENCHMARKS.md).
+func platformClient(timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{Timeout: timeout, Transport: t}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/neighborbot/neighborbot/bot/wecom"
 	"github.com/neighborbot/neighborbot/community"
@@ -25,7 +26,7 @@ func (a *App) addWeCom(ctx context.Context, owner string) error {
 		BaseURL: w.BaseURL, OAuthURL: w.OAuthURL, SSOURL: w.SSOURL, BotName: a.Cfg.BotName,
 		Robots: robots, RobotPerMinute: a.Cfg.Limits.WeComRobotPerMinute,
 		Directory: a.Store, Docs: a.Store, Within: a.Tree.Within,
-		Now: a.Now, Log: a.Log.With("part", "wecom"),
+		Now: a.Now, Log: a.Log.With("part", "wecom"), HTTPClient: platformClient(10 * time.Second),
 		TokenFailed: a.tokenMetric(wecom.Name),
 	})
 	if err != nil {

@@ -94,6 +94,35 @@ func (s *Store) Enqueue(ctx context.Context, entries ...store.OutboxEntry) error
 	})
 }
 
+// RecordOutbox keeps entries sent without the outbox (bot.OutboxRecorder) as they ended,
+// queued nowhere; an id already there is left alone. Nobody waits on them: they ride the next
+// commit another write makes (see lazily).
+func (s *Store) RecordOutbox(ctx context.Context, entries ...store.OutboxEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	return s.lazily(ctx, "record outbox", func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bOutbox)
+		for _, e := range entries {
+			if e.ID == "" || b.Get([]byte(e.ID)) != nil {
+				continue
+			}
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			e.LeaseOwner, e.LeaseUntil = "", time.Time{}
+			if err := putJSON(b, e.ID, &outboxRecord{OutboxEntry: e, Seq: seq}); err != nil {
+				return err
+			}
+			if err := countStatus(tx, e.Batch, "", e.Status); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func (s *Store) LeaseOutbox(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]store.OutboxEntry, error) {
 	if max <= 0 {
 		return nil, nil

@@ -334,6 +334,12 @@ func (s *Store) restoreOutbox(ctx context.Context, e *store.OutboxEntry) error {
 	if e.ID == "" {
 		return errors.New("redis: restore: outbox entry without an id")
 	}
+	_, err := s.runInt(ctx, "restore outbox", restoreOutbox, s.outboxKeys(), s.restoreOutboxArgs(e)...)
+	return err
+}
+
+// restoreOutboxArgs are restoreOutbox's ARGV for e.
+func (s *Store) restoreOutboxArgs(e *store.OutboxEntry) []any {
 	due := e.NotBefore
 	if e.LeaseUntil.After(due) {
 		due = e.LeaseUntil
@@ -346,8 +352,7 @@ func (s *Store) restoreOutbox(ctx context.Context, e *store.OutboxEntry) error {
 	if e.Payload != nil {
 		args = append(args, "p", e.Payload)
 	}
-	_, err := s.runInt(ctx, "restore outbox", restoreOutbox, s.outboxKeys(), args...)
-	return err
+	return args
 }
 
 func (s *Store) restoreInbound(ctx context.Context, r *store.InboundRecord, now time.Time) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -52,6 +53,37 @@ func (s *Store) Enqueue(ctx context.Context, entries ...store.OutboxEntry) error
 // outboxKeys are enqueue's and restoreOutbox's KEYS.
 func (s *Store) outboxKeys() []string {
 	return []string{s.k.outboxWait(), s.k.outboxSeq(), s.k.outboxStats(), s.k.outboxIDs()}
+}
+
+// RecordOutbox keeps entries sent without the outbox (bot.OutboxRecorder) as they ended, in
+// one round trip (restoreOutbox for each, pipelined); an id already there is left alone.
+func (s *Store) RecordOutbox(ctx context.Context, entries ...store.OutboxEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	run := func() error {
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := range entries {
+				e := entries[i]
+				e.LeaseOwner, e.LeaseUntil = "", time.Time{}
+				restoreOutbox.EvalSha(ctx, p, s.outboxKeys(), s.restoreOutboxArgs(&e)...)
+			}
+			return nil
+		})
+		return err
+	}
+	err := run()
+	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		// Unknown to the server yet: load it and run again (a recorded id is left alone).
+		if lerr := restoreOutbox.Load(ctx, s.rdb).Err(); lerr != nil {
+			return s.fail(ctx, "record outbox", lerr)
+		}
+		err = run()
+	}
+	if err != nil {
+		return s.fail(ctx, "record outbox", err)
+	}
+	return nil
 }
 
 func (s *Store) LeaseOutbox(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]store.OutboxEntry, error) {
