@@ -16,7 +16,7 @@ import (
 // chat, filters the ledger, dispatches a need (and the group's card appears in the
 // playground), composes and sends a notice and watches it delivered, and finds another
 // community's item "not found". It saves screenshots of 总览 at 1280 and 390 px wide, of an
-// item's page at 1280 and of the ledger at 390:
+// item's page at 1280, and of the ledger, 人员, 活动 and 报表 at 390:
 // NEIGHBORBOT_CONSOLE_SCREENSHOTS=$PWD/docs go test ./cmd/neighborbot -run ConsoleInBrowser
 func TestConsoleInBrowser(t *testing.T) {
 	exe := chromiumPath(t)
@@ -80,7 +80,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	var link string
-	var wide, narrow, item, ledger []byte
+	var wide, narrow, item, ledger, people, activities, reports []byte
 	err = chromedp.Run(ctx,
 		// In the playground, the secretary asks for the console in the group.
 		chromedp.Navigate(s.URL+"/"),
@@ -153,6 +153,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Navigate(s.URL+"/console/items?state=all"),
 		chromedp.WaitVisible("#rows", chromedp.ByQuery),
 		chromedp.FullScreenshot(&ledger, 100),
+		// 人员, 活动 and 报表 on the phone too: each page shows its own sections.
+		chromedp.Navigate(s.URL+"/console/people"),
+		until(`document.querySelector('main').textContent.includes("党员与工作人员")`),
+		chromedp.FullScreenshot(&people, 100),
+		chromedp.Navigate(s.URL+"/console/activities"),
+		until(`document.querySelector('main').textContent.includes("近期活动")`),
+		chromedp.FullScreenshot(&activities, 100),
+		chromedp.Navigate(s.URL+"/console/reports"),
+		until(`document.querySelector('main').textContent.includes("台账月报")`),
+		chromedp.FullScreenshot(&reports, 100),
 	)
 	if err != nil {
 		t.Fatalf("console: %v\nserver log:\n%s", err, s.stderr.String())
@@ -162,7 +172,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		dir = d
 	}
 	shots := map[string][]byte{"console-1280.png": wide, "console-390.png": narrow,
-		"console-item-1280.png": item, "console-ledger-390.png": ledger}
+		"console-item-1280.png": item, "console-ledger-390.png": ledger,
+		"console-people-390.png": people, "console-activities-390.png": activities, "console-reports-390.png": reports}
 	for name, shot := range shots {
 		if len(shot) < 10_000 {
 			t.Fatalf("%s is %d bytes", name, len(shot))
