@@ -535,14 +535,29 @@ func (p *Pipeline) record(ctx context.Context, done []store.OutboxEntry) {
 	if len(done) == 0 {
 		return
 	}
-	r, ok := p.Inbox.(OutboxRecorder) // the backend, where Engine.Outbox may wrap it
+	r, ok := recorder(p.Inbox) // the backend, which Engine.Outbox may wrap
 	if !ok {
-		if r, ok = p.Engine.Outbox.(OutboxRecorder); !ok {
+		if r, ok = recorder(p.Engine.Outbox); !ok {
 			return
 		}
 	}
 	if err := r.RecordOutbox(ctx, done...); err != nil {
 		p.Log.Warn("sent replies not recorded", "entries", len(done), "err", err)
+	}
+}
+
+// recorder is x's RecordOutbox, or that of the store it wraps (the cache, the metrics'
+// timer), however deep.
+func recorder(x any) (OutboxRecorder, bool) {
+	for {
+		if r, ok := x.(OutboxRecorder); ok {
+			return r, true
+		}
+		u, ok := x.(interface{ Unwrap() store.Store })
+		if !ok {
+			return nil, false
+		}
+		x = u.Unwrap()
 	}
 }
 
