@@ -535,29 +535,14 @@ func (p *Pipeline) record(ctx context.Context, done []store.OutboxEntry) {
 	if len(done) == 0 {
 		return
 	}
-	r, ok := recorder(p.Inbox) // the backend, which Engine.Outbox may wrap
+	r, ok := store.Find[OutboxRecorder](p.Inbox) // the backend, which Engine.Outbox may wrap
 	if !ok {
-		if r, ok = recorder(p.Engine.Outbox); !ok {
+		if r, ok = store.Find[OutboxRecorder](p.Engine.Outbox); !ok {
 			return
 		}
 	}
 	if err := r.RecordOutbox(ctx, done...); err != nil {
 		p.Log.Warn("sent replies not recorded", "entries", len(done), "err", err)
-	}
-}
-
-// recorder is x's RecordOutbox, or that of the store it wraps (the cache, the metrics'
-// timer), however deep.
-func recorder(x any) (OutboxRecorder, bool) {
-	for {
-		if r, ok := x.(OutboxRecorder); ok {
-			return r, true
-		}
-		u, ok := x.(interface{ Unwrap() store.Store })
-		if !ok {
-			return nil, false
-		}
-		x = u.Unwrap()
 	}
 }
 

@@ -266,3 +266,21 @@ type OnceRecord struct {
 	Key   string    `json:"key"`
 	Until time.Time `json:"until"`
 }
+
+// Find is the first of s and the stores it wraps (the cache, the metrics' timer: each with
+// Unwrap() Store), however deep, that has the power T: a backend's optional interface
+// (Dumper, its rate limiter, its queue stats, ...) found through the wrappers around it.
+func Find[T any](s any) (T, bool) {
+	for s != nil {
+		if t, ok := s.(T); ok {
+			return t, true
+		}
+		u, ok := s.(interface{ Unwrap() Store })
+		if !ok {
+			break
+		}
+		s = u.Unwrap()
+	}
+	var zero T
+	return zero, false
+}

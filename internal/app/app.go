@@ -310,15 +310,8 @@ func BoltPath(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "ne
 // started at since: it assumes the platforms still count a second of sending before it (a
 // process killed just before this one started may have been sending at the limits' rate).
 func Limiter(st store.Store, since time.Time) bot.RateLimiter {
-	for st != nil {
-		if s, ok := st.(interface{ Limiter() bot.RateLimiter }); ok {
-			return s.Limiter()
-		}
-		u, ok := st.(interface{ Unwrap() store.Store }) // the cache, the metrics' timer
-		if !ok {
-			break
-		}
-		st = u.Unwrap()
+	if s, ok := store.Find[interface{ Limiter() bot.RateLimiter }](st); ok { // through the cache, the metrics' timer
+		return s.Limiter()
 	}
 	return &bot.LocalLimiter{Since: since}
 }

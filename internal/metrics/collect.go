@@ -30,17 +30,7 @@ var openStates = []community.State{community.StateNeed, community.StateOpen, com
 // or one it wraps has it) and the open items by state. Each is a few bounded reads.
 func (m *Metrics) Watch(st store.Store, now func() time.Time, log *slog.Logger) {
 	c := &storeCollector{st: st, now: now, log: log}
-	for s := store.Store(st); s != nil; {
-		if q, ok := s.(QueueStatser); ok {
-			c.queues = q
-			break
-		}
-		u, ok := s.(interface{ Unwrap() store.Store })
-		if !ok {
-			break
-		}
-		s = u.Unwrap()
-	}
+	c.queues, _ = store.Find[QueueStatser](st)
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
 	}

@@ -16,17 +16,9 @@ type queueStatser interface {
 // testQueueStats: depth and oldest entry of the inbox and the outbox, as a scrape sees them.
 func testQueueStats(t *testing.T, e *env) {
 	// A wrapper (store/cache) leaves it to the backend, as internal/metrics finds it.
-	var q queueStatser
-	for s := e.s; q == nil; {
-		var ok bool
-		if q, ok = s.(queueStatser); ok {
-			break
-		}
-		u, ok := s.(interface{ Unwrap() store.Store })
-		if !ok {
-			t.Fatalf("%T has no QueueStats (metrics need it)", e.s)
-		}
-		s = u.Unwrap()
+	q, ok := store.Find[queueStatser](e.s)
+	if !ok {
+		t.Fatalf("%T has no QueueStats (metrics need it)", e.s)
 	}
 	stats := func(now time.Time) store.QueueStats {
 		t.Helper()

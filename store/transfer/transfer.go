@@ -43,7 +43,7 @@ type Stats struct {
 
 // Export writes every record of from to w.
 func Export(ctx context.Context, from store.Store, w io.Writer) (Stats, error) {
-	d, ok := dumper(from)
+	d, ok := store.Find[store.Dumper](from) // through the cache, the metrics' timer
 	if !ok {
 		return Stats{}, fmt.Errorf("export: %T cannot dump its data", from)
 	}
@@ -71,7 +71,7 @@ func Export(ctx context.Context, from store.Store, w io.Writer) (Stats, error) {
 // Import restores every record of r into to. It refuses a store that already holds items:
 // their numbers would collide with the imported ones.
 func Import(ctx context.Context, to store.Store, r io.Reader) (Stats, error) {
-	d, ok := dumper(to)
+	d, ok := store.Find[store.Dumper](to)
 	if !ok {
 		return Stats{}, fmt.Errorf("import: %T cannot restore data", to)
 	}
@@ -161,19 +161,4 @@ func (s Stats) String() string {
 		}
 	}
 	return out
-}
-
-// dumper is s's Dump, or that of the store it wraps (the cache, the metrics' timer), however
-// deep.
-func dumper(s store.Store) (store.Dumper, bool) {
-	for {
-		if d, ok := s.(store.Dumper); ok {
-			return d, true
-		}
-		u, ok := s.(interface{ Unwrap() store.Store })
-		if !ok {
-			return nil, false
-		}
-		s = u.Unwrap()
-	}
 }
