@@ -275,36 +275,15 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 		_ = d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, d.Now().Add(time.Minute), "no sender for platform "+e.Platform, false)
 		return
 	}
-	if lp, ok := p.(Limited); ok && d.Limiter != nil {
-		lims := lp.Limits(o)
-		wait, err := d.Limiter.Take(ctx, lims, d.Now())
-		if err != nil {
-			log.Warn("rate limiter unavailable", "err", err)
-			wait = time.Second
+	if at, held := d.limited(ctx, p, o, e.Platform, log); held {
+		if err := d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, at, "", false); err == nil {
+			// Deferred entries come due one limit interval apart (deferSlot): woken for
+			// on a coarser grid, a lease takes several at once instead of one each.
+			d.wakeAt(at.Add(deferWakeGrain - 1).Truncate(deferWakeGrain))
 		}
-		if wait > 0 {
-			if d.Metrics != nil {
-				d.Metrics.RateLimited(e.Platform)
-			}
-			at := d.deferSlot(lims, d.Now(), wait)
-			if err := d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, at, "", false); err == nil {
-				// Deferred entries come due one limit interval apart (deferSlot): woken for
-				// on a coarser grid, a lease takes several at once instead of one each.
-				d.wakeAt(at.Add(deferWakeGrain - 1).Truncate(deferWakeGrain))
-			}
-			return
-		}
+		return
 	}
-	var start time.Time
-	if d.Metrics != nil {
-		start = time.Now()
-	}
-	sendCtx, cancelSend := context.WithTimeout(ctx, d.SendTimeout)
-	sent, err := d.send(sendCtx, p, o)
-	cancelSend()
-	if d.Metrics != nil {
-		d.Metrics.Sent(e.Platform, sendCode(err), time.Since(start))
-	}
+	sent, err := d.timedSend(ctx, p, o, e.Platform)
 	now := d.Now()
 	if err == nil {
 		if cerr := d.Outbox.CompleteOutbox(ctx, e.ID, d.Owner, sent.MessageID, now); cerr != nil {
@@ -330,6 +309,43 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 	if err := d.Outbox.ReleaseOutbox(ctx, e.ID, d.Owner, now.Add(delay), err.Error(), true); err == nil {
 		d.wakeAt(now.Add(delay))
 	}
+}
+
+// limited asks the rate limiter whether o may go to p now; held: not yet, at is its slot
+// (deferSlot), and the wait is counted.
+func (d *Dispatcher) limited(ctx context.Context, p Platform, o Outbound, platform string, log *slog.Logger) (at time.Time, held bool) {
+	lp, ok := p.(Limited)
+	if !ok || d.Limiter == nil {
+		return time.Time{}, false
+	}
+	lims := lp.Limits(o)
+	wait, err := d.Limiter.Take(ctx, lims, d.Now())
+	if err != nil {
+		log.Warn("rate limiter unavailable", "err", err)
+		wait = time.Second
+	}
+	if wait <= 0 {
+		return time.Time{}, false
+	}
+	if d.Metrics != nil {
+		d.Metrics.RateLimited(platform)
+	}
+	return d.deferSlot(lims, d.Now(), wait), true
+}
+
+// timedSend sends o through p within SendTimeout, and tells Metrics how it went.
+func (d *Dispatcher) timedSend(ctx context.Context, p Platform, o Outbound, platform string) (Sent, error) {
+	var start time.Time
+	if d.Metrics != nil {
+		start = time.Now()
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, d.SendTimeout)
+	sent, err := d.send(sendCtx, p, o)
+	cancel()
+	if d.Metrics != nil {
+		d.Metrics.Sent(platform, sendCode(err), time.Since(start))
+	}
+	return sent, err
 }
 
 // sendNow sends the replies of an event this replica has just received and handled, in
@@ -379,31 +395,11 @@ func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry, o
 			hold(e, e.NotBefore) // another replica may serve it; or it is not due
 			continue
 		}
-		if lp, ok := p.(Limited); ok && d.Limiter != nil {
-			lims := lp.Limits(o)
-			wait, err := d.Limiter.Take(ctx, lims, d.Now())
-			if err != nil {
-				log.Warn("rate limiter unavailable", "err", err)
-				wait = time.Second
-			}
-			if wait > 0 {
-				if d.Metrics != nil {
-					d.Metrics.RateLimited(e.Platform)
-				}
-				hold(e, d.deferSlot(lims, d.Now(), wait))
-				continue
-			}
+		if at, held := d.limited(ctx, p, o, e.Platform, log); held {
+			hold(e, at)
+			continue
 		}
-		var start time.Time
-		if d.Metrics != nil {
-			start = time.Now()
-		}
-		sendCtx, cancelSend := context.WithTimeout(ctx, d.SendTimeout)
-		sent, err := d.send(sendCtx, p, o)
-		cancelSend()
-		if d.Metrics != nil {
-			d.Metrics.Sent(e.Platform, sendCode(err), time.Since(start))
-		}
+		sent, err := d.timedSend(ctx, p, o, e.Platform)
 		now := d.Now()
 		e.Attempts = 1
 		if err == nil {
