@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -337,19 +336,7 @@ func (e *Env) inboundBot(ctx context.Context, src source, backend string) (inbou
 
 // grabProfile takes a CPU profile of the running bot for most of the load and renders its top.
 func (e *Env) grabProfile(ctx context.Context, base, bin, name string) string {
-	secs := max(int(e.inboundDuration().Seconds())-2, 1)
-	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs))
-	if err != nil {
-		e.Log.Warn("profile", "err", err)
-		return ""
-	}
-	defer resp.Body.Close()
-	path := filepath.Join(e.Work, name+".pprof")
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || os.WriteFile(path, b, 0o644) != nil {
-		return ""
-	}
-	return pprofTop(ctx, bin, path, 25)
+	return grabProfileFor(ctx, e, base, bin, name, max(int(e.inboundDuration().Seconds())-2, 1))
 }
 
 func probeKeys(evs []prepared) []string {
