@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto"
 	"github.com/chromedp/chromedp"
 )
 
@@ -31,36 +34,7 @@ func chromiumPath(t *testing.T) string {
 func TestPlaygroundInBrowser(t *testing.T) {
 	exe := chromiumPath(t)
 	s := startServer(t, map[string]string{"NEIGHBORBOT_DATA": t.TempDir()})
-	// Chromium's helper processes may still write to the profile after the browser is
-	// closed, so it is not a t.TempDir (whose cleanup fails on that); removed best-effort.
-	profile, err := os.MkdirTemp("", "neighborbot-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(profile)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.WindowSize(1280, 860),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	persona := func(id string) chromedp.Action {
-		return chromedp.Evaluate(`(()=>{const s=document.querySelector('#persona'); s.value=`+jsString(id)+`; s.dispatchEvent(new Event('change',{bubbles:true})); return true})()`, nil)
-	}
+	ctx := newBrowser(t, exe)
 	say := func(text string) chromedp.Action {
 		return chromedp.Tasks{
 			chromedp.SendKeys("#text", text, chromedp.ByQuery),
@@ -77,26 +51,26 @@ func TestPlaygroundInBrowser(t *testing.T) {
 
 	rate5 := `#messages .card-btn[data-action="rate"][data-item="1"]` // the first rating button is 5★
 	var shot []byte
-	err = chromedp.Run(ctx,
+	err := chromedp.Run(ctx,
 		chromedp.Navigate(s.URL+"/"),
 		chromedp.WaitVisible(`.group[data-group="local:xingfuli"]`, chromedp.ByQuery),
 		chromedp.Click(`.group[data-group="local:xingfuli"]`, chromedp.ByQuery),
 
-		persona("local:chen"), // resident: 点单
+		choosePersona("local:chen"), // resident: 点单
 		say("3栋2单元楼道灯坏了，电话13812345678"),
 		botSaid("已收到您的需求 #1"),
 		botSaid("138****5678"),
 
-		persona("local:wang"), // secretary: 派单
+		choosePersona("local:wang"), // secretary: 派单
 		say("派单 1 截止 明天"),
 
-		persona("local:li"), // member: 接单 by tapping the card
+		choosePersona("local:li"), // member: 接单 by tapping the card
 		click(`#messages .card-btn[data-action="claim"][data-item="1"]`),
 		botSaid("李建国 认领了 #1"),
 		say("完成 1 已换灯泡"),
 		botSaid("#1 已完成"),
 
-		persona("local:chen"), // resident: 回单, 5★ on the card
+		choosePersona("local:chen"), // resident: 回单, 5★ on the card
 		click(rate5),
 		botSaid("已办结"),
 		chromedp.FullScreenshot(&shot, 100), // 100 = PNG,
@@ -129,4 +103,72 @@ func jsString(s string) string {
 		}
 	}
 	return string(append(b, '"'))
+}
+
+// newBrowser starts headless Chromium (exe) with a fresh profile and the flags this machine's
+// closed network needs, 1280×860, for at most 90 s; it stops when the test ends.
+func newBrowser(t *testing.T, exe string) context.Context {
+	t.Helper()
+	// Chromium's helper processes may still write to the profile after the browser is
+	// closed, so it is not a t.TempDir (whose cleanup fails on that); removed best-effort.
+	profile, err := os.MkdirTemp("", "neighborbot-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(profile) })
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(profile),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.WindowSize(1280, 860),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	// Cleanups run last-in first-out: the deadline, the tab, the browser, then the profile.
+	t.Cleanup(cancelAlloc)
+	t.Cleanup(cancelCtx)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// choosePersona picks the playground's persona id.
+func choosePersona(id string) chromedp.Action {
+	return chromedp.Evaluate(`(()=>{const s=document.querySelector('#persona'); s.value=`+jsString(id)+`; s.dispatchEvent(new Event('change',{bubbles:true})); return true})()`, nil)
+}
+
+// waitFor waits until the JavaScript expression js is true in the page. Unlike chromedp.Poll,
+// it outlives a navigation under way when it starts (a form posted, a redirect followed): the
+// check then runs again in the next page instead of failing with "Inspected target navigated
+// or closed". An exception (an element not there yet) counts as false; it is reported if the
+// deadline passes.
+func waitFor(js string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var last error
+		for {
+			var ok bool
+			err := chromedp.Evaluate(js, &ok).Do(ctx)
+			if err == nil && ok {
+				return nil
+			}
+			var cerr *cdproto.Error
+			if err != nil && errors.As(err, &cerr) && cerr.Code != -32000 { // -32000: the page went away
+				return err
+			}
+			if err != nil {
+				last = err
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for %s: %w (last: %v)", js, ctx.Err(), last)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
 }

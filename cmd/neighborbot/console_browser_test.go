@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -42,36 +40,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		s.say(m[0], m[1], m[2])
 	}
 
-	profile, err := os.MkdirTemp("", "neighborbot-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(profile)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.WindowSize(1280, 860),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	persona := func(id string) chromedp.Action {
-		return chromedp.Evaluate(`(()=>{const s=document.querySelector('#persona'); s.value=`+jsString(id)+`; s.dispatchEvent(new Event('change',{bubbles:true})); return true})()`, nil)
-	}
-	until := func(js string) chromedp.Action {
-		return chromedp.Poll(js, nil, chromedp.WithPollingInterval(50*time.Millisecond))
-	}
+	ctx := newBrowser(t, exe)
+	until := waitFor
 	bodyHas := func(text string) chromedp.Action {
 		return until(`document.body && document.body.innerText.includes(` + jsString(text) + `)`)
 	}
@@ -81,12 +51,12 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	var link string
 	var wide, narrow, item, ledger, people, activities, reports []byte
-	err = chromedp.Run(ctx,
+	err := chromedp.Run(ctx,
 		// In the playground, the secretary asks for the console in the group.
 		chromedp.Navigate(s.URL+"/"),
 		chromedp.WaitVisible(`.group[data-group="local:xingfuli"]`, chromedp.ByQuery),
 		chromedp.Click(`.group[data-group="local:xingfuli"]`, chromedp.ByQuery),
-		persona("local:wang"),
+		choosePersona("local:wang"),
 		chromedp.SendKeys("#text", "控制台", chromedp.ByQuery),
 		chromedp.Click("#send", chromedp.ByQuery),
 		until(`[...document.querySelectorAll('.msg[data-from="bot"]')].some(m => m.textContent.includes("已私信您"))`),
