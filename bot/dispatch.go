@@ -262,10 +262,10 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 	// must still be released for retry, not left to wait out its lease.
 	ctx, cancel := context.WithTimeout(context.Background(), d.SendTimeout+storeTimeout)
 	defer cancel()
-	log := d.Log.With("outbox", e.ID, "platform", e.Platform, "chat", e.Chat, "attempt", e.Attempts+1)
+	log := d.entryLog(e, e.Attempts+1)
 	var o Outbound
 	if err := json.Unmarshal(e.Payload, &o); err != nil {
-		log.Error("undecodable outbox entry", "err", err)
+		log().Error("undecodable outbox entry", "err", err)
 		_ = d.Outbox.FailOutbox(ctx, e.ID, d.Owner, "undecodable: "+err.Error(), d.Now())
 		return
 	}
@@ -287,14 +287,14 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 	now := d.Now()
 	if err == nil {
 		if cerr := d.Outbox.CompleteOutbox(ctx, e.ID, d.Owner, sent.MessageID, now); cerr != nil {
-			log.Warn("outbox complete failed; the lease will expire and the platform's idempotency key stops a resend", "err", cerr)
+			log().Warn("outbox complete failed; the lease will expire and the platform's idempotency key stops a resend", "err", cerr)
 		}
 		d.remember(ctx, o, sent, log)
 		return
 	}
 	retry, after := retryable(err)
 	if !retry || e.Attempts+1 >= d.MaxAttempts {
-		log.Error("giving up on message", "err", err)
+		log().Error("giving up on message", "err", err)
 		_ = d.Outbox.FailOutbox(ctx, e.ID, d.Owner, err.Error(), now)
 		return
 	}
@@ -302,7 +302,7 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 	if after > delay {
 		delay = after
 	}
-	log.Warn("send failed, will retry", "in", delay.Round(time.Millisecond), "err", err)
+	log().Warn("send failed, will retry", "in", delay.Round(time.Millisecond), "err", err)
 	if d.Metrics != nil {
 		d.Metrics.Retry(e.Platform)
 	}
@@ -311,9 +311,24 @@ func (d *Dispatcher) deliver(e store.OutboxEntry) {
 	}
 }
 
+// lazyLog is an outbox entry's logger, made the first time it is needed: most sends log
+// nothing, and a TextHandler formats a logger's attributes when it is made.
+type lazyLog func() *slog.Logger
+
+func (d *Dispatcher) entryLog(e store.OutboxEntry, attempt int) lazyLog {
+	var l *slog.Logger
+	id, platform, chat := e.ID, e.Platform, e.Chat
+	return func() *slog.Logger {
+		if l == nil {
+			l = d.Log.With("outbox", id, "platform", platform, "chat", chat, "attempt", attempt)
+		}
+		return l
+	}
+}
+
 // limited asks the rate limiter whether o may go to p now; held: not yet, at is its slot
 // (deferSlot), and the wait is counted.
-func (d *Dispatcher) limited(ctx context.Context, p Platform, o Outbound, platform string, log *slog.Logger) (at time.Time, held bool) {
+func (d *Dispatcher) limited(ctx context.Context, p Platform, o Outbound, platform string, log lazyLog) (at time.Time, held bool) {
 	lp, ok := p.(Limited)
 	if !ok || d.Limiter == nil {
 		return time.Time{}, false
@@ -321,7 +336,7 @@ func (d *Dispatcher) limited(ctx context.Context, p Platform, o Outbound, platfo
 	lims := lp.Limits(o)
 	wait, err := d.Limiter.Take(ctx, lims, d.Now())
 	if err != nil {
-		log.Warn("rate limiter unavailable", "err", err)
+		log().Warn("rate limiter unavailable", "err", err)
 		wait = time.Second
 	}
 	if wait <= 0 {
@@ -380,12 +395,12 @@ func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry, o
 			hold(e, e.NotBefore) // behind a reply held back in its chat, in order
 			continue
 		}
-		log := d.Log.With("outbox", e.ID, "platform", e.Platform, "chat", e.Chat, "attempt", 1)
+		log := d.entryLog(e, 1)
 		var o Outbound
 		if i < len(outs) {
 			o = outs[i]
 		} else if err := json.Unmarshal(e.Payload, &o); err != nil {
-			log.Error("undecodable outbox entry", "err", err)
+			log().Error("undecodable outbox entry", "err", err)
 			e.Status, e.LastError = store.OutboxFailed, "undecodable: "+err.Error()
 			done = append(done, e)
 			continue
@@ -404,20 +419,21 @@ func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry, o
 		e.Attempts = 1
 		if err == nil {
 			e.Status, e.Result, e.SentAt = store.OutboxSent, sent.MessageID, now
+			e.Payload = nil // the chat shows what was sent; the record keeps where and when
 			done = append(done, e)
 			d.remember(ctx, o, sent, log)
 			continue
 		}
 		if retry, after := retryable(err); retry {
 			delay := max(d.backoff(0), after)
-			log.Warn("send failed, will retry", "in", delay.Round(time.Millisecond), "err", err)
+			log().Warn("send failed, will retry", "in", delay.Round(time.Millisecond), "err", err)
 			if d.Metrics != nil {
 				d.Metrics.Retry(e.Platform)
 			}
 			hold(e, now.Add(delay))
 			continue
 		}
-		log.Error("giving up on message", "err", err)
+		log().Error("giving up on message", "err", err)
 		e.Status, e.LastError = store.OutboxFailed, err.Error()
 		done = append(done, e)
 	}
@@ -505,15 +521,15 @@ func (d *Dispatcher) send(ctx context.Context, p Platform, o Outbound) (Sent, er
 	return p.Send(ctx, o)
 }
 
-func (d *Dispatcher) remember(ctx context.Context, o Outbound, sent Sent, log *slog.Logger) {
+func (d *Dispatcher) remember(ctx context.Context, o Outbound, sent Sent, log lazyLog) {
 	if o.Card == nil || o.Card.Key == "" || o.Update || sent.MessageID == "" || d.Refs == nil {
 		return
 	}
 	if err := d.Refs.PutDoc(ctx, CollCardRef, CardRefID(o.Platform, o.Target(), o.Card.Key), []byte(sent.MessageID)); err != nil {
-		log.Warn("card reference not saved", "err", err)
+		log().Warn("card reference not saved", "err", err)
 	}
 	if err := d.Refs.PutDoc(ctx, CollMsgRef, MsgRefID(o.Platform, sent.MessageID), []byte(o.Card.Key)); err != nil {
-		log.Warn("message reference not saved", "err", err)
+		log().Warn("message reference not saved", "err", err)
 	}
 }
 

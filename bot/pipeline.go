@@ -55,18 +55,18 @@ type Pipeline struct {
 	// DirectMax bounds the events whose replies are being sent directly or wait for it; beyond
 	// it, replies go through the outbox. Default 256.
 	DirectMax int
-	// DirectWorkers send them, each one event's replies at a time; default 32. Long-lived
-	// goroutines, not one per event: a send's deep call stack grows a new goroutine's stack
-	// (docs/BENCHMARKS.md, "Where the time goes").
+	// DirectWorkers are more workers, for the sends: a worker that handled an event received
+	// here sends its replies itself, so a slow platform holds up to Workers+DirectWorkers
+	// events at once; default 32. Long-lived goroutines, not one per event: a send's deep call
+	// stack grows a new goroutine's stack (docs/BENCHMARKS.md, "Where the time goes").
 	DirectWorkers int
 
 	once    sync.Once
 	wake    chan struct{}
 	started chan struct{}
-	local   chan job       // events leased to this replica as they were recorded
-	acks    chan ackReq    // handled events, for ackLoop
-	direct  chan struct{}  // a token per event whose replies are being sent directly
-	sendq   chan directJob // for the direct senders (Run)
+	local   chan job      // events leased to this replica as they were recorded
+	acks    acker         // handled events' acks, written in batches
+	direct  chan struct{} // a token per event whose replies are being sent directly
 
 	// Group commit (see Receive): mu guards the rest.
 	mu      sync.Mutex
@@ -76,7 +76,7 @@ type Pipeline struct {
 	idle    chan struct{} // closed by the last leader once closing (nil until then)
 }
 
-// directJob is an event whose replies a direct sender sends.
+// directJob is an event whose replies are sent without the outbox (handleDirect).
 type directJob struct {
 	id      string
 	until   time.Time // the event's lease
@@ -130,12 +130,11 @@ func (p *Pipeline) init() {
 		if p.DirectMax <= 0 {
 			p.DirectMax = 256
 		}
-		p.acks = make(chan ackReq, p.MaxBatch)
+		p.acks.p = p
 		if p.DirectWorkers <= 0 {
 			p.DirectWorkers = 32
 		}
 		p.direct = make(chan struct{}, p.DirectMax)
-		p.sendq = make(chan directJob, p.DirectMax)
 		p.wake = make(chan struct{}, 1)
 		p.started = make(chan struct{})
 		p.local = make(chan job, p.Queue)
@@ -219,45 +218,35 @@ func (p *Pipeline) ReceiveTap(ctx context.Context, m Message) (toast string, ans
 	}
 }
 
-// lead writes the waiting events (up to MaxBatch) as one group, then hands the lead on.
+// lead writes the waiting events (up to MaxBatch) as one group, hands the lead on, and then
+// waits for the write to be durable (a StagedInbox's sync, shared with the groups written
+// meanwhile) before it tells the group's Receives.
 func (p *Pipeline) lead() {
 	p.mu.Lock()
 	n := min(len(p.queue), p.MaxBatch)
 	batch := slices.Clone(p.queue[:n])
 	p.queue = slices.Delete(p.queue, 0, n)
 	p.mu.Unlock()
-	p.commit(batch)
+	finish := p.commit(batch)
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if len(p.queue) > 0 {
 		p.queue[0].done <- errLead
-		return
+	} else {
+		p.leading = false
+		if p.closing && p.idle != nil {
+			close(p.idle)
+			p.idle = nil
+		}
 	}
-	p.leading = false
-	if p.closing && p.idle != nil {
-		close(p.idle)
-		p.idle = nil
-	}
+	p.mu.Unlock()
+	finish()
 }
 
 // Run commits received events and handles them until ctx ends; then it finishes the events in
 // hand (those this replica leased) and returns.
 func (p *Pipeline) Run(ctx context.Context) error {
 	p.init()
-	ackDone := make(chan struct{})
-	go func() { defer close(ackDone); p.ackLoop() }()
-	defer func() { close(p.acks); <-ackDone }() // after the workers: their last acks are written
-	var sending sync.WaitGroup
-	for range p.DirectWorkers {
-		sending.Add(1)
-		go func() {
-			defer sending.Done()
-			for j := range p.sendq {
-				p.sendDirect(j)
-			}
-		}()
-	}
-	defer func() { close(p.sendq); sending.Wait() }() // after the workers, before the acks close
+	defer p.acks.close() // after the workers: their last acks and records are written
 	var wg sync.WaitGroup
 	go func() { // once ctx ends: no new events, and p.local closes after the last write
 		<-ctx.Done()
@@ -275,7 +264,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		close(p.local)
 	}()
 	recovered := make(chan job)
-	for i := 0; i < p.Workers; i++ {
+	for i := 0; i < p.Workers+p.DirectWorkers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -323,19 +312,30 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return nil
 }
 
-// put is the inbox write, a panic in it turned into its error: the lead must go on.
-func (p *Pipeline) put(entries []store.InboundEntry, now time.Time) (fresh []bool, err error) {
+// put is the inbox write, a panic in it turned into its error: the lead must go on. With a
+// StagedInbox it returns once the events are written, and wait once they are durable; with
+// another inbox the write is durable already and wait is nil.
+func (p *Pipeline) put(entries []store.InboundEntry, now time.Time) (fresh []bool, wait func() error, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic in the inbox write: %v", r)
 		}
 	}()
-	return p.Inbox.PutInboundBatch(context.Background(), entries, now)
+	if st, ok := store.Find[store.StagedInbox](p.Inbox); ok {
+		return st.PutInboundStaged(context.Background(), entries, now)
+	}
+	fresh, err = p.Inbox.PutInboundBatch(context.Background(), entries, now)
+	return fresh, nil, err
 }
 
-// commit writes a group of received events, tells each Receive the result, and hands the new
-// events to this replica's workers. Only the leader runs it, one at a time.
-func (p *Pipeline) commit(batch []*receiveReq) {
+// commit writes a group of received events and hands the new ones to this replica's workers;
+// finish waits until the write is durable and tells each Receive the result. Only the leader
+// runs commit, one at a time; finish runs after the lead was handed on.
+//
+// Handling before the sync loses nothing: until the platform has its ack it delivers the
+// event again if this process dies, and the replies' ids derive from the event, so a second
+// handling sends nothing twice (the idempotency keys; docs/ARCHITECTURE.md).
+func (p *Pipeline) commit(batch []*receiveReq) (finish func()) {
 	// Only a leader sends to p.local, and workers only take from it meanwhile: the free room
 	// now is there after the write too. Events beyond it are recorded unleased.
 	room := cap(p.local) - len(p.local)
@@ -349,14 +349,11 @@ func (p *Pipeline) commit(batch []*receiveReq) {
 		}
 	}
 	// The write must finish even while shutting down: the callers are waiting to ack.
-	fresh, err := p.put(entries, now)
+	fresh, wait, err := p.put(entries, now)
 	if err != nil {
 		// Every Receive of the group answers it, so the platform retries those events: none
 		// was acknowledged, and the inbox recorded none of them (its write is all or nothing).
-		if ue := (*store.UnavailableError)(nil); !errors.As(err, &ue) {
-			err = store.ErrUnavailable(err)
-		}
-		p.Log.Error("inbox write failed", "events", len(batch), "err", err)
+		err = p.writeFailed(err, len(batch))
 	}
 	if err == nil {
 		unleased := false
@@ -377,10 +374,28 @@ func (p *Pipeline) commit(batch []*receiveReq) {
 			}
 		}
 	}
-	for i, r := range batch {
-		r.fresh = err == nil && fresh[i]
-		r.done <- err
+	return func() {
+		if err == nil && wait != nil {
+			if err = wait(); err != nil {
+				// The events are recorded and handled, but not durable: the platform gets
+				// "try again", and its retry finds them recorded (a duplicate, acked).
+				err = p.writeFailed(err, len(batch))
+			}
+		}
+		for i, r := range batch {
+			r.fresh = err == nil && fresh[i]
+			r.done <- err
+		}
 	}
+}
+
+// writeFailed logs a failed inbox write of n events and returns err as store unavailable.
+func (p *Pipeline) writeFailed(err error, n int) error {
+	if ue := (*store.UnavailableError)(nil); !errors.As(err, &ue) {
+		err = store.ErrUnavailable(err)
+	}
+	p.Log.Error("inbox write failed", "events", n, "err", err)
+	return err
 }
 
 func (p *Pipeline) handle(j job) {
@@ -446,9 +461,9 @@ func (p *Pipeline) observeReceive(platform string, fresh bool, err error, d time
 	p.Metrics.Received(platform, outcome, reason, d)
 }
 
-// handleDirect handles an event this replica received and has its replies sent without the
-// outbox (see Direct) by a direct sender, so the worker moves on; the sender acks the event
-// once they were sent or enqueued. false: too many are being sent, handle it as usual.
+// handleDirect handles an event this replica received and sends its replies without the
+// outbox (see Direct), then acks the event once they were sent or enqueued. false: too many
+// are being sent, handle it as usual.
 func (p *Pipeline) handleDirect(ctx context.Context, e store.InboundEntry, m Message) bool {
 	select {
 	case p.direct <- struct{}{}:
@@ -480,11 +495,11 @@ func (p *Pipeline) handleDirect(ctx context.Context, e store.InboundEntry, m Mes
 		}
 		return true
 	}
-	p.sendq <- j // never blocks: a token is held for it
+	p.sendDirect(j)
 	return true
 }
 
-// sendDirect sends an event's replies (a direct sender) and acks the event.
+// sendDirect sends an event's replies and acks the event.
 func (p *Pipeline) sendDirect(j directJob) {
 	defer func() { <-p.direct }()
 	ctx, cancel := context.WithTimeout(context.Background(), p.Lease)
@@ -515,19 +530,21 @@ type OutboxRecorder interface {
 	RecordOutbox(ctx context.Context, entries ...store.OutboxEntry) error
 }
 
-// ack acks a handled event: through ackLoop when the inbox acks in batches, else at once.
+// ack acks a handled event: in a batch when the inbox acks in batches, else at once.
 func (p *Pipeline) ack(ctx context.Context, id string) { p.ackWith(ctx, id, nil) }
 
-// ackWith acks a handled event and records the replies sent directly for it.
+// ackWith acks a handled event and records the replies sent directly for it. The ack comes
+// first: on bbolt an event acked while still in the journal is written handled by its
+// checkpoint, once; acked after it, it is written twice (docs/BENCHMARKS.md, "Answered").
 func (p *Pipeline) ackWith(ctx context.Context, id string, done []store.OutboxEntry) {
 	if _, ok := p.Inbox.(BatchAcker); ok {
-		p.acks <- ackReq{id: id, done: done}
+		p.acks.add(ackReq{id: id, done: done})
 		return
 	}
-	p.record(ctx, done)
 	if err := p.Inbox.AckInbound(ctx, id, p.Now()); err != nil {
 		p.Log.Warn("inbox ack failed; the event may be handled again", "event", id, "err", err)
 	}
+	p.record(ctx, done)
 }
 
 // record keeps directly sent replies in the outbox, when it can.
@@ -546,40 +563,70 @@ func (p *Pipeline) record(ctx context.Context, done []store.OutboxEntry) {
 	}
 }
 
-// ackLoop acks handled events: it takes the ids that arrive within AckDelay of the first (up
-// to MaxBatch) and acks them all at once, so the store can write them together. It returns
-// once p.acks is closed and drained.
-func (p *Pipeline) ackLoop() {
-	batch := make([]ackReq, 0, p.MaxBatch)
-	timer := time.NewTimer(0)
-	<-timer.C
-	for {
-		a, ok := <-p.acks
-		if !ok {
-			return
+// acker gathers acks for an inbox that acks in batches (BatchAcker): those that come within
+// AckDelay of the first (up to MaxBatch) are written together, by a timer's goroutine, with
+// the replies sent directly for them. A goroutine waiting on a channel for each ack cost a
+// wake-up per event; here an event costs a lock, and a batch one timer.
+type acker struct {
+	p        *Pipeline
+	mu       sync.Mutex
+	batch    []ackReq
+	timer    *time.Timer    // armed while batch holds acks
+	flushing sync.WaitGroup // batches being written; Add under mu
+}
+
+func (a *acker) add(r ackReq) {
+	a.mu.Lock()
+	a.batch = append(a.batch, r)
+	var full []ackReq
+	switch {
+	case len(a.batch) >= a.p.MaxBatch:
+		full, a.batch = a.batch, nil
+		if a.timer != nil {
+			a.timer.Stop()
 		}
-		batch = append(batch[:0], a)
-		timer.Reset(p.AckDelay)
-	gather:
-		for len(batch) < p.MaxBatch {
-			select {
-			case a, ok := <-p.acks:
-				if !ok {
-					break gather // closed: ack what is here, then the receive above returns
-				}
-				batch = append(batch, a)
-			case <-timer.C:
-				break gather
-			}
+		a.flushing.Add(1)
+	case len(a.batch) == 1:
+		if a.timer == nil {
+			a.timer = time.AfterFunc(a.p.AckDelay, a.flush)
+		} else {
+			a.timer.Reset(a.p.AckDelay)
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		p.ackAll(batch)
 	}
+	a.mu.Unlock()
+	if full != nil {
+		go func() {
+			defer a.flushing.Done()
+			a.p.ackAll(full)
+		}()
+	}
+}
+
+// flush writes the acks gathered so far (the timer's function).
+func (a *acker) flush() {
+	a.mu.Lock()
+	b := a.batch
+	a.batch = nil
+	if len(b) > 0 {
+		a.flushing.Add(1)
+	}
+	a.mu.Unlock()
+	if len(b) > 0 {
+		defer a.flushing.Done()
+		a.p.ackAll(b)
+	}
+}
+
+// close writes what is gathered and waits for the batches being written. Nothing is added
+// after it (the workers are done).
+func (a *acker) close() {
+	a.mu.Lock()
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	a.mu.Unlock()
+	a.flush()
+	a.flushing.Wait()
 }
 
 // BatchAcker is an optional power of an inbox: acking many events in one write or round trip
@@ -588,8 +635,9 @@ type BatchAcker interface {
 	AckInboundBatch(ctx context.Context, ids []string, now time.Time) error
 }
 
-// ackAll acks a batch in one call (the inbox is a BatchAcker), after recording the replies
-// sent directly for them.
+// ackAll acks a batch in one call (the inbox is a BatchAcker), then records the replies sent
+// directly for them. The acks come first: on bbolt an event acked while still in the journal
+// is written handled by its checkpoint, once; a record waits for the next commit.
 func (p *Pipeline) ackAll(batch []ackReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.Lease)
 	defer cancel()
@@ -599,8 +647,8 @@ func (p *Pipeline) ackAll(batch []ackReq) {
 		ids[i] = a.id
 		done = append(done, a.done...)
 	}
-	p.record(ctx, done)
 	if err := p.Inbox.(BatchAcker).AckInboundBatch(ctx, ids, p.Now()); err != nil {
 		p.Log.Warn("inbox acks failed; those events may be handled again", "events", len(ids), "err", err)
 	}
+	p.record(ctx, done)
 }

@@ -55,6 +55,7 @@ type answeredTarget struct {
 	dir     string
 	rs      *redisServer
 	bin     string
+	root    string // the checkout neighborbot is built from ("": this one)
 	acked   []string
 	stop    func()
 	results map[float64][]rateResult
@@ -114,6 +115,9 @@ func (e *Env) answered(ctx context.Context, src source) (answeredRun, error) {
 	run := answeredRun{Platform: src.platform(), Durable: map[string]string{}}
 	targets := []*answeredTarget{{name: naiveTarget}}
 	targets = append(targets, &answeredTarget{name: "neighborbot on bbolt", backend: "bbolt"})
+	if e.Against != "" {
+		targets = append(targets, &answeredTarget{name: "neighborbot (" + filepath.Base(e.Against) + ") on bbolt", backend: "bbolt", root: e.Against})
+	}
 	if e.Redis {
 		targets = append(targets, &answeredTarget{name: "neighborbot on Redis", backend: "Redis"})
 	}
@@ -142,11 +146,17 @@ func (e *Env) answered(ctx context.Context, src source) (answeredRun, error) {
 	n := int(e.answeredDuration().Seconds())
 	for rep := range e.answeredRepeats() {
 		for _, rate := range e.Rates {
-			for _, t := range targets {
+			// Each round starts with the next target: a target that always ran right after
+			// another would carry what that one left behind (caches, the host's state).
+			for i := range targets {
+				t := targets[(i+rep)%len(targets)]
 				if ctx.Err() != nil {
 					return run, ctx.Err()
 				}
 				tag := fmt.Sprintf("%s%s%d-%d", t.backend, "r", int(rate), rep)
+				if t.root != "" {
+					tag = "against" + tag
+				}
 				if t.backend == "" {
 					tag = fmt.Sprintf("naive%d-%d", int(rate), rep)
 				}
@@ -156,7 +166,7 @@ func (e *Env) answered(ctx context.Context, src source) (answeredRun, error) {
 				}
 				e.Log.Info("load", "scenario", "answered", "platform", src.platform(), "target", t.name, "rate", rate, "rep", rep+1, "events", len(evs))
 				profDone := make(chan string, 1)
-				if e.Profile && t.backend == "bbolt" && rep == 0 && rate == e.Rates[len(e.Rates)-1] {
+				if e.Profile && t.backend == "bbolt" && t.root == "" && rep == 0 && rate == e.Rates[len(e.Rates)-1] {
 					go func() {
 						profDone <- grabProfileFor(ctx, e, t.base, t.bin, fmt.Sprintf("answered-%s-%s", src.platform(), tag), max(n-2, 1))
 					}()
@@ -164,6 +174,8 @@ func (e *Env) answered(ctx context.Context, src source) (answeredRun, error) {
 					profDone <- ""
 				}
 				r := e.answeredOnce(ctx, t, evs, rate)
+				e.Log.Info("round", "platform", src.platform(), "target", t.name, "rate", rate, "rep", rep+1,
+					"cpu_per_event", r.cpuPerEvent().Round(time.Microsecond), "ack_p99", r.Ack.P99)
 				if top := <-profDone; top != "" {
 					run.Profile = top
 				}
@@ -173,7 +185,7 @@ func (e *Env) answered(ctx context.Context, src source) (answeredRun, error) {
 	}
 	// kill -9 the neighborbots: every acknowledged event must be in the inbox.
 	for _, t := range targets {
-		if t.backend == "" {
+		if t.backend == "" || t.root != "" { // the before of a before/after is not checked
 			continue
 		}
 		t.proc.Cmd.Process.Signal(syscall.SIGKILL)
@@ -245,6 +257,9 @@ func (e *Env) startAnswered(ctx context.Context, src source, t *answeredTarget) 
 	}
 	t.base = "http://" + addr
 	slug := "answered-" + src.platform() + "-" + strings.ToLower(cmpOr(t.backend, "naive"))
+	if t.root != "" {
+		slug += "-against"
+	}
 	logPath := filepath.Join(e.Work, slug+".log")
 	var p *Proc
 	if t.backend == "" {
@@ -272,7 +287,9 @@ func (e *Env) startAnswered(ctx context.Context, src source, t *answeredTarget) 
 		}
 	} else {
 		t.bin, err = e.binary(ctx, "./cmd/neighborbot", "neighborbot")
-		if e.Profile && t.backend == "bbolt" {
+		if t.root != "" {
+			t.bin, err = e.binaryFrom(ctx, t.root, "./cmd/neighborbot", "neighborbot-against")
+		} else if e.Profile && t.backend == "bbolt" {
 			t.bin, err = e.binary(ctx, "./bench/nbprof", "nbprof")
 		}
 		if err != nil {
@@ -295,6 +312,9 @@ func (e *Env) startAnswered(ctx context.Context, src source, t *answeredTarget) 
 			return err
 		}
 		env := append(src.env(fk.URL()), "NEIGHBORBOT_DATA="+t.dir, "NEIGHBORBOT_CONFIG="+cfg, "NEIGHBORBOT_ADDR="+addr)
+		if t.root != "" {
+			env = append(env, e.AgainstEnv...)
+		}
 		if t.backend == "Redis" {
 			if t.rs, err = startRedis(ctx, e, slug); err != nil {
 				return err

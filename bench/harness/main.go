@@ -66,10 +66,12 @@ type Env struct {
 	// NoBare skips the inbound scenario's runs of the SDK's bare dispatcher.
 	NoBare bool
 	// Repeat is how many rounds the answered scenario runs (0: its default).
-	Repeat  int
-	Log     *slog.Logger
-	Command string // how this run was invoked, for the tables
-	Machine string
+	Repeat     int
+	Against    string   // answered: another checkout whose neighborbot also runs, for a before/after
+	AgainstEnv []string // answered: its environment
+	Log        *slog.Logger
+	Command    string // how this run was invoked, for the tables
+	Machine    string
 
 	bins       map[string]string
 	boltDS     string
@@ -115,6 +117,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	platforms := fs.String("platforms", "feishu,wecom", "inbound, answered: the platforms to run, comma-separated")
 	metricsFlag := fs.String("metrics", "on", "the bot's metrics: on (the default, an admin listener on a free port) or off (NEIGHBORBOT_ADMIN_ADDR=off)")
 	bare := fs.Bool("bare", true, "inbound: also run the Feishu SDK's bare dispatcher for comparison")
+	against := fs.String("against", "", "answered: also run neighborbot on bbolt built from this checkout (another commit, for a before/after side by side)")
+	againstEnv := fs.String("against-env", "", "answered: environment for the -against bot, space-separated KEY=VALUE (e.g. GOGC=50); with -against . it compares settings of one build")
 	repeat := fs.Int("repeat", 0, "answered: rounds of every rate and target, medians reported (default 3, 1 with -quick)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -144,7 +148,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	e := &Env{
 		Root: root, Work: work, Quick: *quick, Items: *items, Members: *members, Log: log,
 		Command: commandLine(args), Machine: machine(), bins: map[string]string{}, ClaimRounds: *rounds, Profile: *prof,
-		Rates: inRates, Platforms: strings.Split(*platforms, ","), NoBare: !*bare, Repeat: *repeat,
+		Rates: inRates, Platforms: strings.Split(*platforms, ","), NoBare: !*bare, Repeat: *repeat, Against: *against, AgainstEnv: strings.Fields(*againstEnv),
 	}
 	switch *metricsFlag {
 	case "on":
@@ -269,6 +273,17 @@ func (e *Env) binary(ctx context.Context, pkg, name string) (string, error) {
 	}
 	e.Log.Info("built", "pkg", pkg, "took", time.Since(t0).Round(time.Millisecond))
 	e.bins[pkg] = p
+	return p, nil
+}
+
+// binaryFrom builds pkg from the checkout at root (-against).
+func (e *Env) binaryFrom(ctx context.Context, root, pkg, name string) (string, error) {
+	t0 := time.Now()
+	p, err := build(ctx, root, e.Work, pkg, name)
+	if err != nil {
+		return "", fmt.Errorf("build %s in %s: %w", pkg, root, err)
+	}
+	e.Log.Info("built", "pkg", pkg, "from", root, "took", time.Since(t0).Round(time.Millisecond))
 	return p, nil
 }
 

@@ -14,9 +14,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/internal/app"
+	"github.com/neighborbot/neighborbot/internal/logbuf"
 )
 
 func main() {
@@ -33,7 +35,9 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Level()}))
+	lw := logbuf.NewWriter(os.Stderr, 100*time.Millisecond) // as cmd/neighborbot
+	defer lw.Flush()
+	log := slog.New(logbuf.Handler(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: cfg.Level()}), lw))
 	a, err := app.New(ctx, app.Options{Config: cfg, Log: log})
 	if err != nil {
 		return err

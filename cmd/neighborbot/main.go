@@ -31,6 +31,7 @@ import (
 
 	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/internal/app"
+	"github.com/neighborbot/neighborbot/internal/logbuf"
 	"github.com/neighborbot/neighborbot/store/transfer"
 )
 
@@ -71,7 +72,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.Level()}))
+	// Lines are written within 100 ms, Warn and above at once (internal/logbuf).
+	lw := logbuf.NewWriter(stderr, 100*time.Millisecond)
+	defer lw.Flush()
+	log := slog.New(logbuf.Handler(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: cfg.Level()}), lw))
 	if cmd == "serve" {
 		log.Info("neighborbot starting", "version", version())
 	}

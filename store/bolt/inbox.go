@@ -67,6 +67,21 @@ func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntr
 	return s.putJournal(ctx, entries, now)
 }
 
+// PutInboundStaged is PutInboundBatch in two steps (store.StagedInbox): the events are
+// appended to the journal, and wait syncs it, sharing the fdatasync with the appends made
+// meanwhile (journal.go, waitSynced).
+func (s *Store) PutInboundStaged(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, func() error, error) {
+	for _, e := range entries {
+		if e.ID == "" {
+			return nil, nil, community.Errorf(community.EInvalid, "inbound event without an id")
+		}
+	}
+	if len(entries) == 0 {
+		return []bool{}, func() error { return nil }, nil
+	}
+	return s.stageJournal(ctx, entries, now)
+}
+
 // LeaseInbound takes unhandled events from the front of inbox.due, oldest due first, and
 // files each again under its new lease's end. Attempts counts the leases.
 func (s *Store) LeaseInbound(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]store.InboundEntry, error) {
@@ -211,8 +226,10 @@ type groupCommit struct {
 	running bool          // a commit is running; its leader hands over to queue[0]
 }
 
-// lazyWait bounds how long a lazy write waits for a commit to ride in.
-var lazyWait = 50 * time.Millisecond // a variable for tests
+// lazyWait bounds how long a lazy write waits for a commit to ride in: longer than a
+// checkpoint's period, so that while events arrive acks and records ride the checkpoints'
+// commits instead of adding commits of their own.
+var lazyWait = checkpointEvery * 3 / 2 // a variable for tests
 
 type groupWrite struct {
 	fn   func(*bbolt.Tx) error

@@ -64,12 +64,33 @@ type journal struct {
 	pending  map[string]*journaled // events in a file, not yet in bbolt, by id
 	gen      uint64                // checkpoints started
 	noSync   bool
+
+	// Syncs (waitSynced): appends are written at once and synced in groups.
+	written  [2]int64       // where each file's last completed append ends
+	synced   [2]int64       // how far each file is known to be on the disk
+	syncFail [2]syncFailure // the last sync of each file that failed
+	syncing  bool           // a waiter is syncing (or lingering first)
+	syncDone *sync.Cond     // on mu: a sync ended
+	unsynced int            // appends since the last sync started
+	nudge    chan struct{}  // tells a lingering syncer that another append landed (nil: none lingers)
+	lastPut  time.Time      // when the last append was written
+	gap      time.Duration  // the time between appends, smoothed (linger)
 	// writeAt writes to a journal file: (*os.File).WriteAt, or a failing one in tests.
 	writeAt func(f *os.File, b []byte, off int64) (int, error)
+	// syncFile syncs a journal file's appends (waitSynced): syncData, or a counting or failing
+	// one in tests.
+	syncFile func(f *os.File) error
 
 	kick chan struct{} // wakes the checkpointer early
 	stop chan struct{}
 	done chan struct{}
+}
+
+// syncFailure is a failed sync: appends of epoch up to upTo may not be on the disk.
+type syncFailure struct {
+	epoch uint64
+	upTo  int64
+	err   error
 }
 
 // journaled is an event in the journal: the record it becomes in bbolt, and its ack if it
@@ -93,6 +114,11 @@ const (
 	// cannot commit) grow the file.
 	journalPrealloc = 1 << 20
 	journalHeader   = 16
+	// lingerMax bounds how long a sync waits for more appends, to cover them with one
+	// fdatasync: when appends come less than lingerMax apart, it waits until lingerBatch
+	// appends are unsynced, or twice the gap between appends (at most lingerMax).
+	lingerMax   = 4 * time.Millisecond
+	lingerBatch = 3
 )
 
 var journalMagic = []byte("NBJ1")
@@ -107,8 +133,9 @@ func journalPaths(path string) [2]string {
 // appending. Leases in them are kept: Open releases every lease next.
 func openJournal(db *bbolt.DB, path string, noSync bool, log *slog.Logger) (*journal, error) {
 	j := &journal{pending: map[string]*journaled{}, noSync: noSync, paths: journalPaths(path),
-		writeAt: (*os.File).WriteAt,
-		kick:    make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		writeAt: (*os.File).WriteAt, syncFile: syncData,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	j.syncDone = sync.NewCond(&j.mu)
 	var recs []inboundRecord
 	for i, p := range journalPaths(path) {
 		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
@@ -194,8 +221,12 @@ func (j *journal) reset(k int) error {
 		return err
 	}
 	j.epoch[k]++
-	j.size[k] = journalHeader
+	j.size[k], j.written[k], j.synced[k] = journalHeader, journalHeader, journalHeader
 	j.dirty[k], j.stale[k] = 0, false // what a failed append left has an older epoch now
+	j.syncFail[k] = syncFailure{}
+	if j.syncDone != nil {
+		j.syncDone.Broadcast() // waiters on the old epoch: their events are in bbolt
+	}
 	return nil
 }
 
@@ -341,15 +372,59 @@ func applyJournaled(tx *bbolt.Tx, r *inboundRecord, acked time.Time) error {
 
 // putJournal makes fresh events durable in the journal; see PutInboundBatch for the dedupe.
 func (s *Store) putJournal(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
+	fresh, wait, err := s.stageJournal(ctx, entries, now)
+	if err != nil {
+		return nil, err
+	}
+	return fresh, wait()
+}
+
+// stageJournal dedupes entries and appends the fresh ones to the journal, written (a crash of
+// the process keeps them: they are in the kernel's page cache) but not yet synced; wait
+// returns once they are durable. The events are pending from the append on: a retry finds
+// them, and a checkpoint may move them to bbolt before their sync.
+func (s *Store) stageJournal(ctx context.Context, entries []store.InboundEntry, now time.Time) (fresh []bool, wait func() error, err error) {
+	fresh, k, epoch, end, ids, err := s.appendJournal(ctx, entries, now)
+	if err != nil || ids == nil {
+		return fresh, func() error { return err }, err
+	}
+	return fresh, func() error { return s.waitJournal(k, epoch, end, ids) }, nil
+}
+
+// waitJournal waits until the append of ids to file k (epoch) that ends at end is on the disk.
+// When its sync fails the events are made durable in bbolt instead, by a checkpoint: the
+// platform is told they were received only if that commit succeeded.
+func (s *Store) waitJournal(k int, epoch uint64, end int64, ids []string) error {
+	j := s.journal
+	err := j.waitSynced(k, epoch, end)
+	if err == nil {
+		return nil
+	}
+	err = s.health.failed(targetJournal, "inbox journal sync of", j.paths[k], err)
+	if cerr := s.checkpoint(context.Background()); cerr != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := j.pending[id]; ok { // its checkpoint is still to come
+			return err
+		}
+	}
+	return nil
+}
+
+// appendJournal is stageJournal without the wait: ids are the appended events (nil: none).
+func (s *Store) appendJournal(ctx context.Context, entries []store.InboundEntry, now time.Time) (fresh []bool, k int, epoch uint64, end int64, ids []string, err error) {
 	j := s.journal
 	j.putMu.Lock()
 	defer j.putMu.Unlock()
-	fresh := make([]bool, len(entries))
+	fresh = make([]bool, len(entries))
 	if j.forgottenPending(entries, now) {
 		// An event acked in the journal and forgotten by now (a clock far ahead, in tests):
 		// let bbolt decide, as for any forgotten event.
 		if err := s.checkpoint(ctx); err != nil {
-			return nil, err
+			return nil, 0, 0, 0, nil, err
 		}
 	}
 	// Pending first, then bbolt: an event leaves pending only after its checkpoint committed,
@@ -380,7 +455,7 @@ func (s *Store) putJournal(ctx context.Context, entries []store.InboundEntry, no
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, 0, 0, 0, nil, err
 		}
 	}
 	var recs []*journaled
@@ -395,19 +470,20 @@ func (s *Store) putJournal(ctx context.Context, entries []store.InboundEntry, no
 		recs = append(recs, &journaled{rec: r})
 	}
 	if len(recs) == 0 {
-		return fresh, nil
+		return fresh, 0, 0, 0, nil, nil
 	}
 	// Encoded under mu: the records carry the epoch of the file they go to.
 	j.mu.Lock()
-	k := j.cur
+	k = j.cur
 	if j.stale[k] {
 		// Its emptying failed (checkpoint): empty it now, before anything goes after an
 		// epoch the header may not have. Nothing of it is pending, and puts hold putMu.
 		if err := j.reset(k); err != nil {
 			j.mu.Unlock()
-			return nil, s.health.failed(targetJournal, "inbox journal reset of", j.paths[k], err)
+			return nil, 0, 0, 0, nil, s.health.failed(targetJournal, "inbox journal reset of", j.paths[k], err)
 		}
 	}
+	epoch = j.epoch[k]
 	f, off := j.files[k], j.size[k]
 	var buf []byte
 	for _, r := range recs {
@@ -420,10 +496,7 @@ func (s *Store) putJournal(ctx context.Context, entries []store.InboundEntry, no
 	j.size[k] += n
 	j.inflight[k]++
 	j.mu.Unlock()
-	_, err := j.writeAt(f, buf, off)
-	if err == nil && !j.noSync {
-		err = syncData(f)
-	}
+	_, err = j.writeAt(f, buf, off)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.inflight[k]--
@@ -432,24 +505,131 @@ func (s *Store) putJournal(ctx context.Context, entries []store.InboundEntry, no
 		// hold putMu, so no append went after it; a reset waits for inflight.
 		j.size[k] = off
 		j.dirty[k] = max(j.dirty[k], off+int64(len(buf)))
-		return nil, s.health.failed(targetJournal, "inbox journal append to", j.paths[k], err)
+		return nil, 0, 0, 0, nil, s.health.failed(targetJournal, "inbox journal append to", j.paths[k], err)
 	}
 	if off+int64(len(buf)) >= j.dirty[k] {
 		j.dirty[k] = 0
 	}
 	s.health.succeeded(targetJournal)
-	for _, r := range recs {
+	ids = make([]string, len(recs))
+	for i, r := range recs {
 		r.file = k
 		j.pending[r.rec.ID] = r
+		ids[i] = r.rec.ID
 	}
 	j.count[k] += len(recs)
+	end = off + n
+	j.written[k] = end
+	j.appended(time.Now()) // not s.now: a measure of this machine, not of the community's clock
 	if len(j.pending) >= checkpointAt {
 		select {
 		case j.kick <- struct{}{}:
 		default:
 		}
 	}
-	return fresh, nil
+	return fresh, k, epoch, end, ids, nil
+}
+
+// appended notes an append for the syncs: the smoothed gap between appends, and a nudge to a
+// syncer lingering for it. j.mu held.
+func (j *journal) appended(now time.Time) {
+	if !j.lastPut.IsZero() {
+		gap := min(now.Sub(j.lastPut), time.Second)
+		j.gap += (gap - j.gap) / 8
+	}
+	j.lastPut = now
+	j.unsynced++
+	if j.nudge != nil && j.unsynced >= lingerBatch {
+		close(j.nudge)
+		j.nudge = nil
+	}
+}
+
+// waitSynced waits until file k of epoch is on the disk up to end, syncing it itself when no
+// one else is: group commit, so that appends made while a sync runs share the next one. When
+// appends come less than lingerMax apart, a syncer first waits for more appends (lingerBatch
+// in all, for at most twice the gap and lingerMax), so that at a few hundred events a second
+// three events share a sync instead of each paying one: an fdatasync here costs 60–170 µs of
+// CPU and keeps the Go scheduler's monitor polling while it blocks (docs/BENCHMARKS.md,
+// "Answered"). The wait only delays the platform's ack: the events are handled meanwhile
+// (bot.Pipeline, store.StagedInbox).
+//
+// An emptied file (a new epoch) had all its events moved to bbolt, which synced them.
+func (j *journal) waitSynced(k int, epoch uint64, end int64) error {
+	if j.noSync {
+		return nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for {
+		switch f := j.syncFail[k]; {
+		case j.epoch[k] != epoch:
+			return nil
+		case f.err != nil && f.epoch == epoch && end <= f.upTo:
+			return f.err // a later sync that succeeds proves nothing for these (fsync on Linux)
+		case j.synced[k] >= end:
+			return nil
+		case !j.syncing:
+			j.syncing = true
+			j.syncAll()
+		default:
+			j.syncDone.Wait()
+		}
+	}
+}
+
+// syncAll is a syncer's turn: linger for company, then sync every file with appends not yet
+// on the disk, record how far they are, and wake the waiters. j.mu held (released meanwhile).
+func (j *journal) syncAll() {
+	defer func() {
+		j.syncing = false
+		j.syncDone.Broadcast()
+	}()
+	if wait := min(2*j.gap, lingerMax); j.unsynced < lingerBatch && j.gap > 0 && j.gap < lingerMax {
+		nudge := make(chan struct{})
+		j.nudge = nudge
+		j.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-nudge:
+		case <-t.C:
+		}
+		t.Stop()
+		j.mu.Lock()
+		if j.nudge == nudge {
+			j.nudge = nil
+		}
+	}
+	j.unsynced = 0
+	type target struct {
+		f     *os.File
+		epoch uint64
+		upTo  int64
+	}
+	var todo [2]target
+	for k := range j.files {
+		if j.written[k] > j.synced[k] {
+			todo[k] = target{j.files[k], j.epoch[k], j.written[k]}
+		}
+	}
+	sync := j.syncFile
+	j.mu.Unlock()
+	var errs [2]error
+	for k, t := range todo {
+		if t.f != nil {
+			errs[k] = sync(t.f)
+		}
+	}
+	j.mu.Lock()
+	for k, t := range todo {
+		switch {
+		case t.f == nil || j.epoch[k] != t.epoch: // emptied meanwhile: nothing to record
+		case errs[k] != nil:
+			j.syncFail[k] = syncFailure{epoch: t.epoch, upTo: max(t.upTo, j.syncFail[k].upTo), err: errs[k]}
+		default:
+			j.synced[k] = max(j.synced[k], t.upTo)
+		}
+	}
 }
 
 // ackJournaled acks the events of ids still in the journal and not yet read by a checkpoint
@@ -531,7 +711,9 @@ func (s *Store) checkpoint(ctx context.Context) error {
 			}
 		}
 		if afterSeal != nil {
-			afterSeal()
+			if err := afterSeal(); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -589,7 +771,7 @@ func (j *journal) probe(s *Store) error {
 
 // afterSeal, if set, runs in a checkpoint after it wrote its events to the transaction and
 // before the commit (tests).
-var afterSeal func()
+var afterSeal func() error
 
 // runCheckpoints checkpoints every checkpointEvery, or sooner when kicked, until stop.
 func (s *Store) runCheckpoints(log *slog.Logger) {

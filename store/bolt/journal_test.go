@@ -212,9 +212,10 @@ func TestJournalAckDuringCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	acked := make(chan error, 1)
-	afterSeal = func() {
+	afterSeal = func() error {
 		go func() { acked <- s.AckInbound(ctx, "feishu:a", now) }()
 		time.Sleep(20 * time.Millisecond) // the ack waits for this commit to end
+		return nil
 	}
 	defer func() { afterSeal = nil }()
 	if err := s.checkpoint(ctx); err != nil {

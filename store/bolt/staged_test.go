@@ -1,0 +1,152 @@
+package bolt
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/neighborbot/neighborbot/store"
+)
+
+// Staged puts are recorded at once (a retry is a duplicate before the sync) and durable once
+// wait returns; appends made while a sync runs, or while it lingers, share the next one.
+func TestStagedPutsShareSyncs(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "nb.db")
+	s := openAt(t, path, now, nil)
+	defer s.Close()
+	stopCheckpoints(s)
+	j := s.journal
+	var syncs atomic.Int64
+	release := make(chan struct{})
+	j.mu.Lock()
+	j.syncFile = func(f *os.File) error { // a slow disk: every sync waits for the test
+		syncs.Add(1)
+		<-release
+		return syncData(f)
+	}
+	j.mu.Unlock()
+
+	fresh, wait, err := s.PutInboundStaged(ctx, []store.InboundEntry{{ID: "feishu:a", Payload: []byte(`{"a":1}`)}}, now)
+	if err != nil || !fresh[0] {
+		t.Fatalf("staged put: %v, %v", fresh, err)
+	}
+	// Recorded before it is durable: a retry is a duplicate.
+	if dup, err := s.PutInbound(ctx, "feishu:a", []byte(`{}`), now); err != nil || dup {
+		t.Fatalf("a retry before the sync: fresh %v, %v; want a duplicate", dup, err)
+	}
+	first := make(chan error, 1)
+	go func() { first <- wait() }() // its sync starts and blocks in syncFile
+	waitUntil(t, "the first sync running", func() bool { return syncs.Load() == 1 })
+
+	// Twenty more arrive while it runs: they share one sync after it.
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			_, err := s.PutInboundBatch(ctx, []store.InboundEntry{{ID: fmt.Sprintf("feishu:b%d", i), Payload: []byte(`{}`)}}, now)
+			errs <- err
+		})
+	}
+	waitUntil(t, "the twenty appended", func() bool { return journalRecords(t, path) == n+1 })
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := syncs.Load(); got != 2 {
+		t.Errorf("%d syncs for one event and twenty that came during its sync, want 2", got)
+	}
+	crash(t, s)
+	s = openAt(t, path, now, nil)
+	defer s.Close()
+	if fresh, err := s.PutInbound(ctx, "feishu:b7", []byte(`{}`), now); err != nil || fresh {
+		t.Errorf("after a crash b7 fresh %v, %v; want a duplicate (it was acknowledged)", fresh, err)
+	}
+}
+
+// A sync that lingers for company: appends a few milliseconds apart share syncs.
+func TestStagedPutsLinger(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	s := openAt(t, filepath.Join(t.TempDir(), "nb.db"), now, nil)
+	defer s.Close()
+	j := s.journal
+	var syncs atomic.Int64
+	j.mu.Lock()
+	j.syncFile = func(f *os.File) error { syncs.Add(1); return syncData(f) }
+	j.mu.Unlock()
+	const n = 60
+	var wg sync.WaitGroup
+	for i := range n {
+		time.Sleep(time.Millisecond) // 1,000 events a second
+		wg.Go(func() {
+			if _, err := s.PutInboundBatch(ctx, []store.InboundEntry{{ID: fmt.Sprintf("feishu:%d", i), Payload: []byte(`{}`)}}, now); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	// Without the linger each append would sync alone (a sync here takes far less than the
+	// gap); with it they go in threes, less what the first appends pay before the gap is known.
+	if got := syncs.Load(); got > n*2/3 {
+		t.Errorf("%d syncs for %d appends 1 ms apart, want at most %d", got, n, n*2/3)
+	}
+}
+
+// A sync that fails is made good by a checkpoint: the events are committed to bbolt and the
+// put succeeds. If that commit fails too, the put fails, and the platform's retry finds the
+// event recorded (a duplicate): it is not handled twice.
+func TestStagedSyncFails(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "nb.db")
+	s := openAt(t, path, now, nil)
+	defer s.Close()
+	stopCheckpoints(s)
+	j := s.journal
+	eio := &os.PathError{Op: "fdatasync", Path: j.paths[0], Err: syscall.EIO}
+	j.mu.Lock()
+	j.syncFile = func(*os.File) error { return eio }
+	j.mu.Unlock()
+	if _, err := s.PutInboundBatch(ctx, []store.InboundEntry{{ID: "feishu:a", Payload: []byte(`{}`)}}, now); err != nil {
+		t.Fatalf("a put whose sync failed but whose checkpoint worked: %v", err)
+	}
+	if j.hasPending() {
+		t.Fatal("the event is still only in the journal: the checkpoint did not take it")
+	}
+	if fresh, err := s.PutInbound(ctx, "feishu:a", []byte(`{}`), now); err != nil || fresh {
+		t.Fatalf("a retry: fresh %v, %v; want a duplicate", fresh, err)
+	}
+
+	// Now the checkpoint's commit fails as well (a disk gone bad): the put fails, and the
+	// event stays recorded, so the platform's retry is a duplicate.
+	afterSeal = func() error { return eio }
+	defer func() { afterSeal = nil }()
+	_, err := s.PutInboundBatch(ctx, []store.InboundEntry{{ID: "feishu:b", Payload: []byte(`{}`)}}, now)
+	var ue *store.UnavailableError
+	if !errors.As(err, &ue) || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("a put whose sync and checkpoint failed: %v; want store unavailable, EIO", err)
+	}
+	afterSeal = nil
+	if fresh, err := s.PutInbound(ctx, "feishu:b", []byte(`{}`), now); err != nil || fresh {
+		t.Fatalf("the retry of b: fresh %v, %v; want a duplicate", fresh, err)
+	}
+	if err := s.checkpoint(ctx); err != nil || j.hasPending() {
+		t.Fatalf("the next checkpoint: %v, pending %v; want b in bbolt", err, j.hasPending())
+	}
+}
