@@ -46,6 +46,13 @@ import (
 // epoch, perhaps half written) keeps appends off that file until it is emptied again. Both
 // are recorded in the store's write health (health.go) and cleared by the next success.
 //
+// An append is written at once and synced after (stageJournal, waitSynced): the events are
+// pending, so deduped and handled, from the write on, while only the platform's ack waits
+// for the fdatasync, which the appends written meanwhile share. A kill -9 between the two
+// loses nothing (the kernel has the write); a power cut may lose an event not yet synced,
+// which the platform, never told it arrived, delivers again. A sync that fails is made good
+// by a checkpoint (bbolt commits the events, synced) before the put is failed.
+//
 // Locks: putMu orders puts (the dedupe check and the append); mu guards the rest. A checkpoint
 // takes mu inside bbolt's write transaction, so nothing holding mu may wait for that writer.
 type journal struct {
@@ -58,7 +65,7 @@ type journal struct {
 	dirty    [2]int64              // how far a failed append may have written (0: none since the last reset)
 	stale    [2]bool               // emptying the file failed: its header is unknown, no appends until it is emptied
 	epoch    [2]uint64             // each file's epoch: its records carry it
-	inflight [2]int                // appends written or syncing, not yet in pending
+	inflight [2]int                // appends being written, not yet in pending
 	count    [2]int                // pending events in each file
 	cur      int                   // the file appends go to
 	pending  map[string]*journaled // events in a file, not yet in bbolt, by id
@@ -69,12 +76,9 @@ type journal struct {
 	written  [2]int64       // where each file's last completed append ends
 	synced   [2]int64       // how far each file is known to be on the disk
 	syncFail [2]syncFailure // the last sync of each file that failed
-	syncing  bool           // a waiter is syncing (or lingering first)
+	syncing  bool           // a waiter is syncing
 	syncDone *sync.Cond     // on mu: a sync ended
-	unsynced int            // appends since the last sync started
-	nudge    chan struct{}  // tells a lingering syncer that another append landed (nil: none lingers)
-	lastPut  time.Time      // when the last append was written
-	gap      time.Duration  // the time between appends, smoothed (linger)
+
 	// writeAt writes to a journal file: (*os.File).WriteAt, or a failing one in tests.
 	writeAt func(f *os.File, b []byte, off int64) (int, error)
 	// syncFile syncs a journal file's appends (waitSynced): syncData, or a counting or failing
@@ -114,11 +118,6 @@ const (
 	// cannot commit) grow the file.
 	journalPrealloc = 1 << 20
 	journalHeader   = 16
-	// lingerMax bounds how long a sync waits for more appends, to cover them with one
-	// fdatasync: when appends come less than lingerMax apart, it waits until lingerBatch
-	// appends are unsynced, or twice the gap between appends (at most lingerMax).
-	lingerMax   = 4 * time.Millisecond
-	lingerBatch = 3
 )
 
 var journalMagic = []byte("NBJ1")
@@ -520,7 +519,6 @@ func (s *Store) appendJournal(ctx context.Context, entries []store.InboundEntry,
 	j.count[k] += len(recs)
 	end = off + n
 	j.written[k] = end
-	j.appended(time.Now()) // not s.now: a measure of this machine, not of the community's clock
 	if len(j.pending) >= checkpointAt {
 		select {
 		case j.kick <- struct{}{}:
@@ -530,29 +528,10 @@ func (s *Store) appendJournal(ctx context.Context, entries []store.InboundEntry,
 	return fresh, k, epoch, end, ids, nil
 }
 
-// appended notes an append for the syncs: the smoothed gap between appends, and a nudge to a
-// syncer lingering for it. j.mu held.
-func (j *journal) appended(now time.Time) {
-	if !j.lastPut.IsZero() {
-		gap := min(now.Sub(j.lastPut), time.Second)
-		j.gap += (gap - j.gap) / 8
-	}
-	j.lastPut = now
-	j.unsynced++
-	if j.nudge != nil && j.unsynced >= lingerBatch {
-		close(j.nudge)
-		j.nudge = nil
-	}
-}
-
 // waitSynced waits until file k of epoch is on the disk up to end, syncing it itself when no
-// one else is: group commit, so that appends made while a sync runs share the next one. When
-// appends come less than lingerMax apart, a syncer first waits for more appends (lingerBatch
-// in all, for at most twice the gap and lingerMax), so that at a few hundred events a second
-// three events share a sync instead of each paying one: an fdatasync here costs 60–170 µs of
-// CPU and keeps the Go scheduler's monitor polling while it blocks (docs/BENCHMARKS.md,
-// "Answered"). The wait only delays the platform's ack: the events are handled meanwhile
-// (bot.Pipeline, store.StagedInbox).
+// one else is: group commit, so that the appends made while a sync runs share the next one.
+// The events are handled meanwhile (bot.Pipeline, store.StagedInbox): only the platform's
+// ack waits for the sync.
 //
 // An emptied file (a new epoch) had all its events moved to bbolt, which synced them.
 func (j *journal) waitSynced(k int, epoch uint64, end int64) error {
@@ -578,29 +557,13 @@ func (j *journal) waitSynced(k int, epoch uint64, end int64) error {
 	}
 }
 
-// syncAll is a syncer's turn: linger for company, then sync every file with appends not yet
-// on the disk, record how far they are, and wake the waiters. j.mu held (released meanwhile).
+// syncAll is a syncer's turn: sync every file with appends not yet on the disk, record how
+// far they are, and wake the waiters. j.mu held (released meanwhile).
 func (j *journal) syncAll() {
 	defer func() {
 		j.syncing = false
 		j.syncDone.Broadcast()
 	}()
-	if wait := min(2*j.gap, lingerMax); j.unsynced < lingerBatch && j.gap > 0 && j.gap < lingerMax {
-		nudge := make(chan struct{})
-		j.nudge = nudge
-		j.mu.Unlock()
-		t := time.NewTimer(wait)
-		select {
-		case <-nudge:
-		case <-t.C:
-		}
-		t.Stop()
-		j.mu.Lock()
-		if j.nudge == nudge {
-			j.nudge = nil
-		}
-	}
-	j.unsynced = 0
 	type target struct {
 		f     *os.File
 		epoch uint64

@@ -79,35 +79,6 @@ func TestStagedPutsShareSyncs(t *testing.T) {
 	}
 }
 
-// A sync that lingers for company: appends a few milliseconds apart share syncs.
-func TestStagedPutsLinger(t *testing.T) {
-	ctx := t.Context()
-	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	s := openAt(t, filepath.Join(t.TempDir(), "nb.db"), now, nil)
-	defer s.Close()
-	j := s.journal
-	var syncs atomic.Int64
-	j.mu.Lock()
-	j.syncFile = func(f *os.File) error { syncs.Add(1); return syncData(f) }
-	j.mu.Unlock()
-	const n = 60
-	var wg sync.WaitGroup
-	for i := range n {
-		time.Sleep(time.Millisecond) // 1,000 events a second
-		wg.Go(func() {
-			if _, err := s.PutInboundBatch(ctx, []store.InboundEntry{{ID: fmt.Sprintf("feishu:%d", i), Payload: []byte(`{}`)}}, now); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	// Without the linger each append would sync alone (a sync here takes far less than the
-	// gap); with it they go in threes, less what the first appends pay before the gap is known.
-	if got := syncs.Load(); got > n*2/3 {
-		t.Errorf("%d syncs for %d appends 1 ms apart, want at most %d", got, n, n*2/3)
-	}
-}
-
 // A sync that fails is made good by a checkpoint: the events are committed to bbolt and the
 // put succeeds. If that commit fails too, the put fails, and the platform's retry finds the
 // event recorded (a duplicate): it is not handled twice.
