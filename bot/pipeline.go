@@ -29,7 +29,7 @@ type Pipeline struct {
 	Owner   string // this replica's name, for leases
 	Now     func() time.Time
 	Log     *slog.Logger
-	Workers int           // concurrent handlers; default 8
+	Workers int           // handlers (with DirectWorkers more); default 8. Sizes Queue and the inbox leases
 	Lease   time.Duration // how long a handler may take before another replica retries; default 1 min
 	Poll    time.Duration // how often to look for events with expired leases; default 1 s
 	// MaxBatch bounds one group commit; default 256.
@@ -218,28 +218,25 @@ func (p *Pipeline) ReceiveTap(ctx context.Context, m Message) (toast string, ans
 	}
 }
 
-// lead writes the waiting events (up to MaxBatch) as one group, hands the lead on, and then
-// waits for the write to be durable (a StagedInbox's sync, shared with the groups written
-// meanwhile) before it tells the group's Receives.
+// lead writes the waiting events (up to MaxBatch) as one group, then hands the lead on.
 func (p *Pipeline) lead() {
 	p.mu.Lock()
 	n := min(len(p.queue), p.MaxBatch)
 	batch := slices.Clone(p.queue[:n])
 	p.queue = slices.Delete(p.queue, 0, n)
 	p.mu.Unlock()
-	finish := p.commit(batch)
+	p.commit(batch)
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if len(p.queue) > 0 {
 		p.queue[0].done <- errLead
-	} else {
-		p.leading = false
-		if p.closing && p.idle != nil {
-			close(p.idle)
-			p.idle = nil
-		}
+		return
 	}
-	p.mu.Unlock()
-	finish()
+	p.leading = false
+	if p.closing && p.idle != nil {
+		close(p.idle)
+		p.idle = nil
+	}
 }
 
 // Run commits received events and handles them until ctx ends; then it finishes the events in
@@ -312,30 +309,19 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return nil
 }
 
-// put is the inbox write, a panic in it turned into its error: the lead must go on. With a
-// StagedInbox it returns once the events are written, and wait once they are durable; with
-// another inbox the write is durable already and wait is nil.
-func (p *Pipeline) put(entries []store.InboundEntry, now time.Time) (fresh []bool, wait func() error, err error) {
+// put is the inbox write, a panic in it turned into its error: the lead must go on.
+func (p *Pipeline) put(entries []store.InboundEntry, now time.Time) (fresh []bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic in the inbox write: %v", r)
 		}
 	}()
-	if st, ok := store.Find[store.StagedInbox](p.Inbox); ok {
-		return st.PutInboundStaged(context.Background(), entries, now)
-	}
-	fresh, err = p.Inbox.PutInboundBatch(context.Background(), entries, now)
-	return fresh, nil, err
+	return p.Inbox.PutInboundBatch(context.Background(), entries, now)
 }
 
-// commit writes a group of received events and hands the new ones to this replica's workers;
-// finish waits until the write is durable and tells each Receive the result. Only the leader
-// runs commit, one at a time; finish runs after the lead was handed on.
-//
-// Handling before the sync loses nothing: until the platform has its ack it delivers the
-// event again if this process dies, and the replies' ids derive from the event, so a second
-// handling sends nothing twice (the idempotency keys; docs/ARCHITECTURE.md).
-func (p *Pipeline) commit(batch []*receiveReq) (finish func()) {
+// commit writes a group of received events, tells each Receive the result, and hands the new
+// events to this replica's workers. Only the leader runs it, one at a time.
+func (p *Pipeline) commit(batch []*receiveReq) {
 	// Only a leader sends to p.local, and workers only take from it meanwhile: the free room
 	// now is there after the write too. Events beyond it are recorded unleased.
 	room := cap(p.local) - len(p.local)
@@ -349,11 +335,14 @@ func (p *Pipeline) commit(batch []*receiveReq) (finish func()) {
 		}
 	}
 	// The write must finish even while shutting down: the callers are waiting to ack.
-	fresh, wait, err := p.put(entries, now)
+	fresh, err := p.put(entries, now)
 	if err != nil {
 		// Every Receive of the group answers it, so the platform retries those events: none
 		// was acknowledged, and the inbox recorded none of them (its write is all or nothing).
-		err = p.writeFailed(err, len(batch))
+		if ue := (*store.UnavailableError)(nil); !errors.As(err, &ue) {
+			err = store.ErrUnavailable(err)
+		}
+		p.Log.Error("inbox write failed", "events", len(batch), "err", err)
 	}
 	if err == nil {
 		unleased := false
@@ -374,28 +363,10 @@ func (p *Pipeline) commit(batch []*receiveReq) (finish func()) {
 			}
 		}
 	}
-	return func() {
-		if err == nil && wait != nil {
-			if err = wait(); err != nil {
-				// The events are recorded and handled, but not durable: the platform gets
-				// "try again", and its retry finds them recorded (a duplicate, acked).
-				err = p.writeFailed(err, len(batch))
-			}
-		}
-		for i, r := range batch {
-			r.fresh = err == nil && fresh[i]
-			r.done <- err
-		}
+	for i, r := range batch {
+		r.fresh = err == nil && fresh[i]
+		r.done <- err
 	}
-}
-
-// writeFailed logs a failed inbox write of n events and returns err as store unavailable.
-func (p *Pipeline) writeFailed(err error, n int) error {
-	if ue := (*store.UnavailableError)(nil); !errors.As(err, &ue) {
-		err = store.ErrUnavailable(err)
-	}
-	p.Log.Error("inbox write failed", "events", n, "err", err)
-	return err
 }
 
 func (p *Pipeline) handle(j job) {

@@ -118,17 +118,6 @@ type Inbox interface {
 	AckInbound(ctx context.Context, id string, now time.Time) error
 }
 
-// StagedInbox is an optional power of an inbox: PutInboundStaged records entries as
-// PutInboundBatch does, but returns as soon as they are written where a crash of this
-// process keeps them (for store/bolt, its journal in the kernel's page cache), with wait,
-// which returns once they are durable as PutInboundBatch would have made them (synced to the
-// disk), or the error that stopped it. The events are recorded from the return on: a retry
-// finds them (not fresh). The Pipeline hands them to its workers before it waits, so an
-// event is handled while its sync is still to come, and acks to the platform after.
-type StagedInbox interface {
-	PutInboundStaged(ctx context.Context, entries []InboundEntry, now time.Time) (fresh []bool, wait func() error, err error)
-}
-
 // InboxRetention is how long a handled event id is remembered: longer than Feishu's last retry
 // (6 h after the first) and WeCom's.
 const InboxRetention = 24 * time.Hour

@@ -69,27 +69,6 @@ func (s *timedStore) PutInbound(ctx context.Context, id string, payload []byte, 
 	return ok, err
 }
 
-// PutInboundStaged times the staged put from its start to the end of its wait, as
-// PutInboundBatch is timed; an inbox without the power puts the batch at once.
-func (s *timedStore) PutInboundStaged(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, func() error, error) {
-	st, ok := store.Find[store.StagedInbox](s.Store)
-	if !ok {
-		fresh, err := s.PutInboundBatch(ctx, entries, now)
-		return fresh, func() error { return err }, err
-	}
-	start := time.Now()
-	fresh, wait, err := st.PutInboundStaged(ctx, entries, now)
-	if err != nil {
-		s.ops["put_inbound"].done(start, err)
-		return fresh, wait, err
-	}
-	return fresh, func() error {
-		err := wait()
-		s.ops["put_inbound"].done(start, err)
-		return err
-	}, nil
-}
-
 func (s *timedStore) PutInboundBatch(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
 	start := time.Now()
 	fresh, err := s.Store.PutInboundBatch(ctx, entries, now)

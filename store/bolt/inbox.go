@@ -67,21 +67,6 @@ func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntr
 	return s.putJournal(ctx, entries, now)
 }
 
-// PutInboundStaged is PutInboundBatch in two steps (store.StagedInbox): the events are
-// appended to the journal, and wait syncs it, sharing the fdatasync with the appends made
-// meanwhile (journal.go, waitSynced).
-func (s *Store) PutInboundStaged(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, func() error, error) {
-	for _, e := range entries {
-		if e.ID == "" {
-			return nil, nil, community.Errorf(community.EInvalid, "inbound event without an id")
-		}
-	}
-	if len(entries) == 0 {
-		return []bool{}, func() error { return nil }, nil
-	}
-	return s.stageJournal(ctx, entries, now)
-}
-
 // LeaseInbound takes unhandled events from the front of inbox.due, oldest due first, and
 // files each again under its new lease's end. Attempts counts the leases.
 func (s *Store) LeaseInbound(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]store.InboundEntry, error) {

@@ -46,12 +46,10 @@ import (
 // epoch, perhaps half written) keeps appends off that file until it is emptied again. Both
 // are recorded in the store's write health (health.go) and cleared by the next success.
 //
-// An append is written at once and synced after (stageJournal, waitSynced): the events are
-// pending, so deduped and handled, from the write on, while only the platform's ack waits
-// for the fdatasync, which the appends written meanwhile share. A kill -9 between the two
-// loses nothing (the kernel has the write); a power cut may lose an event not yet synced,
-// which the platform, never told it arrived, delivers again. A sync that fails is made good
-// by a checkpoint (bbolt commits the events, synced) before the put is failed.
+// A put's append is written at once and synced after (stageJournal, waitSynced): its events
+// are pending, so a retry is a duplicate, from the write on, and the fdatasync is shared with
+// every append written while the previous sync ran. A sync that fails is made good by a
+// checkpoint (bbolt commits the events, synced) before the put is failed.
 //
 // Locks: putMu orders puts (the dedupe check and the append); mu guards the rest. A checkpoint
 // takes mu inside bbolt's write transaction, so nothing holding mu may wait for that writer.
@@ -530,8 +528,6 @@ func (s *Store) appendJournal(ctx context.Context, entries []store.InboundEntry,
 
 // waitSynced waits until file k of epoch is on the disk up to end, syncing it itself when no
 // one else is: group commit, so that the appends made while a sync runs share the next one.
-// The events are handled meanwhile (bot.Pipeline, store.StagedInbox): only the platform's
-// ack waits for the sync.
 //
 // An emptied file (a new epoch) had all its events moved to bbolt, which synced them.
 func (j *journal) waitSynced(k int, epoch uint64, end int64) error {

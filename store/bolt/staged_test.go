@@ -34,7 +34,7 @@ func TestStagedPutsShareSyncs(t *testing.T) {
 	}
 	j.mu.Unlock()
 
-	fresh, wait, err := s.PutInboundStaged(ctx, []store.InboundEntry{{ID: "feishu:a", Payload: []byte(`{"a":1}`)}}, now)
+	fresh, wait, err := s.stageJournal(ctx, []store.InboundEntry{{ID: "feishu:a", Payload: []byte(`{"a":1}`)}}, now)
 	if err != nil || !fresh[0] {
 		t.Fatalf("staged put: %v, %v", fresh, err)
 	}
