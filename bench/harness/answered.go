@@ -378,7 +378,7 @@ func (e *Env) answeredReport(runs []answeredRun) string {
 	b.WriteString(e.header("Answered: every event asks 帮助 and gets an answer"))
 	fmt.Fprintf(&b, "\nEvery event is a person asking `帮助` (Feishu: in their private chat with the bot, schema 2.0, encrypted and "+
 		"signed; WeCom: written to the app, XML, AES-256-CBC, msg_signature), sent open loop for %v a rate to each target in turn "+
-		"(naive bot, neighborbot on bbolt, on Redis, then the next rate), %d round(s), each against a fake platform API of its own on "+
+		"(naive bot, neighborbot on bbolt, on Redis, then the next rate; each round starts one target further on), %d round(s), each against a fake platform API of its own on "+
 		"127.0.0.1. The naive SDK bot is what a user would write instead of neighborbot: Feishu, bench/larkbare `-reply` "+
 		"(`dispatcher.NewEventDispatcher` + `OnP2MessageReceiveV1` behind `httpserverext.NewEventHandlerFunc`, a seen-map, "+
 		"`client.Im.Message.Create` from a goroutine per event); WeCom, bench/wecombare (silenceper/wechat/v2: `util.Signature`, "+
