@@ -419,7 +419,6 @@ func (d *Dispatcher) sendNow(ctx context.Context, entries []store.OutboxEntry, o
 		e.Attempts = 1
 		if err == nil {
 			e.Status, e.Result, e.SentAt = store.OutboxSent, sent.MessageID, now
-			e.Payload = nil // the chat shows what was sent; the record keeps where and when
 			done = append(done, e)
 			d.remember(ctx, o, sent, log)
 			continue
