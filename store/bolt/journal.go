@@ -46,7 +46,7 @@ import (
 // epoch, perhaps half written) keeps appends off that file until it is emptied again. Both
 // are recorded in the store's write health (health.go) and cleared by the next success.
 //
-// A put's append is written at once and synced after (stageJournal, waitSynced): its events
+// A put's append is written at once and synced after (appendJournal, waitJournal): its events
 // are pending, so a retry is a duplicate, from the write on, and the fdatasync is shared with
 // every append written while the previous sync ran. A sync that fails is made good by a
 // checkpoint (bbolt commits the events, synced) before the put is failed.
@@ -221,9 +221,7 @@ func (j *journal) reset(k int) error {
 	j.size[k], j.written[k], j.synced[k] = journalHeader, journalHeader, journalHeader
 	j.dirty[k], j.stale[k] = 0, false // what a failed append left has an older epoch now
 	j.syncFail[k] = syncFailure{}
-	if j.syncDone != nil {
-		j.syncDone.Broadcast() // waiters on the old epoch: their events are in bbolt
-	}
+	j.syncDone.Broadcast() // waiters on the old epoch: their events are in bbolt
 	return nil
 }
 
@@ -368,24 +366,14 @@ func applyJournaled(tx *bbolt.Tx, r *inboundRecord, acked time.Time) error {
 }
 
 // putJournal makes fresh events durable in the journal; see PutInboundBatch for the dedupe.
+// The append is written under putMu and synced after it (waitJournal), so the appends made
+// while a sync runs share the next one.
 func (s *Store) putJournal(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
-	fresh, wait, err := s.stageJournal(ctx, entries, now)
-	if err != nil {
-		return nil, err
-	}
-	return fresh, wait()
-}
-
-// stageJournal dedupes entries and appends the fresh ones to the journal, written (a crash of
-// the process keeps them: they are in the kernel's page cache) but not yet synced; wait
-// returns once they are durable. The events are pending from the append on: a retry finds
-// them, and a checkpoint may move them to bbolt before their sync.
-func (s *Store) stageJournal(ctx context.Context, entries []store.InboundEntry, now time.Time) (fresh []bool, wait func() error, err error) {
 	fresh, k, epoch, end, ids, err := s.appendJournal(ctx, entries, now)
 	if err != nil || ids == nil {
-		return fresh, func() error { return err }, err
+		return fresh, err
 	}
-	return fresh, func() error { return s.waitJournal(k, epoch, end, ids) }, nil
+	return fresh, s.waitJournal(k, epoch, end, ids)
 }
 
 // waitJournal waits until the append of ids to file k (epoch) that ends at end is on the disk.
@@ -411,7 +399,10 @@ func (s *Store) waitJournal(k int, epoch uint64, end int64, ids []string) error 
 	return nil
 }
 
-// appendJournal is stageJournal without the wait: ids are the appended events (nil: none).
+// appendJournal dedupes entries and appends the fresh ones to the journal, written (a crash
+// of the process keeps them: they are in the kernel's page cache) but not yet synced. The
+// events are pending from the append on: a retry finds them, and a checkpoint may move them to
+// bbolt before their sync. ids are the appended events (nil: none).
 func (s *Store) appendJournal(ctx context.Context, entries []store.InboundEntry, now time.Time) (fresh []bool, k int, epoch uint64, end int64, ids []string, err error) {
 	j := s.journal
 	j.putMu.Lock()

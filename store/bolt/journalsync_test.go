@@ -14,9 +14,9 @@ import (
 	"github.com/neighborbot/neighborbot/store"
 )
 
-// Staged puts are recorded at once (a retry is a duplicate before the sync) and durable once
-// wait returns; appends made while a sync runs, or while it lingers, share the next one.
-func TestStagedPutsShareSyncs(t *testing.T) {
+// An append is recorded at once (a retry is a duplicate before the sync) and durable once
+// its wait returns; the appends made while a sync runs share the next one.
+func TestJournalPutsShareSyncs(t *testing.T) {
 	ctx := t.Context()
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	path := filepath.Join(t.TempDir(), "nb.db")
@@ -34,10 +34,11 @@ func TestStagedPutsShareSyncs(t *testing.T) {
 	}
 	j.mu.Unlock()
 
-	fresh, wait, err := s.stageJournal(ctx, []store.InboundEntry{{ID: "feishu:a", Payload: []byte(`{"a":1}`)}}, now)
+	fresh, k, epoch, end, ids, err := s.appendJournal(ctx, []store.InboundEntry{{ID: "feishu:a", Payload: []byte(`{"a":1}`)}}, now)
 	if err != nil || !fresh[0] {
-		t.Fatalf("staged put: %v, %v", fresh, err)
+		t.Fatalf("append: %v, %v", fresh, err)
 	}
+	wait := func() error { return s.waitJournal(k, epoch, end, ids) }
 	// Recorded before it is durable: a retry is a duplicate.
 	if dup, err := s.PutInbound(ctx, "feishu:a", []byte(`{}`), now); err != nil || dup {
 		t.Fatalf("a retry before the sync: fresh %v, %v; want a duplicate", dup, err)
@@ -82,7 +83,7 @@ func TestStagedPutsShareSyncs(t *testing.T) {
 // A sync that fails is made good by a checkpoint: the events are committed to bbolt and the
 // put succeeds. If that commit fails too, the put fails, and the platform's retry finds the
 // event recorded (a duplicate): it is not handled twice.
-func TestStagedSyncFails(t *testing.T) {
+func TestJournalSyncFails(t *testing.T) {
 	ctx := t.Context()
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	path := filepath.Join(t.TempDir(), "nb.db")
