@@ -286,11 +286,13 @@ func (e *Env) startAnswered(ctx context.Context, src source, t *answeredTarget) 
 			}
 		}
 	} else {
-		t.bin, err = e.binary(ctx, "./cmd/neighborbot", "neighborbot")
-		if t.root != "" {
+		switch {
+		case t.root != "":
 			t.bin, err = e.binaryFrom(ctx, t.root, "./cmd/neighborbot", "neighborbot-against")
-		} else if e.Profile && t.backend == "bbolt" {
+		case e.Profile && t.backend == "bbolt":
 			t.bin, err = e.binary(ctx, "./bench/nbprof", "nbprof")
+		default:
+			t.bin, err = e.binary(ctx, "./cmd/neighborbot", "neighborbot")
 		}
 		if err != nil {
 			return err

@@ -263,27 +263,22 @@ func (e *Env) header(title string) string {
 
 // binary builds (once per run) the package at pkg and returns its path.
 func (e *Env) binary(ctx context.Context, pkg, name string) (string, error) {
-	if p, ok := e.bins[pkg]; ok {
+	return e.binaryFrom(ctx, e.Root, pkg, name)
+}
+
+// binaryFrom builds pkg from the checkout at root (e.Root, or -against's), once per run.
+func (e *Env) binaryFrom(ctx context.Context, root, pkg, name string) (string, error) {
+	key := root + "\x00" + pkg
+	if p, ok := e.bins[key]; ok {
 		return p, nil
 	}
 	t0 := time.Now()
-	p, err := build(ctx, e.Root, e.Work, pkg, name)
+	p, err := build(ctx, root, e.Work, pkg, name)
 	if err != nil {
 		return "", err
 	}
-	e.Log.Info("built", "pkg", pkg, "took", time.Since(t0).Round(time.Millisecond))
-	e.bins[pkg] = p
-	return p, nil
-}
-
-// binaryFrom builds pkg from the checkout at root (-against).
-func (e *Env) binaryFrom(ctx context.Context, root, pkg, name string) (string, error) {
-	t0 := time.Now()
-	p, err := build(ctx, root, e.Work, pkg, name)
-	if err != nil {
-		return "", fmt.Errorf("build %s in %s: %w", pkg, root, err)
-	}
 	e.Log.Info("built", "pkg", pkg, "from", root, "took", time.Since(t0).Round(time.Millisecond))
+	e.bins[key] = p
 	return p, nil
 }
 
