@@ -14,20 +14,5 @@ import (
 // shows them on its page) and the other messages (the card updated in place in the item's
 // group, the group told, people told privately), for the caller to enqueue.
 func (h *Handlers) Act(ctx context.Context, actor community.Person, no int64, c community.Change, now time.Time) (replies []string, outs []bot.Outbound, err error) {
-	plat, _ := community.SplitID(actor.ID)
-	r := &bot.Request{
-		Msg:    bot.Message{Platform: plat, UserID: actor.ID, UserName: actor.Name, Private: true, At: now},
-		Sender: actor, Now: now,
-	}
-	if err := h.transition(ctx, r, no, c); err != nil {
-		return nil, nil, err
-	}
-	for _, o := range r.Outs() {
-		if o.UserID == actor.ID && o.ChatID == "" && o.Card == nil && len(o.Mentions) == 0 {
-			replies = append(replies, o.Text)
-			continue
-		}
-		outs = append(outs, o)
-	}
-	return replies, outs, nil
+	return bot.AsPrivate(actor, now, func(r *bot.Request) error { return h.transition(ctx, r, no, c) })
 }

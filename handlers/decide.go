@@ -34,26 +34,5 @@ func (h *Handlers) Decide(ctx context.Context, actor community.Person, no int64,
 	if approve {
 		cmd.Verb, cmd.Text, fn = VerbApprove, "", h.approve
 	}
-	return h.asPrivate(actor, now, func(r *bot.Request) error { return fn(ctx, r, cmd) })
-}
-
-// asPrivate runs fn as a request from actor's private chat and splits what it sent into the
-// answers meant for the actor and the rest.
-func (h *Handlers) asPrivate(actor community.Person, now time.Time, fn func(r *bot.Request) error) (replies []string, outs []bot.Outbound, err error) {
-	plat, _ := community.SplitID(actor.ID)
-	r := &bot.Request{
-		Msg:    bot.Message{Platform: plat, UserID: actor.ID, UserName: actor.Name, Private: true, At: now},
-		Sender: actor, Now: now,
-	}
-	if err := fn(r); err != nil {
-		return nil, nil, err
-	}
-	for _, o := range r.Outs() {
-		if o.UserID == actor.ID && o.ChatID == "" && o.Card == nil && len(o.Mentions) == 0 {
-			replies = append(replies, o.Text)
-			continue
-		}
-		outs = append(outs, o)
-	}
-	return replies, outs, nil
+	return bot.AsPrivate(actor, now, func(r *bot.Request) error { return fn(ctx, r, cmd) })
 }

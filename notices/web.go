@@ -18,13 +18,6 @@ import (
 // the chat; only the confirmation card meant for the chat is not sent (the page shows the
 // draft instead).
 
-// privately is a request as from by's private chat with the bot.
-func privately(by community.Person, now time.Time) *bot.Request {
-	plat, _ := community.SplitID(by.ID)
-	return &bot.Request{Msg: bot.Message{Platform: plat, UserID: by.ID, UserName: by.Name, Private: true, At: now},
-		Sender: by, Now: now}
-}
-
 // replies are the texts a handler answered the sender with.
 func replies(r *bot.Request) []string {
 	var out []string
@@ -59,7 +52,7 @@ func (n *Notices) Compose(ctx context.Context, by community.Person, cmd Command,
 	if !cmd.All && len(cmd.Targets) == 0 {
 		return nil, community.Errorf(community.EInvalid, "请选择发送范围。")
 	}
-	r := privately(by, now)
+	r := bot.PrivateRequest(by, now)
 	if err := n.draft(ctx, r, cmd); err != nil {
 		return nil, err
 	}
@@ -78,7 +71,7 @@ func (n *Notices) Send(ctx context.Context, by community.Person, id int64, now t
 	if id <= 0 {
 		return "", community.Errorf(community.ENotFound, "没有这条通知。")
 	}
-	r := privately(by, now)
+	r := bot.PrivateRequest(by, now)
 	if err := n.confirm(ctx, r, id); err != nil {
 		return "", err
 	}

@@ -114,7 +114,7 @@ func (s *Scheduler) Create(ctx context.Context, actor community.Person, f Form, 
 		return nil, nil, nil, err
 	}
 	var sc *Schedule
-	replies, outs, err := asPrivate(actor, now, func(r *bot.Request) (err error) {
+	replies, outs, err := bot.AsPrivate(actor, now, func(r *bot.Request) (err error) {
 		sc, err = s.createSchedule(ctx, r, cmd)
 		return err
 	})
@@ -126,7 +126,7 @@ func (s *Scheduler) Create(ctx context.Context, actor community.Person, f Form, 
 // occurrences are told (in outs) as the chat tells them. A form that changes nothing is an error.
 func (s *Scheduler) Change(ctx context.Context, actor community.Person, id string, f Form, now time.Time) (*Schedule, []string, []bot.Outbound, error) {
 	var sc *Schedule
-	replies, outs, err := asPrivate(actor, now, func(r *bot.Request) error {
+	replies, outs, err := bot.AsPrivate(actor, now, func(r *bot.Request) error {
 		old, err := s.editable(ctx, r, id)
 		if err != nil {
 			return err
@@ -142,27 +142,6 @@ func (s *Scheduler) Change(ctx context.Context, actor community.Person, id strin
 		return err
 	})
 	return sc, replies, outs, err
-}
-
-// asPrivate runs fn as a request from actor's private chat and splits what it sent into the
-// answers meant for the actor and the rest.
-func asPrivate(actor community.Person, now time.Time, fn func(r *bot.Request) error) (replies []string, outs []bot.Outbound, err error) {
-	plat, _ := community.SplitID(actor.ID)
-	r := &bot.Request{
-		Msg:    bot.Message{Platform: plat, UserID: actor.ID, UserName: actor.Name, Private: true, At: now},
-		Sender: actor, Now: now,
-	}
-	if err := fn(r); err != nil {
-		return nil, nil, err
-	}
-	for _, o := range r.Outs() {
-		if o.UserID == actor.ID && o.ChatID == "" && o.Card == nil && len(o.Mentions) == 0 {
-			replies = append(replies, o.Text)
-			continue
-		}
-		outs = append(outs, o)
-	}
-	return replies, outs, nil
 }
 
 // Schedules lists every schedule in the store, cancelled ones included.
