@@ -77,16 +77,26 @@ const (
 
 // Feishu event delivery modes (Feishu.Mode).
 const (
+	InboxSyncCheckpoint = "checkpoint" // see Config.InboxSync
+	InboxSyncEvent      = "event"
+
 	FeishuHTTP = "http" // Feishu POSTs events to our callback URL
 	FeishuWS   = "ws"   // we hold a long connection to Feishu (self-built apps only)
 )
 
 // Config is everything neighborbot needs to start.
 type Config struct {
-	BotName      string `yaml:"bot_name"`      // how the bot calls itself in messages; NEIGHBORBOT_BOT_NAME
-	Addr         string `yaml:"addr"`          // HTTP listen address; NEIGHBORBOT_ADDR; unset: DefaultAddr or DefaultPlaygroundAddr
-	DataDir      string `yaml:"data_dir"`      // embedded store directory; NEIGHBORBOT_DATA
-	RedisURL     string `yaml:"redis_url"`     // redis://, rediss:// or "host:port,host:port" (Cluster); NEIGHBORBOT_REDIS_URL
+	BotName  string `yaml:"bot_name"`  // how the bot calls itself in messages; NEIGHBORBOT_BOT_NAME
+	Addr     string `yaml:"addr"`      // HTTP listen address; NEIGHBORBOT_ADDR; unset: DefaultAddr or DefaultPlaygroundAddr
+	DataDir  string `yaml:"data_dir"`  // embedded store directory; NEIGHBORBOT_DATA
+	RedisURL string `yaml:"redis_url"` // redis://, rediss:// or "host:port,host:port" (Cluster); NEIGHBORBOT_REDIS_URL
+	// InboxSync is when the embedded store flushes an arriving event to the disk;
+	// NEIGHBORBOT_INBOX_SYNC. InboxSyncCheckpoint (default): written before its ack (a crash
+	// or kill -9 of the process loses nothing acknowledged), flushed within 100 ms with the
+	// next checkpoint (a power cut can lose that window). InboxSyncEvent: flushed before its
+	// ack (a power cut loses nothing acknowledged either), at about a quarter more CPU per
+	// event. Redis: Redis's own persistence settings decide (docs/OPERATIONS.md).
+	InboxSync    string `yaml:"inbox_sync"`
 	LogLevel     string `yaml:"log_level"`     // debug, info, warn or error; NEIGHBORBOT_LOG_LEVEL
 	HolidaysFile string `yaml:"holidays_file"` // extra or corrected holiday data; NEIGHBORBOT_HOLIDAYS
 	// AdminAddr is the admin listener's address: GET /metrics (Prometheus) and, with Pprof,
@@ -381,6 +391,7 @@ func defaults() *Config {
 		BotName:   "邻里帮",
 		DataDir:   "./data", // Addr is set by Load: see defaultAddr
 		LogLevel:  "info",
+		InboxSync: InboxSyncCheckpoint,
 		AdminAddr: DefaultAdminAddr,
 		Deadlines: DeadlinePolicy{
 			RemindBefore:          Duration(24 * time.Hour),
@@ -431,6 +442,7 @@ func (c *Config) envSettings() []envSetting {
 		{"NEIGHBORBOT_DATA", "data_dir", &c.DataDir},
 		{"NEIGHBORBOT_REDIS_URL", "redis_url", &c.RedisURL},
 		{"NEIGHBORBOT_LOG_LEVEL", "log_level", &c.LogLevel},
+		{"NEIGHBORBOT_INBOX_SYNC", "inbox_sync", &c.InboxSync},
 		{"NEIGHBORBOT_HOLIDAYS", "holidays_file", &c.HolidaysFile},
 		{"NEIGHBORBOT_ADMIN_ADDR", "admin_addr", &c.AdminAddr},
 		{"NEIGHBORBOT_BACKUP_DIR", "backup.dir", &c.Backup.Dir},

@@ -61,6 +61,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("addr", c.Addr),
 		slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.String("inbox_sync", c.InboxSync),
 		slog.String("log_level", c.LogLevel),
 		slog.String("admin_addr", c.AdminAddr),
 		slog.Bool("pprof", c.Pprof),

@@ -111,6 +111,11 @@ func (v *validator) top(c *Config) {
 		v.fail("data_dir", `missing: the directory for the embedded store, e.g. "./data"`)
 	}
 	v.redis(c.RedisURL)
+	switch c.InboxSync {
+	case InboxSyncCheckpoint, InboxSyncEvent:
+	default:
+		v.fail("inbox_sync", "unknown mode %q (want %q: flushed to the disk within 100 ms, or %q: flushed before each ack)", c.InboxSync, InboxSyncCheckpoint, InboxSyncEvent)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -294,11 +294,11 @@ func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, lo
 		return nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
 	}
 	path := BoltPath(cfg)
-	st, err := bolt.Open(path, bolt.Options{Now: now, Log: log.With("part", "store")})
+	st, err := bolt.Open(path, bolt.Options{Now: now, Log: log.With("part", "store"), SyncEvents: cfg.InboxSync == config.InboxSyncEvent})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	log.Info("store opened", "backend", "bbolt", "path", path)
+	log.Info("store opened", "backend", "bbolt", "path", path, "inbox_sync", cfg.InboxSync)
 	return st, nil
 }
 

@@ -39,6 +39,14 @@ type Options struct {
 	// NoSync skips fsync after each write: faster, but a power cut may lose the last writes
 	// or corrupt the file. For tests and benchmarks only.
 	NoSync bool
+	// SyncEvents flushes every arriving event to the disk (fdatasync of the inbox journal)
+	// before PutInbound returns, so before the platform's ack: an acknowledged event survives
+	// a power cut too. Without it (the default) an event is written to the journal before the
+	// ack, which a crash or kill -9 of the process cannot lose (the kernel holds the write),
+	// and reaches the disk with the next checkpoint's synced commit, at most checkpointEvery
+	// (100 ms) later: a power cut can lose the events acknowledged in that window. The flush
+	// per event costs about a quarter of the CPU of an answered event (docs/BENCHMARKS.md).
+	SyncEvents bool
 	// Log receives what Open does to the file beyond opening it (a layout migration), and
 	// failing writes (health.go); nil means slog.Default().
 	Log *slog.Logger
@@ -155,7 +163,7 @@ func Open(path string, opts Options) (*Store, error) {
 	})
 	var j *journal
 	if err == nil { // events the last process journaled but did not checkpoint
-		j, err = openJournal(db, path, opts.NoSync, opts.Log)
+		j, err = openJournal(db, path, opts.NoSync, opts.SyncEvents, opts.Log)
 	}
 	if err == nil { // the file lock is ours: every lease in the file is a dead process's
 		if err = db.Update(releaseLeases); err != nil {

@@ -18,9 +18,12 @@ import (
 	"github.com/neighborbot/neighborbot/store"
 )
 
-// The inbox journal is where an arriving event is made durable before the platform gets its
-// ack: appended to a journal file with one fdatasync, instead of a bbolt commit (two
-// fdatasyncs, several page writes and the B+tree's copy-on-write). Events reach the inbox
+// The inbox journal is where an arriving event is recorded before the platform gets its ack:
+// appended to a journal file (and, with Options.SyncEvents, flushed with one fdatasync),
+// instead of a bbolt commit (two fdatasyncs, several page writes and the B+tree's
+// copy-on-write). An appended event survives a crash or kill -9 of the process: the kernel
+// holds the write. Without SyncEvents it reaches the disk with its checkpoint's commit, at
+// most checkpointEvery later, so a power cut can lose the events of that window. Events reach the inbox
 // buckets in checkpoints: one commit every checkpointEvery (or sooner, when many wait) moves
 // every journaled event there, already handled if its ack came meanwhile, so at 1,000 events/s
 // a checkpoint commit serves a hundred events and their acks instead of one commit for each
@@ -46,9 +49,9 @@ import (
 // epoch, perhaps half written) keeps appends off that file until it is emptied again. Both
 // are recorded in the store's write health (health.go) and cleared by the next success.
 //
-// A put's append is written at once and synced after (appendJournal, waitJournal): its events
-// are pending, so a retry is a duplicate, from the write on, and the fdatasync is shared with
-// every append written while the previous sync ran. A sync that fails is made good by a
+// With SyncEvents, a put's append is written at once and synced after (appendJournal,
+// waitJournal): its events are pending, so a retry is a duplicate, from the write on, and the
+// fdatasync is shared with every append written while the previous sync ran. A sync that fails is made good by a
 // checkpoint (bbolt commits the events, synced) before the put is failed.
 //
 // Locks: putMu orders puts (the dedupe check and the append); mu guards the rest. A checkpoint
@@ -69,6 +72,10 @@ type journal struct {
 	pending  map[string]*journaled // events in a file, not yet in bbolt, by id
 	gen      uint64                // checkpoints started
 	noSync   bool
+	// syncEvents: a put waits for its append's fdatasync (Options.SyncEvents); else appends
+	// reach the disk with the checkpoint that moves them to bbolt (or, when it fails,
+	// syncWritten).
+	syncEvents bool
 
 	// Syncs (waitSynced): appends are written at once and synced in groups.
 	written  [2]int64       // where each file's last completed append ends
@@ -128,8 +135,8 @@ func journalPaths(path string) [2]string {
 
 // openJournal applies what the journal files hold to db, empties them and opens them for
 // appending. Leases in them are kept: Open releases every lease next.
-func openJournal(db *bbolt.DB, path string, noSync bool, log *slog.Logger) (*journal, error) {
-	j := &journal{pending: map[string]*journaled{}, noSync: noSync, paths: journalPaths(path),
+func openJournal(db *bbolt.DB, path string, noSync, syncEvents bool, log *slog.Logger) (*journal, error) {
+	j := &journal{pending: map[string]*journaled{}, noSync: noSync, syncEvents: syncEvents, paths: journalPaths(path),
 		writeAt: (*os.File).WriteAt, syncFile: syncData,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	j.syncDone = sync.NewCond(&j.mu)
@@ -522,7 +529,7 @@ func (s *Store) appendJournal(ctx context.Context, entries []store.InboundEntry,
 //
 // An emptied file (a new epoch) had all its events moved to bbolt, which synced them.
 func (j *journal) waitSynced(k int, epoch uint64, end int64) error {
-	if j.noSync {
+	if j.noSync || !j.syncEvents {
 		return nil
 	}
 	j.mu.Lock()
@@ -542,6 +549,31 @@ func (j *journal) waitSynced(k int, epoch uint64, end int64) error {
 			j.syncDone.Wait()
 		}
 	}
+}
+
+// syncWritten flushes whatever the journal files hold that is not known to be on the disk
+// (without SyncEvents, after a failed checkpoint). A sync already running is waited for first.
+func (j *journal) syncWritten() error {
+	if j.noSync || j.syncEvents {
+		return nil // puts sync their own appends
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for j.syncing {
+		j.syncDone.Wait()
+	}
+	if j.written[0] <= j.synced[0] && j.written[1] <= j.synced[1] {
+		return nil
+	}
+	j.syncing = true
+	j.syncAll()
+	var errs []error
+	for k := range j.files {
+		if j.written[k] > j.synced[k] && j.syncFail[k].err != nil {
+			errs = append(errs, j.syncFail[k].err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // syncAll is a syncer's turn: sync every file with appends not yet on the disk, record how
@@ -736,10 +768,25 @@ func (s *Store) runCheckpoints(log *slog.Logger) {
 		case <-t.C:
 		case <-j.kick:
 		}
-		if err := s.checkpoint(context.Background()); err != nil && !s.health.failing.Load() {
-			// A failing write is logged by s.health (at most once a minute).
-			log.Error("bolt: inbox checkpoint failed; events stay in the journal and are tried again", "err", err)
-		}
+		s.checkpointTick(log)
+	}
+}
+
+// checkpointTick is one timed checkpoint. When it fails the events wait in the journal for
+// one that works; without SyncEvents they are flushed here meanwhile, so the time an
+// acknowledged event is only in the kernel's cache stays bounded.
+func (s *Store) checkpointTick(log *slog.Logger) {
+	err := s.checkpoint(context.Background())
+	if err == nil {
+		return
+	}
+	if !s.health.failing.Load() {
+		// A failing write is logged by s.health (at most once a minute).
+		log.Error("bolt: inbox checkpoint failed; events stay in the journal and are tried again", "err", err)
+	}
+	j := s.journal
+	if serr := j.syncWritten(); serr != nil {
+		s.health.failed(targetJournal, "inbox journal sync of", j.paths[j.cur], serr)
 	}
 }
 

@@ -63,7 +63,12 @@ func journalRecords(t *testing.T, path string) int {
 
 func openAt(t *testing.T, path string, now time.Time, log *slog.Logger) *Store {
 	t.Helper()
-	s, err := Open(path, Options{Now: func() time.Time { return now }, Log: log})
+	return openWith(t, path, Options{Now: func() time.Time { return now }, Log: log})
+}
+
+func openWith(t *testing.T, path string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

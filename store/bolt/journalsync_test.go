@@ -3,6 +3,7 @@ package bolt
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,13 +15,19 @@ import (
 	"github.com/neighborbot/neighborbot/store"
 )
 
-// An append is recorded at once (a retry is a duplicate before the sync) and durable once
-// its wait returns; the appends made while a sync runs share the next one.
+// openSynced opens path with SyncEvents: every put waits for its append's fdatasync.
+func openSynced(t *testing.T, path string, now time.Time) *Store {
+	t.Helper()
+	return openWith(t, path, Options{Now: func() time.Time { return now }, SyncEvents: true})
+}
+
+// With SyncEvents an append is recorded at once (a retry is a duplicate before the sync) and
+// durable once its wait returns; the appends made while a sync runs share the next one.
 func TestJournalPutsShareSyncs(t *testing.T) {
 	ctx := t.Context()
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	path := filepath.Join(t.TempDir(), "nb.db")
-	s := openAt(t, path, now, nil)
+	s := openSynced(t, path, now)
 	defer s.Close()
 	stopCheckpoints(s)
 	j := s.journal
@@ -73,7 +80,7 @@ func TestJournalPutsShareSyncs(t *testing.T) {
 		t.Errorf("%d syncs for one event and twenty that came during its sync, want 2", got)
 	}
 	crash(t, s)
-	s = openAt(t, path, now, nil)
+	s = openSynced(t, path, now)
 	defer s.Close()
 	if fresh, err := s.PutInbound(ctx, "feishu:b7", []byte(`{}`), now); err != nil || fresh {
 		t.Errorf("after a crash b7 fresh %v, %v; want a duplicate (it was acknowledged)", fresh, err)
@@ -87,7 +94,7 @@ func TestJournalSyncFails(t *testing.T) {
 	ctx := t.Context()
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	path := filepath.Join(t.TempDir(), "nb.db")
-	s := openAt(t, path, now, nil)
+	s := openSynced(t, path, now)
 	defer s.Close()
 	stopCheckpoints(s)
 	j := s.journal
@@ -120,5 +127,88 @@ func TestJournalSyncFails(t *testing.T) {
 	}
 	if err := s.checkpoint(ctx); err != nil || j.hasPending() {
 		t.Fatalf("the next checkpoint: %v, pending %v; want b in bbolt", err, j.hasPending())
+	}
+}
+
+// By default a put does not wait for a flush: the append is written (a kill -9 of the process
+// keeps it, the kernel holds it) and reaches the disk with its checkpoint's synced commit. A
+// hundred puts from many goroutines cost no fdatasync of the journal; after a crash every one
+// of them is known, and after a checkpoint they are in bbolt.
+func TestJournalDefaultFlushesWithCheckpoints(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "nb.db")
+	s := openAt(t, path, now, nil)
+	stopCheckpoints(s)
+	j := s.journal
+	var syncs atomic.Int64
+	j.mu.Lock()
+	j.syncFile = func(f *os.File) error { syncs.Add(1); return syncData(f) }
+	j.mu.Unlock()
+	const n = 100
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			fresh, err := s.PutInboundBatch(ctx, []store.InboundEntry{{ID: fmt.Sprintf("feishu:e%d", i), Payload: []byte(`{}`)}}, now)
+			if err != nil || !fresh[0] {
+				t.Errorf("put e%d: %v, %v", i, fresh, err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := syncs.Load(); got != 0 {
+		t.Errorf("%d journal syncs for %d puts, want none (they ride the checkpoint)", got, n)
+	}
+	if got := journalRecords(t, path); got != n {
+		t.Fatalf("%d events written to the journal, want %d", got, n)
+	}
+	crash(t, s) // kill -9: the files are as the kernel holds them
+
+	s = openAt(t, path, now, nil)
+	defer s.Close()
+	for i := range n {
+		if fresh, err := s.PutInbound(ctx, fmt.Sprintf("feishu:e%d", i), []byte(`{}`), now); err != nil || fresh {
+			t.Fatalf("after a crash e%d fresh %v, %v; want a duplicate (it was acknowledged)", i, fresh, err)
+		}
+	}
+	stopCheckpoints(s)
+	if err := s.checkpoint(ctx); err != nil || s.journal.hasPending() {
+		t.Fatalf("checkpoint: %v, pending %v; want every event in bbolt", err, s.journal.hasPending())
+	}
+	if n := journalRecords(t, path); n != 0 {
+		t.Fatalf("%d events left in the journal after the checkpoint, want none", n)
+	}
+}
+
+// When a checkpoint fails, the timed checkpoint flushes the journal itself: events do not
+// stay unflushed for as long as bbolt cannot commit. Once a checkpoint works they move on.
+func TestJournalFailedCheckpointFlushes(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "nb.db")
+	s := openAt(t, path, now, nil)
+	defer s.Close()
+	stopCheckpoints(s)
+	j := s.journal
+	var syncs atomic.Int64
+	j.mu.Lock()
+	j.syncFile = func(f *os.File) error { syncs.Add(1); return syncData(f) }
+	j.mu.Unlock()
+	if _, err := s.PutInboundBatch(ctx, []store.InboundEntry{{ID: "feishu:a", Payload: []byte(`{}`)}}, now); err != nil {
+		t.Fatal(err)
+	}
+	eio := &os.PathError{Op: "write", Path: path, Err: syscall.EIO}
+	afterSeal = func() error { return eio }
+	s.checkpointTick(slog.New(slog.DiscardHandler))
+	afterSeal = nil
+	if got := syncs.Load(); got != 1 {
+		t.Fatalf("%d journal syncs after a failed checkpoint, want 1", got)
+	}
+	if !j.hasPending() {
+		t.Fatal("the event left the journal although its checkpoint failed")
+	}
+	s.checkpointTick(slog.New(slog.DiscardHandler)) // nothing new written: no second sync
+	if got := syncs.Load(); got != 1 || j.hasPending() {
+		t.Fatalf("after a checkpoint that worked: %d syncs (want 1), pending %v (want none)", got, j.hasPending())
 	}
 }
