@@ -3,15 +3,18 @@ package feishu_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/bot/feishu"
 	"github.com/neighborbot/neighborbot/bot/feishu/feishutest"
+	"github.com/neighborbot/neighborbot/store"
 )
 
 func textOf(t *testing.T, content string) string {
@@ -191,6 +194,48 @@ func TestTokenSharedAndRenewed(t *testing.T) {
 	}
 	if n := f.fake.Count(feishutest.Route(feishutest.RouteToken)); n != 3 {
 		t.Errorf("%d token fetches, want 3", n)
+	}
+}
+
+// tokenReads counts the reads of the shared token cache.
+type tokenReads struct {
+	store.Docs
+	n atomic.Int64
+}
+
+func (d *tokenReads) GetDoc(ctx context.Context, coll, id string) ([]byte, error) {
+	if coll == feishu.CollTokens {
+		d.n.Add(1)
+	}
+	return d.Docs.GetDoc(ctx, coll, id)
+}
+
+// The token is kept in memory until the expiry the shared cache gives it: sends do not read
+// the store each time, and a token another replica shared is read once.
+func TestTokenRememberedBetweenSends(t *testing.T) {
+	var reads *tokenReads
+	f := newFixture(t, func(o *feishu.Options) { reads = &tokenReads{Docs: o.Docs}; o.Docs = reads })
+	ctx := ctxTimeout(t)
+	for i := range 20 {
+		if _, err := f.p.Send(ctx, bot.Outbound{ID: fmt.Sprintf("m%d", i), ChatID: groupChat, Text: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := reads.n.Load(); n > 2 {
+		t.Errorf("%d reads of the shared token for 20 sends, want at most 2 (before the first fetch)", n)
+	}
+	if n := f.fake.Count(feishutest.Route(feishutest.RouteToken)); n != 1 {
+		t.Errorf("%d token fetches, want 1", n)
+	}
+	// Past the shared expiry the memory copy is not used: the store is read and a new token fetched.
+	before := reads.n.Load()
+	f.now = f.now.Add(2 * time.Hour)
+	if _, err := f.p.Send(ctx, bot.Outbound{ID: "late", ChatID: groupChat, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if reads.n.Load() == before || f.fake.Count(feishutest.Route(feishutest.RouteToken)) != 2 {
+		t.Errorf("after expiry: %d store reads (had %d), %d fetches; want the store read and a second fetch",
+			reads.n.Load(), before, f.fake.Count(feishutest.Route(feishutest.RouteToken)))
 	}
 }
 

@@ -43,18 +43,24 @@ func (c *TokenCache) Set(ctx context.Context, key, value string, ttl time.Durati
 
 // Get returns the value under key, or "" when absent or expired.
 func (c *TokenCache) Get(ctx context.Context, key string) (string, error) {
+	t, err := c.get(ctx, key)
+	return t.Value, err
+}
+
+// get is Get with the token's expiry (zero when absent or expired).
+func (c *TokenCache) get(ctx context.Context, key string) (cachedToken, error) {
 	raw, err := c.Docs.GetDoc(ctx, CollTokens, key)
 	if err != nil {
 		if community.ErrorCode(err) == community.ENotFound {
-			return "", nil
+			return cachedToken{}, nil
 		}
-		return "", err
+		return cachedToken{}, err
 	}
 	var t cachedToken
 	if err := json.Unmarshal(raw, &t); err != nil || !c.Now().Before(t.Expires) {
-		return "", nil
+		return cachedToken{}, nil
 	}
-	return t.Value, nil
+	return t, nil
 }
 
 // Forget drops key (a token Feishu said is no longer valid).
@@ -65,13 +71,19 @@ func (c *TokenCache) Forget(ctx context.Context, key string) error {
 // tokenEarly is how long before its expiry a token is replaced (the SDK uses 3 minutes too).
 const tokenEarly = 3 * time.Minute
 
-// tokenSource hands out the tenant access token: from the shared cache, or fetched from
+// tokenSource hands out the tenant access token: from memory, else from the shared cache
+// (another replica may have fetched it), else fetched from
 // /open-apis/auth/v3/tenant_access_token/internal and cached. One fetch at a time per process.
+// The copy in memory saves a store read (and its decoding) per call; it is kept until the
+// expiry the shared cache gives it and dropped with it by forget.
 type tokenSource struct {
 	conf   *larkcore.Config
 	cache  *TokenCache
 	failed func() // told of a failed fetch; may be nil
 	mu     sync.Mutex
+
+	memoMu sync.Mutex
+	memo   cachedToken
 }
 
 func (ts *tokenSource) key() string { return "feishu:tenant:" + ts.conf.AppId }
@@ -84,15 +96,44 @@ func (ts *tokenSource) token(ctx context.Context) (string, error) {
 	return t, err
 }
 
+// remembered is the token in memory, if it has not expired.
+func (ts *tokenSource) remembered() string {
+	ts.memoMu.Lock()
+	defer ts.memoMu.Unlock()
+	if ts.memo.Value != "" && ts.cache.Now().Before(ts.memo.Expires) {
+		return ts.memo.Value
+	}
+	return ""
+}
+
+func (ts *tokenSource) remember(t cachedToken) {
+	ts.memoMu.Lock()
+	ts.memo = t
+	ts.memoMu.Unlock()
+}
+
+// shared is the token in the shared cache, remembered.
+func (ts *tokenSource) shared(ctx context.Context) string {
+	t, err := ts.cache.get(ctx, ts.key())
+	if err != nil || t.Value == "" {
+		return ""
+	}
+	ts.remember(t)
+	return t.Value
+}
+
 func (ts *tokenSource) fetch(ctx context.Context) (string, error) {
-	if t, err := ts.cache.Get(ctx, ts.key()); err == nil && t != "" {
+	if t := ts.remembered(); t != "" {
+		return t, nil
+	}
+	if t := ts.shared(ctx); t != "" {
 		return t, nil
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	// A store error is not fatal: fetch a token (Feishu hands the same one out until it nears
 	// expiry, so replicas do not invalidate each other).
-	if t, err := ts.cache.Get(ctx, ts.key()); err == nil && t != "" {
+	if t := ts.shared(ctx); t != "" {
 		return t, nil
 	}
 	resp, err := larkcore.Request(ctx, &larkcore.ApiReq{
@@ -113,6 +154,7 @@ func (ts *tokenSource) fetch(ctx context.Context) (string, error) {
 	}
 	ttl := time.Duration(tr.Expire)*time.Second - tokenEarly
 	if ttl > 0 {
+		ts.remember(cachedToken{Value: tr.TenantAccessToken, Expires: ts.cache.Now().Add(ttl)})
 		if err := ts.cache.Set(ctx, ts.key(), tr.TenantAccessToken, ttl); err != nil {
 			ts.conf.Logger.Warn(ctx, fmt.Sprintf("tenant access token not shared through the store: %v", err))
 		}
@@ -122,6 +164,7 @@ func (ts *tokenSource) fetch(ctx context.Context) (string, error) {
 
 // forget drops the cached token after Feishu rejected it.
 func (ts *tokenSource) forget(ctx context.Context) {
+	ts.remember(cachedToken{})
 	if err := ts.cache.Forget(ctx, ts.key()); err != nil && community.ErrorCode(err) != community.ENotFound {
 		ts.conf.Logger.Warn(ctx, fmt.Sprintf("stale tenant access token not dropped: %v", err))
 	}
