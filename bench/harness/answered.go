@@ -55,7 +55,9 @@ type answeredTarget struct {
 	dir     string
 	rs      *redisServer
 	bin     string
-	root    string // the checkout neighborbot is built from ("": this one)
+	root    string   // the checkout neighborbot is built from ("": this one)
+	variant string   // names a second target on the same backend (its data, its durability line)
+	env     []string // extra settings
 	acked   []string
 	stop    func()
 	results map[float64][]rateResult
@@ -115,6 +117,12 @@ func (e *Env) answered(ctx context.Context, src source) (answeredRun, error) {
 	run := answeredRun{Platform: src.platform(), Durable: map[string]string{}}
 	targets := []*answeredTarget{{name: naiveTarget}}
 	targets = append(targets, &answeredTarget{name: "neighborbot on bbolt", backend: "bbolt"})
+	if e.EventSync {
+		// The same bot with every arriving event flushed to the disk before its ack
+		// (docs/OPERATIONS.md, "Durability"): what that flush costs, side by side.
+		targets = append(targets, &answeredTarget{name: "neighborbot on bbolt, inbox_sync=event", backend: "bbolt", variant: "event",
+			env: []string{"NEIGHBORBOT_INBOX_SYNC=event"}})
+	}
 	if e.Against != "" {
 		targets = append(targets, &answeredTarget{name: "neighborbot (" + filepath.Base(e.Against) + ") on bbolt", backend: "bbolt", root: e.Against})
 	}
@@ -136,7 +144,7 @@ func (e *Env) answered(ctx context.Context, src source) (answeredRun, error) {
 	for _, t := range targets {
 		warm := make([]prepared, 200)
 		for i := range warm {
-			warm[i] = answeredEvent(src, "warm-"+t.backend, i)
+			warm[i] = answeredEvent(src, "warm-"+t.backend+t.variant, i)
 		}
 		seq0 := t.fake.log().seq.Load()
 		loadOnce(ctx, t.base, warm, 200)
@@ -153,7 +161,7 @@ func (e *Env) answered(ctx context.Context, src source) (answeredRun, error) {
 				if ctx.Err() != nil {
 					return run, ctx.Err()
 				}
-				tag := fmt.Sprintf("%s%s%d-%d", t.backend, "r", int(rate), rep)
+				tag := fmt.Sprintf("%s%s%s%d-%d", t.backend, t.variant, "r", int(rate), rep)
 				if t.root != "" {
 					tag = "against" + tag
 				}
@@ -194,7 +202,7 @@ func (e *Env) answered(ctx context.Context, src source) (answeredRun, error) {
 		if err != nil {
 			return run, err
 		}
-		run.Durable[t.backend] = res
+		run.Durable[durableKey(t)] = res
 	}
 	run.Targets = targets
 	return run, nil
@@ -260,6 +268,9 @@ func (e *Env) startAnswered(ctx context.Context, src source, t *answeredTarget) 
 	if t.root != "" {
 		slug += "-against"
 	}
+	if t.variant != "" {
+		slug += "-" + t.variant
+	}
 	logPath := filepath.Join(e.Work, slug+".log")
 	var p *Proc
 	if t.backend == "" {
@@ -317,6 +328,7 @@ func (e *Env) startAnswered(ctx context.Context, src source, t *answeredTarget) 
 		if t.root != "" {
 			env = append(env, e.AgainstEnv...)
 		}
+		env = append(env, t.env...)
 		if t.backend == "Redis" {
 			if t.rs, err = startRedis(ctx, e, slug); err != nil {
 				return err
@@ -334,6 +346,14 @@ func (e *Env) startAnswered(ctx context.Context, src source, t *answeredTarget) 
 		return err
 	}
 	return nil
+}
+
+// durableKey names t's kill -9 check in the report.
+func durableKey(t *answeredTarget) string {
+	if t.variant != "" {
+		return t.backend + ", inbox_sync=" + t.variant
+	}
+	return t.backend
 }
 
 func cmpOr(a, b string) string {
@@ -380,13 +400,15 @@ func (e *Env) answeredReport(runs []answeredRun) string {
 	b.WriteString(e.header("Answered: every event asks 帮助 and gets an answer"))
 	fmt.Fprintf(&b, "\nEvery event is a person asking `帮助` (Feishu: in their private chat with the bot, schema 2.0, encrypted and "+
 		"signed; WeCom: written to the app, XML, AES-256-CBC, msg_signature), sent open loop for %v a rate to each target in turn "+
-		"(naive bot, neighborbot on bbolt, on Redis, then the next rate; each round starts one target further on), %d round(s), each against a fake platform API of its own on "+
+		"(naive bot, neighborbot on bbolt, on bbolt with `NEIGHBORBOT_INBOX_SYNC=event`, on Redis, then the next rate; each round starts one target further on), %d round(s), each against a fake platform API of its own on "+
 		"127.0.0.1. The naive SDK bot is what a user would write instead of neighborbot: Feishu, bench/larkbare `-reply` "+
 		"(`dispatcher.NewEventDispatcher` + `OnP2MessageReceiveV1` behind `httpserverext.NewEventHandlerFunc`, a seen-map, "+
 		"`client.Im.Message.Create` from a goroutine per event); WeCom, bench/wecombare (silenceper/wechat/v2: `util.Signature`, "+
 		"`util.DecryptMsg`, a seen-map, work/message `SendText` from a goroutine; the SDK has no callback server for app messages). "+
 		"Neither keeps anything across a crash or retries a failed send. neighborbot runs with Feishu's app-wide send limit raised "+
-		"to 5,000/s (the fake limits nothing; Feishu's default quota is 50/s). CPU per event is the process's utime+stime over the "+
+		"to 5,000/s (the fake limits nothing; Feishu's default quota is 50/s). On bbolt it writes each event to its inbox journal "+
+		"before the ack and flushes it to the disk with the next checkpoint, within 100 ms (the default); with `inbox_sync=event` "+
+		"it flushes each one (fdatasync) before the ack (docs/OPERATIONS.md, \"Durability\"). CPU per event is the process's utime+stime over the "+
 		"run, until every answer reached the fake and the process went quiet, divided by the events; each cell is the median of "+
 		"the rounds, ack p99 too.\n", e.answeredDuration(), e.answeredRepeats())
 	for _, run := range runs {
@@ -427,7 +449,7 @@ func (e *Env) answeredReport(runs []answeredRun) string {
 			}
 		}
 		b.WriteString(t.String())
-		for _, be := range []string{"bbolt", "Redis"} {
+		for _, be := range []string{"bbolt", "bbolt, inbox_sync=event", "Redis"} {
 			if d, ok := run.Durable[be]; ok {
 				fmt.Fprintf(&b, "\nDurability, %s: %s.\n", be, d)
 			}

@@ -458,7 +458,7 @@ func (e *Env) inboundReport(runs []inboundRun) string {
 			fmt.Fprintf(&b, "\nWhere the bot's CPU goes at %.0f events/s (bench/nbprof, `go tool pprof -top`):\n\n```\n%s\n```\n", e.Rates[len(e.Rates)-1], run.Profile)
 		}
 	}
-	fmt.Fprintf(&b, "\nTargets: ack p99 under 5 ms at 1,000 events/s with every event durably recorded before its ack; "+
+	fmt.Fprintf(&b, "\nTargets: ack p99 under 5 ms at 1,000 events/s with every event recorded before its ack (kill -9 loses none); "+
 		"first send p99 under 100 ms; CPU per event within %.1f× of the SDK's bare dispatcher.\n", targetCPURatio)
 	return b.String()
 }

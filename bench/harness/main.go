@@ -69,9 +69,12 @@ type Env struct {
 	Repeat     int
 	Against    string   // answered: another checkout whose neighborbot also runs, for a before/after
 	AgainstEnv []string // answered: its environment
-	Log        *slog.Logger
-	Command    string // how this run was invoked, for the tables
-	Machine    string
+	// EventSync adds neighborbot on bbolt with NEIGHBORBOT_INBOX_SYNC=event to the answered
+	// scenario: the cost of flushing every event before its ack, side by side.
+	EventSync bool
+	Log       *slog.Logger
+	Command   string // how this run was invoked, for the tables
+	Machine   string
 
 	bins       map[string]string
 	boltDS     string
@@ -119,6 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bare := fs.Bool("bare", true, "inbound: also run the Feishu SDK's bare dispatcher for comparison")
 	against := fs.String("against", "", "answered: also run neighborbot on bbolt built from this checkout (another commit, for a before/after side by side)")
 	againstEnv := fs.String("against-env", "", "answered: environment for the -against bot, space-separated KEY=VALUE (e.g. GOGC=50); with -against . it compares settings of one build")
+	eventSync := fs.Bool("event-sync", true, "answered: also run neighborbot on bbolt with NEIGHBORBOT_INBOX_SYNC=event (every event flushed before its ack)")
 	repeat := fs.Int("repeat", 0, "answered: rounds of every rate and target, medians reported (default 3, 1 with -quick)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -148,7 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	e := &Env{
 		Root: root, Work: work, Quick: *quick, Items: *items, Members: *members, Log: log,
 		Command: commandLine(args), Machine: machine(), bins: map[string]string{}, ClaimRounds: *rounds, Profile: *prof,
-		Rates: inRates, Platforms: strings.Split(*platforms, ","), NoBare: !*bare, Repeat: *repeat, Against: *against, AgainstEnv: strings.Fields(*againstEnv),
+		Rates: inRates, Platforms: strings.Split(*platforms, ","), NoBare: !*bare, Repeat: *repeat, Against: *against, AgainstEnv: strings.Fields(*againstEnv), EventSync: *eventSync,
 	}
 	switch *metricsFlag {
 	case "on":
