@@ -38,6 +38,7 @@ func run(ctx context.Context) error {
 	lw := logbuf.NewWriter(os.Stderr, 100*time.Millisecond) // as cmd/neighborbot
 	defer lw.Flush()
 	log := slog.New(logbuf.Handler(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: cfg.Level()}), lw))
+	app.TuneGC(os.Getenv) // as cmd/neighborbot does
 	a, err := app.New(ctx, app.Options{Config: cfg, Log: log})
 	if err != nil {
 		return err

@@ -77,7 +77,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer lw.Flush()
 	log := slog.New(logbuf.Handler(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: cfg.Level()}), lw))
 	if cmd == "serve" {
-		log.Info("neighborbot starting", "version", version())
+		gcPercent, memLimit := app.TuneGC(getenv)
+		log.Info("neighborbot starting", "version", version(), "gc_percent", gcPercent, "memory_limit_mib", memLimit>>20)
 	}
 
 	switch cmd {
