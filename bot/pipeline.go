@@ -244,6 +244,9 @@ func (p *Pipeline) lead() {
 func (p *Pipeline) Run(ctx context.Context) error {
 	p.init()
 	defer p.acks.close() // after the workers: their last acks and records are written
+	if la, ok := p.Inbox.(LaterAcker); ok {
+		defer la.FlushLater()
+	}
 	var wg sync.WaitGroup
 	go func() { // once ctx ends: no new events, and p.local closes after the last write
 		<-ctx.Done()
@@ -508,6 +511,13 @@ func (p *Pipeline) ack(ctx context.Context, id string) { p.ackWith(ctx, id, nil)
 // first: on bbolt an event acked while still in the journal is written handled by its
 // checkpoint, once; acked after it, it is written twice (docs/BENCHMARKS.md, "Answered").
 func (p *Pipeline) ackWith(ctx context.Context, id string, done []store.OutboxEntry) {
+	if la, ok := p.Inbox.(LaterAcker); ok {
+		la.AckInboundLater([]string{id}, p.Now())
+		if len(done) > 0 {
+			la.RecordOutboxLater(done...)
+		}
+		return
+	}
 	if _, ok := p.Inbox.(BatchAcker); ok {
 		p.acks.add(ackReq{id: id, done: done})
 		return
@@ -598,6 +608,19 @@ func (a *acker) close() {
 	a.mu.Unlock()
 	a.flush()
 	a.flushing.Wait()
+}
+
+// LaterAcker is an optional power of an inbox whose acks cost no round trip: store/bolt acks
+// an event still in its journal in memory, and writes the other acks and the records of the
+// replies sent with its next commit, without the caller waiting. The worker that handled an
+// event acks it at once: no batch, no timer, no goroutine waiting for a commit (at low rates
+// each of those was a thread woken per event). A lost ack has the event handled again after a
+// restart, which the pipeline allows.
+type LaterAcker interface {
+	AckInboundLater(ids []string, now time.Time)
+	RecordOutboxLater(entries ...store.OutboxEntry)
+	// FlushLater commits the acks and records still waiting (when the pipeline stops).
+	FlushLater()
 }
 
 // BatchAcker is an optional power of an inbox: acking many events in one write or round trip

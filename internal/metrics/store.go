@@ -22,11 +22,34 @@ func (m *Metrics) WrapStore(st store.Store) store.Store {
 	for _, name := range storeOps {
 		w.ops[name] = &op{h: m.storeOps.WithLabelValues(name), errs: m.storeErrs.WithLabelValues(name)}
 	}
+	la, later := st.(bot.LaterAcker)
+	if ba, ok := st.(bot.BatchAcker); ok && later {
+		return &timedLaterAcker{timedAcker: &timedAcker{timedStore: w, acker: ba}, later: la}
+	}
 	if ba, ok := st.(bot.BatchAcker); ok {
 		return &timedAcker{timedStore: w, acker: ba}
 	}
 	return w
 }
+
+// timedLaterAcker is a timedAcker over a backend that acks without waiting
+// (bot.LaterAcker): its acks are counted, and timed as the call, which is all they cost.
+type timedLaterAcker struct {
+	*timedAcker
+	later bot.LaterAcker
+}
+
+func (s *timedLaterAcker) AckInboundLater(ids []string, now time.Time) {
+	start := time.Now()
+	s.later.AckInboundLater(ids, now)
+	s.ops["ack_inbound"].done(start, nil)
+}
+
+func (s *timedLaterAcker) RecordOutboxLater(entries ...store.OutboxEntry) {
+	s.later.RecordOutboxLater(entries...)
+}
+
+func (s *timedLaterAcker) FlushLater() { s.later.FlushLater() }
 
 // storeOps are the operations timed, as labelled.
 var storeOps = []string{

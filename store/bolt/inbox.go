@@ -258,6 +258,49 @@ func (s *Store) grouped(ctx context.Context, op string, fn func(*bbolt.Tx) error
 	return unwrap(op, <-w.done)
 }
 
+// AckInboundLater acks as AckInboundBatch does without waiting (bot.LaterAcker): an event
+// still in the journal is acked there, in memory; the others join the next commit, and a
+// failure to write them shows in the store's write health (the event may then be handled
+// again after a restart, which the pipeline allows).
+func (s *Store) AckInboundLater(ids []string, now time.Time) {
+	if ids = s.journal.ackJournaled(ids, now); len(ids) == 0 {
+		return
+	}
+	s.lazilyLater(func(tx *bbolt.Tx) error {
+		for _, id := range ids {
+			if err := ackInbound(tx, id, now); err != nil {
+				var p passErr
+				if errors.As(err, &p) {
+					continue // not in the inbox: nothing to ack
+				}
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// FlushLater commits the writes AckInboundLater and RecordOutboxLater left waiting
+// (bot.LaterAcker), now.
+func (s *Store) FlushLater() { s.flushLazy() }
+
+// lazilyLater is lazily without the wait: the write joins the next commit and its result is
+// dropped (the commit's failure is recorded by the store's write health).
+func (s *Store) lazilyLater(fn func(*bbolt.Tx) error) {
+	g := &s.inbox
+	w := &groupWrite{fn: fn, done: make(chan error, 1)} // buffered: nobody reads it
+	g.mu.Lock()
+	g.lazy = append(g.lazy, w)
+	if len(g.lazy) == 1 {
+		if g.flush == nil {
+			g.flush = time.AfterFunc(lazyWait, s.flushLazy)
+		} else {
+			g.flush.Reset(lazyWait)
+		}
+	}
+	g.mu.Unlock()
+}
+
 // lazily is grouped for a write nobody waits on but its caller: it joins the next group
 // commit without starting one, and commits by itself only if no group takes it within
 // lazyWait.

@@ -217,7 +217,11 @@ func (j *journal) reset(k int) error {
 	copy(h[:], journalMagic)
 	binary.LittleEndian.PutUint64(h[8:], j.epoch[k]+1)
 	_, err := j.writeAt(j.files[k], h[:], 0)
-	if err == nil && !j.noSync {
+	// Without SyncEvents the new header is not flushed on its own: it reaches the disk with
+	// the file's later writes. A power cut before that leaves the old epoch there, and Open
+	// applies again events that are in bbolt already (a checkpoint committed them before this
+	// reset), which changes nothing. With SyncEvents it is flushed now, before any append.
+	if err == nil && !j.noSync && j.syncEvents {
 		err = syncData(j.files[k])
 	}
 	if err != nil {

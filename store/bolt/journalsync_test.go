@@ -212,3 +212,48 @@ func TestJournalFailedCheckpointFlushes(t *testing.T) {
 		t.Fatalf("after a checkpoint that worked: %d syncs (want 1), pending %v (want none)", got, j.hasPending())
 	}
 }
+
+// AckInboundLater and RecordOutboxLater (bot.LaterAcker) return at once: an event still in
+// the journal is acked in memory and written handled by its checkpoint; one already in bbolt,
+// and the records of sent replies, join the next commit. From many goroutines at once, every
+// ack and record is there after FlushLater.
+func TestAckAndRecordLater(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "nb.db")
+	s := openAt(t, path, now, nil)
+	defer s.Close()
+	stopCheckpoints(s)
+	const n = 60
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			id := fmt.Sprintf("feishu:e%d", i)
+			if _, err := s.PutInboundBatch(ctx, []store.InboundEntry{{ID: id, Payload: []byte(`{}`)}}, now); err != nil {
+				t.Error(err)
+				return
+			}
+			if i%2 == 0 {
+				if err := s.checkpoint(ctx); err != nil { // half are in bbolt before their ack
+					t.Error(err)
+				}
+			}
+			s.AckInboundLater([]string{id}, now)
+			s.RecordOutboxLater(store.OutboxEntry{ID: id + "/0", Platform: "feishu", Chat: "oc_1", Status: store.OutboxSent, SentAt: now})
+		})
+	}
+	wg.Wait()
+	s.FlushLater()
+	if err := s.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	left, err := s.LeaseInbound(ctx, "probe", 2*n, now.Add(time.Hour), time.Minute)
+	if err != nil || len(left) != 0 {
+		t.Fatalf("%d events left to handle after their acks (%v), want none", len(left), err)
+	}
+	for i := range n {
+		if e, err := s.GetOutbox(ctx, fmt.Sprintf("feishu:e%d/0", i)); err != nil || e.Status != store.OutboxSent {
+			t.Fatalf("record of e%d: %+v, %v; want it sent", i, e, err)
+		}
+	}
+}

@@ -101,7 +101,20 @@ func (s *Store) RecordOutbox(ctx context.Context, entries ...store.OutboxEntry) 
 	if len(entries) == 0 {
 		return nil
 	}
-	return s.lazily(ctx, "record outbox", func(tx *bbolt.Tx) error {
+	return s.lazily(ctx, "record outbox", recordOutbox(entries))
+}
+
+// RecordOutboxLater records as RecordOutbox does without waiting for the commit
+// (bot.LaterAcker).
+func (s *Store) RecordOutboxLater(entries ...store.OutboxEntry) {
+	if len(entries) > 0 {
+		s.lazilyLater(recordOutbox(entries))
+	}
+}
+
+// recordOutbox is RecordOutbox's write.
+func recordOutbox(entries []store.OutboxEntry) func(tx *bbolt.Tx) error {
+	return func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bOutbox)
 		for _, e := range entries {
 			if e.ID == "" || b.Get([]byte(e.ID)) != nil {
@@ -120,7 +133,7 @@ func (s *Store) RecordOutbox(ctx context.Context, entries ...store.OutboxEntry) 
 			}
 		}
 		return nil
-	})
+	}
 }
 
 func (s *Store) LeaseOutbox(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]store.OutboxEntry, error) {
