@@ -94,7 +94,7 @@ type Config struct {
 	// NEIGHBORBOT_INBOX_SYNC. InboxSyncCheckpoint (default): written before its ack (a crash
 	// or kill -9 of the process loses nothing acknowledged), flushed within 100 ms with the
 	// next checkpoint (a power cut can lose that window). InboxSyncEvent: flushed before its
-	// ack (a power cut loses nothing acknowledged either), at about a quarter more CPU per
+	// ack (a power cut loses nothing acknowledged either), at 12–30% more CPU per answered
 	// event. Redis: Redis's own persistence settings decide (docs/OPERATIONS.md).
 	InboxSync    string `yaml:"inbox_sync"`
 	LogLevel     string `yaml:"log_level"`     // debug, info, warn or error; NEIGHBORBOT_LOG_LEVEL

@@ -45,7 +45,7 @@ type Options struct {
 	// ack, which a crash or kill -9 of the process cannot lose (the kernel holds the write),
 	// and reaches the disk with the next checkpoint's synced commit, at most checkpointEvery
 	// (100 ms) later: a power cut can lose the events acknowledged in that window. The flush
-	// per event costs about a quarter of the CPU of an answered event (docs/BENCHMARKS.md).
+	// per event costs 12–30% more CPU per answered event (docs/BENCHMARKS.md, "Answered").
 	SyncEvents bool
 	// Log receives what Open does to the file beyond opening it (a layout migration), and
 	// failing writes (health.go); nil means slog.Default().
