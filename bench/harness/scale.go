@@ -162,9 +162,18 @@ func (e *Env) scaleBinary(ctx context.Context, res *scaleResult, env []string) e
 	return nil
 }
 
+// The bot writes INFO lines within 100 ms (internal/logbuf), so a line from start-up may reach
+// the file just after /readyz answers: the log is read again for up to 2 s.
 func logMentions(path, s string) bool {
-	b, _ := os.ReadFile(path)
-	return strings.Contains(string(b), s)
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		b, _ := os.ReadFile(path)
+		if strings.Contains(string(b), s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
 }
 
 // playgroundQueries sends "待办" as the demo secretary, one at a time, timing each from the
