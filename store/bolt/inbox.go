@@ -266,7 +266,7 @@ func (s *Store) AckInboundLater(ids []string, now time.Time) {
 	if ids = s.journal.ackJournaled(ids, now); len(ids) == 0 {
 		return
 	}
-	s.lazilyLater(func(tx *bbolt.Tx) error {
+	s.joinLazy(func(tx *bbolt.Tx) error {
 		for _, id := range ids {
 			if err := ackInbound(tx, id, now); err != nil {
 				var p passErr
@@ -284,23 +284,6 @@ func (s *Store) AckInboundLater(ids []string, now time.Time) {
 // (bot.LaterAcker), now.
 func (s *Store) FlushLater() { s.flushLazy() }
 
-// lazilyLater is lazily without the wait: the write joins the next commit and its result is
-// dropped (the commit's failure is recorded by the store's write health).
-func (s *Store) lazilyLater(fn func(*bbolt.Tx) error) {
-	g := &s.inbox
-	w := &groupWrite{fn: fn, done: make(chan error, 1)} // buffered: nobody reads it
-	g.mu.Lock()
-	g.lazy = append(g.lazy, w)
-	if len(g.lazy) == 1 {
-		if g.flush == nil {
-			g.flush = time.AfterFunc(lazyWait, s.flushLazy)
-		} else {
-			g.flush.Reset(lazyWait)
-		}
-	}
-	g.mu.Unlock()
-}
-
 // lazily is grouped for a write nobody waits on but its caller: it joins the next group
 // commit without starting one, and commits by itself only if no group takes it within
 // lazyWait.
@@ -308,6 +291,14 @@ func (s *Store) lazily(ctx context.Context, op string, fn func(*bbolt.Tx) error)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	return unwrap(op, <-s.joinLazy(fn))
+}
+
+// joinLazy queues fn for the next group commit, arming the lazyWait flush for the first one
+// waiting, and returns the channel its result is sent to. It is buffered, so a caller that
+// does not wait (AckInboundLater, RecordOutboxLater) may leave it unread: the commit's failure
+// is recorded by the store's write health.
+func (s *Store) joinLazy(fn func(*bbolt.Tx) error) <-chan error {
 	g := &s.inbox
 	w := &groupWrite{fn: fn, done: make(chan error, 1)}
 	g.mu.Lock()
@@ -320,7 +311,7 @@ func (s *Store) lazily(ctx context.Context, op string, fn func(*bbolt.Tx) error)
 		}
 	}
 	g.mu.Unlock()
-	return unwrap(op, <-w.done)
+	return w.done
 }
 
 // flushLazy commits the lazy writes still waiting, through an empty grouped write.

@@ -23,8 +23,9 @@ import (
 // instead of a bbolt commit (two fdatasyncs, several page writes and the B+tree's
 // copy-on-write). An appended event survives a crash or kill -9 of the process: the kernel
 // holds the write. Without SyncEvents it reaches the disk with its checkpoint's commit, at
-// most checkpointEvery later, so a power cut can lose the events of that window. Events reach the inbox
-// buckets in checkpoints: one commit every checkpointEvery (or sooner, when many wait) moves
+// most checkpointEvery later, so a power cut can lose the events of that window.
+//
+// Events reach the inbox buckets in checkpoints: one commit every checkpointEvery (or sooner, when many wait) moves
 // every journaled event there, already handled if its ack came meanwhile, so at 1,000 events/s
 // a checkpoint commit serves a hundred events and their acks instead of one commit for each
 // event and each ack (docs/BENCHMARKS.md, "Inbound").
@@ -51,8 +52,9 @@ import (
 //
 // With SyncEvents, a put's append is written at once and synced after (appendJournal,
 // waitJournal): its events are pending, so a retry is a duplicate, from the write on, and the
-// fdatasync is shared with every append written while the previous sync ran. A sync that fails is made good by a
-// checkpoint (bbolt commits the events, synced) before the put is failed.
+// fdatasync is shared with every append written while the previous sync ran. A sync that
+// fails is made good by a checkpoint (bbolt commits the events, synced) before the put is
+// failed.
 //
 // Locks: putMu orders puts (the dedupe check and the append); mu guards the rest. A checkpoint
 // takes mu inside bbolt's write transaction, so nothing holding mu may wait for that writer.
@@ -377,8 +379,8 @@ func applyJournaled(tx *bbolt.Tx, r *inboundRecord, acked time.Time) error {
 }
 
 // putJournal makes fresh events durable in the journal; see PutInboundBatch for the dedupe.
-// The append is written under putMu and synced after it (waitJournal), so the appends made
-// while a sync runs share the next one.
+// The append is written under putMu and, with SyncEvents, synced after it (waitJournal), so
+// the appends made while a sync runs share the next one.
 func (s *Store) putJournal(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
 	fresh, k, epoch, end, ids, err := s.appendJournal(ctx, entries, now)
 	if err != nil || ids == nil {

@@ -21,6 +21,16 @@ func openSynced(t *testing.T, path string, now time.Time) *Store {
 	return openWith(t, path, Options{Now: func() time.Time { return now }, SyncEvents: true})
 }
 
+// countSyncs counts the journal's syncs of s from now on (each still flushes).
+func countSyncs(s *Store) *atomic.Int64 {
+	var n atomic.Int64
+	j := s.journal
+	j.mu.Lock()
+	j.syncFile = func(f *os.File) error { n.Add(1); return syncData(f) }
+	j.mu.Unlock()
+	return &n
+}
+
 // With SyncEvents an append is recorded at once (a retry is a duplicate before the sync) and
 // durable once its wait returns; the appends made while a sync runs share the next one.
 func TestJournalPutsShareSyncs(t *testing.T) {
@@ -140,11 +150,7 @@ func TestJournalDefaultFlushesWithCheckpoints(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nb.db")
 	s := openAt(t, path, now, nil)
 	stopCheckpoints(s)
-	j := s.journal
-	var syncs atomic.Int64
-	j.mu.Lock()
-	j.syncFile = func(f *os.File) error { syncs.Add(1); return syncData(f) }
-	j.mu.Unlock()
+	syncs := countSyncs(s)
 	const n = 100
 	var wg sync.WaitGroup
 	for i := range n {
@@ -190,10 +196,7 @@ func TestJournalFailedCheckpointFlushes(t *testing.T) {
 	defer s.Close()
 	stopCheckpoints(s)
 	j := s.journal
-	var syncs atomic.Int64
-	j.mu.Lock()
-	j.syncFile = func(f *os.File) error { syncs.Add(1); return syncData(f) }
-	j.mu.Unlock()
+	syncs := countSyncs(s)
 	if _, err := s.PutInboundBatch(ctx, []store.InboundEntry{{ID: "feishu:a", Payload: []byte(`{}`)}}, now); err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func (s *Store) RecordOutbox(ctx context.Context, entries ...store.OutboxEntry) 
 // (bot.LaterAcker).
 func (s *Store) RecordOutboxLater(entries ...store.OutboxEntry) {
 	if len(entries) > 0 {
-		s.lazilyLater(recordOutbox(entries))
+		s.joinLazy(recordOutbox(entries))
 	}
 }
 
