@@ -23,15 +23,16 @@ const (
 // TuneGC applies DefaultGCPercent and DefaultMemoryLimit where the environment (getenv) does
 // not set GOGC or GOMEMLIMIT, and returns the GC percent and the memory limit in force.
 func TuneGC(getenv func(string) string) (gcPercent int, memoryLimit int64) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(DefaultGCPercent)
+	gcPercent = debug.SetGCPercent(DefaultGCPercent) // what was in force
+	if getenv("GOGC") != "" {
+		debug.SetGCPercent(gcPercent) // the operator's setting: put back
+	} else {
+		gcPercent = DefaultGCPercent
 	}
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(DefaultMemoryLimit)
 	}
-	gcPercent = debug.SetGCPercent(-1)
-	debug.SetGCPercent(gcPercent)
-	memoryLimit = debug.SetMemoryLimit(-1) // -1 reads it
+	memoryLimit = debug.SetMemoryLimit(-1) // a negative limit reads it without a change
 	if memoryLimit == math.MaxInt64 {
 		memoryLimit = 0
 	}
