@@ -449,9 +449,12 @@ func (e *Env) answeredReport(runs []answeredRun) string {
 			}
 		}
 		b.WriteString(t.String())
-		for _, be := range []string{"bbolt", "bbolt, inbox_sync=event", "Redis"} {
-			if d, ok := run.Durable[be]; ok {
-				fmt.Fprintf(&b, "\nDurability, %s: %s.\n", be, d)
+		for _, tg := range run.Targets {
+			if tg.root != "" {
+				continue // not checked; its key is its twin's
+			}
+			if d, ok := run.Durable[durableKey(tg)]; ok {
+				fmt.Fprintf(&b, "\nDurability, %s: %s.\n", durableKey(tg), d)
 			}
 		}
 		for _, n := range run.Notes {
