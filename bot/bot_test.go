@@ -364,6 +364,49 @@ func TestRecoverMiddleware(t *testing.T) {
 	}
 }
 
+// Engine.Replied is told each handled event's replies as enqueued, none included, and not
+// an event whose replies could not be enqueued.
+func TestEngineReportsReplies(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	got := map[string][]string{}
+	e := &bot.Engine{
+		Handler: func(ctx context.Context, r *bot.Request) error {
+			for range len(r.Msg.Text) {
+				r.Reply("好")
+			}
+			return nil
+		},
+		Outbox: st, Now: clock.Now, Log: discard,
+		Replied: func(m bot.Message, entries []store.OutboxEntry) {
+			ids := []string{}
+			for _, en := range entries {
+				ids = append(ids, en.ID)
+			}
+			got[m.Key()] = ids
+		},
+	}
+	for _, m := range []bot.Message{msg("two", "ab"), msg("none", "")} {
+		if _, err := e.Handle(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"local:two/0", "local:two/1"}; !slices.Equal(got["local:two"], want) {
+		t.Errorf("two replies reported as %v, want %v", got["local:two"], want)
+	}
+	if ids, ok := got["local:none"]; !ok || len(ids) != 0 {
+		t.Errorf("no replies reported as %v (reported: %v)", ids, ok)
+	}
+	st.Close() // enqueueing fails: nothing was handed on
+	if _, err := e.Handle(context.Background(), msg("closed", "a")); err == nil {
+		t.Fatal("handled with a closed store")
+	}
+	if ids, ok := got["local:closed"]; ok {
+		t.Errorf("replies never enqueued reported: %v", ids)
+	}
+}
+
 func TestDedupeMiddleware(t *testing.T) {
 	clock := &bottest.Clock{}
 	clock.Set(bottest.Start)

@@ -128,6 +128,10 @@ type Engine struct {
 	// Wake, if set, is signalled (without blocking) after replies are enqueued, so the
 	// dispatcher sends them at once instead of at its next poll.
 	Wake func()
+	// Replied, if set, is told the entries of an event's replies once they are handed on
+	// (to the outbox, or to the direct sender), also when there are none. The playground
+	// (bot/local) waits for exactly these.
+	Replied func(m Message, entries []store.OutboxEntry)
 
 	taps taps // adapters waiting to answer a card tap (Pipeline.ReceiveTap)
 }
@@ -204,6 +208,10 @@ func (e *Engine) handle(ctx context.Context, m Message, enqueue func(context.Con
 		if err := enqueue(ctx, m, toastEntries, toastOuts); err != nil {
 			return outs, err
 		}
+		entries = append(entries, toastEntries...)
+	}
+	if e.Replied != nil {
+		e.Replied(m, entries)
 	}
 	return outs, nil
 }

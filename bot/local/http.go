@@ -31,8 +31,8 @@ const (
 	MaxBody = 64 << 10 // bytes in one request body
 	// MaxWait bounds ?wait=, so a waiting request never holds up a shutdown for long.
 	MaxWait = 10 * time.Second
-	// settle is how long a waiting request keeps collecting after the last reply arrived:
-	// an event's replies are sent together, by concurrent workers.
+	// settle is how long a waiting request keeps collecting after the last reply arrived,
+	// when the engine does not report an event's replies (Platform.ReplyHook).
 	settle = 100 * time.Millisecond
 	// heartbeat keeps idle streams open through proxies.
 	heartbeat = 20 * time.Second
@@ -528,7 +528,9 @@ func (p *Platform) deliver(w http.ResponseWriter, r *http.Request, in bot.Receiv
 }
 
 // waitReplies waits until the bot's replies to event key (outbound ids key+"/n") are in the
-// transcript, or d passes, and returns them. It wakes on every change, never polls.
+// transcript, or d passes, and returns them. With the engine's reports (ReplyHook) it waits
+// for exactly the replies the event produced; without them, until settle passes after the
+// last. It wakes on every change, never polls.
 func (p *Platform) waitReplies(ctx context.Context, key string, d time.Duration) []*record {
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
@@ -538,9 +540,14 @@ wait:
 	for {
 		p.mu.Lock()
 		n := len(p.byEvent[key])
+		done := p.replies[key].complete()
+		tracking := p.tracking
 		changed := p.changed
 		p.mu.Unlock()
-		if n > seen {
+		if done {
+			break
+		}
+		if n > seen && !tracking {
 			seen = n
 			quiet = time.After(settle)
 		}

@@ -63,6 +63,10 @@ type Platform struct {
 	byOut   map[string]int64   // outbound id → message id, so Send is idempotent
 	images  map[int64][]byte   // message id → its picture, when there is no store to keep it
 	byEvent map[string][]int64 // "local:"+event id → bot messages the event produced
+	// replies tracks, per event key, the replies its handling produced (ReplyHook) and those
+	// that reached the transcript, so a ?wait= request knows when it has them all.
+	replies  map[string]*eventReplies
+	tracking bool // ReplyHook was taken: the engine reports every event's replies
 	// userByEvent maps an event id to the user message that carried it (replays find it).
 	userByEvent map[string]int64
 	changes     []change      // every append and update, ascending rev
@@ -113,6 +117,7 @@ func New(opts Options) *Platform {
 		byOut:    map[string]int64{},
 		images:   map[int64][]byte{},
 		byEvent:  map[string][]int64{},
+		replies:  map[string]*eventReplies{},
 		changed:  make(chan struct{}),
 		servers:  map[*http.Server]chan struct{}{},
 		stop:     make(chan struct{}),
@@ -292,6 +297,67 @@ func (p *Platform) linkEventLocked(outID string, id int64) {
 	if !slices.Contains(p.byEvent[key], id) {
 		p.byEvent[key] = append(p.byEvent[key], id)
 	}
+	r := p.eventLocked(key)
+	if !slices.Contains(r.arrived, outID) {
+		r.arrived = append(r.arrived, outID)
+	}
+}
+
+// eventReplies is what the playground knows of one event's replies.
+type eventReplies struct {
+	known   bool     // the engine reported the event's replies (want)
+	want    []string // outbound ids of its replies to the playground
+	arrived []string // outbound ids that reached the transcript
+}
+
+// complete reports whether every reply the engine reported has reached the transcript.
+func (r *eventReplies) complete() bool {
+	if r == nil || !r.known {
+		return false
+	}
+	for _, id := range r.want {
+		if !slices.Contains(r.arrived, id) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Platform) eventLocked(key string) *eventReplies {
+	r := p.replies[key]
+	if r == nil {
+		r = &eventReplies{}
+		p.replies[key] = r
+	}
+	return r
+}
+
+// ReplyHook returns the function to set as bot.Engine.Replied. With it, a ?wait= request
+// returns once every reply its event produced is in the transcript, however long the chat's
+// rate limit held one back in the outbox; without it the playground can only guess, and stops
+// collecting a moment (settle) after the last reply came.
+func (p *Platform) ReplyHook() func(bot.Message, []store.OutboxEntry) {
+	p.mu.Lock()
+	p.tracking = true
+	p.mu.Unlock()
+	return p.replied
+}
+
+// replied records the replies to the playground that handling m produced (possibly none).
+func (p *Platform) replied(m bot.Message, entries []store.OutboxEntry) {
+	if m.Platform != PlatformName {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.eventLocked(m.Key())
+	r.known = true
+	for _, e := range entries {
+		if e.Platform == PlatformName && !slices.Contains(r.want, e.ID) {
+			r.want = append(r.want, e.ID)
+		}
+	}
+	p.notifyLocked()
 }
 
 // updateLocked publishes a new version of message id carrying o's card.

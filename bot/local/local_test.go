@@ -753,6 +753,50 @@ func TestStreamResumesFromLastEventID(t *testing.T) {
 	t.Fatal("the stream ended without an event")
 }
 
+// With the engine's reports (ReplyHook), a wait returns when every reply its event produced
+// is in the transcript: not before, however long one is held back (a rate limit puts it in
+// the outbox for later), and at once when there are none. Replies to another platform are
+// not waited for.
+func TestWaitFollowsTheEngine(t *testing.T) {
+	e := start(t, nil)
+	replied := e.p.ReplyHook()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	e.bot.reply = func(m bot.Message) {
+		key := "local:" + m.EventID
+		replied(m, []store.OutboxEntry{
+			{ID: key + "/0", Platform: "local"}, {ID: key + "/1", Platform: "local"},
+			{ID: key + "/2", Platform: "feishu"}, // another platform's: never in this transcript
+		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.p.Send(context.Background(), bot.Outbound{ID: key + "/0", ChatID: m.ChatID, Text: "已收到"})
+			time.Sleep(500 * time.Millisecond) // held back well past the old settle
+			e.p.Send(context.Background(), bot.Outbound{ID: key + "/1", UserID: "local:wang", Text: "新需求"})
+		}()
+	}
+	a := e.post(t, "/local/messages?wait=8s", map[string]string{"group": "local:xingfuli", "user": "local:chen", "text": "@邻里帮 楼道灯坏了"})
+	if len(a.Replies) != 2 || a.Replies[1].Text != "新需求" {
+		t.Fatalf("= %s, want both replies, the late one too", a.Raw)
+	}
+
+	// No replies: the wait ends as soon as the engine says so, not when it runs out.
+	e.bot.mu.Lock()
+	e.bot.reply = func(m bot.Message) { replied(m, nil) }
+	e.bot.mu.Unlock()
+	start := time.Now()
+	a = e.post(t, "/local/messages?wait=10s", map[string]string{"group": "local:xingfuli", "user": "local:chen", "text": "好的"})
+	if len(a.Replies) != 0 || a.Replies == nil {
+		t.Fatalf("= %s, want no replies", a.Raw)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a wait for an event without replies took %v: it ran out instead of ending", d)
+	}
+	// An event of another platform is none of the playground's business.
+	replied(bot.Message{Platform: "feishu", EventID: "x"}, []store.OutboxEntry{{ID: "feishu:x/0", Platform: "feishu"}})
+}
+
 func TestWaitReturnsTheBotsReplies(t *testing.T) {
 	e := start(t, nil)
 	var wg sync.WaitGroup

@@ -240,6 +240,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 			BotName: cfg.BotName, Groups: localGroups(cfg), Personas: localPersonas(cfg),
 			Docs: a.Store, Now: a.Now, Log: a.Log.With("part", "playground"),
 		})
+		a.Engine.Replied = a.Local.ReplyHook()
 		a.AddPlatform(a.Local)
 	}
 

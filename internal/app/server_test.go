@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/neighborbot/neighborbot/config"
+	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/internal/app"
 )
 
@@ -34,12 +35,12 @@ type running struct {
 	App  *app.App
 }
 
-func startApp(t *testing.T, limits app.ServerLimits) *running {
+func startApp(t *testing.T, limits app.ServerLimits, features ...app.Feature) *running {
 	t.Helper()
-	return startAppLogging(t, limits, slog.New(slog.DiscardHandler))
+	return startAppLogging(t, limits, slog.New(slog.DiscardHandler), features...)
 }
 
-func startAppLogging(t *testing.T, limits app.ServerLimits, log *slog.Logger) *running {
+func startAppLogging(t *testing.T, limits app.ServerLimits, log *slog.Logger, features ...app.Feature) *running {
 	t.Helper()
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{"NEIGHBORBOT_DATA": t.TempDir(), "NEIGHBORBOT_ADDR": "127.0.0.1:0"}[k]
@@ -48,7 +49,7 @@ func startAppLogging(t *testing.T, limits app.ServerLimits, log *slog.Logger) *r
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Options{Config: cfg, Log: log, HTTP: limits})
+	a, err := app.New(ctx, app.Options{Config: cfg, Log: log, HTTP: limits, Features: features})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -128,21 +129,38 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 	}
 }
 
+// slowVerb is a command ("慢") whose handler takes d of real time before it answers "好了".
+type slowVerb struct{ d time.Duration }
+
+func (v slowVerb) Register(m *bot.Mux) error {
+	return m.Handle(bot.Verb{Name: "test.slow", Owner: "test", Words: []string{"慢"}, Handler: func(ctx context.Context, r *bot.Request) error {
+		select {
+		case <-time.After(v.d):
+		case <-ctx.Done():
+		}
+		r.Reply("好了")
+		return nil
+	}})
+}
+
 // A post that waits for the bot's replies (?wait=) may wait longer than WriteTimeout and still
 // gets its answer.
 func TestWaitingPostOutlivesWriteTimeout(t *testing.T) {
 	const timeout = 500 * time.Millisecond
-	r := startApp(t, app.ServerLimits{ReadTimeout: timeout, WriteTimeout: timeout})
+	r := startApp(t, app.ServerLimits{ReadTimeout: timeout, WriteTimeout: timeout}, slowVerb{d: 3 * timeout})
 	start := time.Now()
-	// Not addressed to the bot: no reply comes, so the post waits its whole second.
-	status, out := postJSON(t, r.URL+"/local/messages?wait=1500ms", map[string]string{"group": "local:xingfuli", "user": "local:chen", "text": "谢谢"})
+	// The reply comes after 3 WriteTimeouts: the post waits for it.
+	status, out := postJSON(t, r.URL+"/local/messages?wait=5s", map[string]string{"user": "local:chen", "text": "慢"})
 	took := time.Since(start)
 	var a struct {
 		ID      string            `json:"id"`
 		Replies *[]map[string]any `json:"replies"`
 	}
 	if err := json.Unmarshal(out, &a); status != http.StatusAccepted || err != nil || a.ID == "" || a.Replies == nil {
-		t.Fatalf("post with wait=1500ms = %d %s (%v), want 202 with its id and replies", status, out, err)
+		t.Fatalf("post with wait=5s = %d %s (%v), want 202 with its id and replies", status, out, err)
+	}
+	if len(*a.Replies) != 1 || (*a.Replies)[0]["text"] != "好了" {
+		t.Fatalf("replies %s, want the slow command's answer", out)
 	}
 	if took < 3*timeout {
 		t.Fatalf("the post took %v: it did not wait past the WriteTimeout %v, so this test proves nothing", took, timeout)
