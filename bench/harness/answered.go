@@ -174,9 +174,16 @@ func (e *Env) answered(ctx context.Context, src source) (answeredRun, error) {
 				}
 				e.Log.Info("load", "scenario", "answered", "platform", src.platform(), "target", t.name, "rate", rate, "rep", rep+1, "events", len(evs))
 				profDone := make(chan string, 1)
-				if e.Profile && t.backend == "bbolt" && t.root == "" && rep == 0 && rate == e.Rates[len(e.Rates)-1] {
+				if e.Profile && t.backend != "" && t.root == "" && rep == 0 && rate == e.Rates[len(e.Rates)-1] {
+					// Every neighborbot is profiled (with -keep the profiles stay in the scratch
+					// directory); the report shows the one on bbolt.
+					shown := t.backend == "bbolt" && t.variant == ""
 					go func() {
-						profDone <- grabProfileFor(ctx, e, t.base, t.bin, fmt.Sprintf("answered-%s-%s", src.platform(), tag), max(n-2, 1))
+						top := grabProfileFor(ctx, e, t.base, t.bin, fmt.Sprintf("answered-%s-%s", src.platform(), tag), max(n-2, 1))
+						if !shown {
+							top = ""
+						}
+						profDone <- top
 					}()
 				} else {
 					profDone <- ""
@@ -300,7 +307,7 @@ func (e *Env) startAnswered(ctx context.Context, src source, t *answeredTarget) 
 		switch {
 		case t.root != "":
 			t.bin, err = e.binaryFrom(ctx, t.root, "./cmd/neighborbot", "neighborbot-against")
-		case e.Profile && t.backend == "bbolt":
+		case e.Profile:
 			t.bin, err = e.binary(ctx, "./bench/nbprof", "nbprof")
 		default:
 			t.bin, err = e.binary(ctx, "./cmd/neighborbot", "neighborbot")

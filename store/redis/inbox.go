@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/store"
 )
@@ -50,7 +52,7 @@ func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntr
 			args = append(args, e.ID, e.Payload, "", "", "")
 		}
 	}
-	v, err := s.run(ctx, "put inbound", putInbound, []string{s.k.inboxDue(), s.k.inboxExp()}, args...)
+	v, err := s.putWithLater(ctx, []string{s.k.inboxDue(), s.k.inboxExp()}, args)
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +64,37 @@ func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntr
 		fresh[i] = x == int64(1)
 	}
 	return fresh, nil
+}
+
+// putWithLater runs the put script and, in the same round trip, the acks and records that
+// wait for one (bot.LaterAcker).
+func (s *Store) putWithLater(ctx context.Context, keys []string, args []any) (any, error) {
+	s.later.mu.Lock()
+	acks, records := s.takeLaterLocked()
+	if s.later.timer != nil && len(acks)+len(records) > 0 {
+		s.later.timer.Stop()
+	}
+	s.later.mu.Unlock()
+	if len(acks)+len(records) == 0 {
+		return s.run(ctx, "put inbound", putInbound, keys, args...)
+	}
+	var put *redis.Cmd
+	var ac, rc []*redis.Cmd
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		put = putInbound.EvalSha(ctx, p, keys, args...)
+		ac, rc = s.queueLater(ctx, p, acks, records)
+		return nil
+	})
+	s.finishLater(ctx, acks, records, ac, rc)
+	v, err := put.Result()
+	if noScript(err) {
+		// The script did not run: Run loads it (EVAL) and runs it now.
+		return s.run(ctx, "put inbound", putInbound, keys, args...)
+	}
+	if err != nil {
+		return nil, s.fail(ctx, "put inbound", err)
+	}
+	return v, nil
 }
 
 func (s *Store) LeaseInbound(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]store.InboundEntry, error) {

@@ -54,6 +54,7 @@ type Store struct {
 	stripes [64]stripe
 
 	health health // writes Redis refuses (health.go)
+	later  later  // acks and records waiting for the next write (later.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -175,6 +176,7 @@ func (s *Store) checkSchema(ctx context.Context) error {
 // Close closes the connections. Calling it again does nothing.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.flushLater(true)
 		if err := s.rdb.Close(); err != nil {
 			s.closeErr = fmt.Errorf("redis: close: %w", err)
 		}
