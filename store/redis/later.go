@@ -200,4 +200,3 @@ func (s *Store) finishLater(ctx context.Context, acks []laterAck, records []stor
 }
 
 func noScript(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") }
-
