@@ -161,7 +161,7 @@ func (p *Pipeline) receive(ctx context.Context, m Message) (fresh bool, err erro
 	if err != nil {
 		return false, fmt.Errorf("encode event %s: %w", m.Key(), err)
 	}
-	req := &receiveReq{entry: store.InboundEntry{ID: m.Key(), Payload: payload}, msg: m, done: make(chan error, 1)}
+	req := &receiveReq{entry: store.InboundEntry{ID: m.Key(), Payload: payload, Sender: m.UserID}, msg: m, done: make(chan error, 1)}
 	// Group commit without a goroutine of its own: the first Receive to find no write running
 	// writes every event waiting, then hands the lead to the first that arrived meanwhile. A
 	// lone event is written by the goroutine that received it, with no hand-offs; under load

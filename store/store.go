@@ -96,6 +96,10 @@ type InboundEntry struct {
 	Attempts   int       `json:"attempts"`
 	LeaseOwner string    `json:"lease_owner,omitempty"`
 	LeaseUntil time.Time `json:"lease_until,omitempty"`
+	// Sender is the person the event is from, when known; it is not stored. A backend may
+	// read their directory entry ahead, in the same round trip as the put (store/redis does,
+	// for events leased to the receiver, who is about to handle them).
+	Sender string `json:"-"`
 }
 
 // Inbox records inbound events durably so a crash after the platform's ack loses nothing, and

@@ -16,6 +16,15 @@ import (
 
 func (s *Store) GetPerson(ctx context.Context, id string) (community.Person, error) {
 	var p community.Person
+	if data, found, ok := s.takeAhead(id); ok { // read with the event's put
+		if !found {
+			return p, store.ErrNotFound("成员")
+		}
+		if err := json.Unmarshal(data, &p); err != nil {
+			return p, fmt.Errorf("redis: get person: decode %q: %w", id, err)
+		}
+		return p, nil
+	}
 	found, err := s.hgetJSON(ctx, "get person", s.k.persons(), id, &p)
 	if err == nil && !found {
 		err = store.ErrNotFound("成员")
@@ -27,6 +36,8 @@ func (s *Store) PutPerson(ctx context.Context, p community.Person) error {
 	if p.ID == "" {
 		return community.Errorf(community.EInvalid, "person without an id")
 	}
+	s.forgetAhead()
+	defer s.forgetAhead() // a read ahead in flight meanwhile may have read the old entry
 	return s.hsetJSON(ctx, "put person", s.k.persons(), p.ID, p)
 }
 
@@ -37,6 +48,8 @@ func (s *Store) UpdatePerson(ctx context.Context, id string, fn func(p *communit
 		return community.Person{}, community.Errorf(community.EInvalid, "person without an id")
 	}
 	defer s.lock(s.k.persons() + id)()
+	s.forgetAhead()
+	defer s.forgetAhead() // a read ahead in flight meanwhile may have read the old entry
 	for attempt := 0; ; attempt++ {
 		if err := contended(ctx, attempt); err != nil {
 			return community.Person{}, err

@@ -296,6 +296,8 @@ func globEscape(s string) string {
 
 // Restore implements store.Dumper.
 func (s *Store) Restore(ctx context.Context, records []store.Record) error {
+	s.forgetAhead()
+	defer s.forgetAhead()
 	now := s.now()
 	for _, r := range records {
 		var err error

@@ -8,3 +8,10 @@ func (s *Store) SetLaterWait(d time.Duration) {
 	s.later.wait = d
 	s.later.mu.Unlock()
 }
+
+// SetAheadTTL changes how long an entry read ahead stays usable (aheadTTL).
+func (s *Store) SetAheadTTL(d time.Duration) {
+	s.ahead.mu.Lock()
+	s.ahead.ttl = d
+	s.ahead.mu.Unlock()
+}

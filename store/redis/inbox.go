@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -45,14 +46,18 @@ func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntr
 		return fresh, nil
 	}
 	args := []any{s.k.inboxPrefix(), tkey(now), timeText(now), purgeBudget + len(entries), upTo(now)}
+	var senders []string
 	for _, e := range entries {
 		if e.LeaseOwner != "" && e.LeaseUntil.After(now) { // leased to the receiver on the way in
 			args = append(args, e.ID, e.Payload, e.LeaseOwner, timeText(e.LeaseUntil), tkey(e.LeaseUntil))
+			if e.Sender != "" && !slices.Contains(senders, e.Sender) {
+				senders = append(senders, e.Sender) // handled here next: read their entry ahead
+			}
 		} else {
 			args = append(args, e.ID, e.Payload, "", "", "")
 		}
 	}
-	v, err := s.putWithLater(ctx, []string{s.k.inboxDue(), s.k.inboxExp()}, args)
+	v, err := s.putWith(ctx, []string{s.k.inboxDue(), s.k.inboxExp()}, args, senders)
 	if err != nil {
 		return nil, err
 	}
@@ -66,35 +71,40 @@ func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntr
 	return fresh, nil
 }
 
-// putWithLater runs the put script and, in the same round trip, the acks and records that
-// wait for one (bot.LaterAcker).
-func (s *Store) putWithLater(ctx context.Context, keys []string, args []any) (any, error) {
+// putWith runs the put script and, in the same round trip, the acks and records that wait for
+// one (bot.LaterAcker) and the reads of the senders' directory entries (ahead.go).
+func (s *Store) putWith(ctx context.Context, keys []string, args []any, senders []string) (any, error) {
 	s.later.mu.Lock()
 	acks, records := s.takeLaterLocked()
 	if s.later.timer != nil && len(acks)+len(records) > 0 {
 		s.later.timer.Stop()
 	}
 	s.later.mu.Unlock()
-	if len(acks)+len(records) == 0 {
+	if len(acks)+len(records)+len(senders) == 0 {
 		return s.run(ctx, "put inbound", putInbound, keys, args...)
 	}
 	var put *redis.Cmd
 	var ac, rc []*redis.Cmd
+	var reads []*redis.StringCmd
+	var gen uint64
 	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		put = putInbound.EvalSha(ctx, p, keys, args...)
 		ac, rc = s.queueLater(ctx, p, acks, records)
+		reads, gen = s.readAhead(ctx, p, senders)
 		return nil
 	})
 	s.finishLater(ctx, acks, records, ac, rc)
 	v, err := put.Result()
 	if noScript(err) {
 		// The script did not run: Run loads it (EVAL) and runs it now.
-		return s.run(ctx, "put inbound", putInbound, keys, args...)
+		v, err = s.run(ctx, "put inbound", putInbound, keys, args...)
+	} else if err != nil {
+		err = s.fail(ctx, "put inbound", err)
 	}
-	if err != nil {
-		return nil, s.fail(ctx, "put inbound", err)
+	if err == nil {
+		s.keepAhead(senders, reads, gen)
 	}
-	return v, nil
+	return v, err
 }
 
 func (s *Store) LeaseInbound(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]store.InboundEntry, error) {

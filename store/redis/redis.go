@@ -55,6 +55,7 @@ type Store struct {
 
 	health health // writes Redis refuses (health.go)
 	later  later  // acks and records waiting for the next write (later.go)
+	ahead  ahead  // directory entries read with an event's put (ahead.go)
 
 	closeOnce sync.Once
 	closeErr  error

@@ -11,6 +11,8 @@ import (
 // Nothing else may use the store meanwhile; open it again afterwards (Open writes the schema
 // key back).
 func (s *Store) Wipe(ctx context.Context) error {
+	s.forgetAhead()
+	defer s.forgetAhead()
 	colls, err := s.rdb.SMembers(ctx, s.k.docColls()).Result()
 	if err != nil {
 		return s.fail(ctx, "wipe", err)
