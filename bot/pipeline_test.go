@@ -274,6 +274,46 @@ func TestPipelineSurvivesAPanickingWrite(t *testing.T) {
 	waitFor(t, "the retried event handled", 10*time.Second, func() bool { return calls.Load() == 1 })
 }
 
+// sendersInbox remembers the senders named in the entries written.
+type sendersInbox struct {
+	store.Inbox
+	mu      sync.Mutex
+	senders map[string]string // event id → Sender
+}
+
+func (s *sendersInbox) PutInboundBatch(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
+	s.mu.Lock()
+	for _, e := range entries {
+		s.senders[e.ID] = e.Sender
+	}
+	s.mu.Unlock()
+	return s.Inbox.PutInboundBatch(ctx, entries, now)
+}
+
+// The inbox is told who each event is from (InboundEntry.Sender), so a backend can read the
+// sender's directory entry with the put (store/redis does).
+func TestPipelineNamesTheSender(t *testing.T) {
+	clock := &bottest.Clock{}
+	clock.Set(bottest.Start)
+	st, _ := openStore(t, clock)
+	var handled sync.Map
+	var calls atomic.Int64
+	inbox := &sendersInbox{Inbox: st, senders: map[string]string{}}
+	p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now, Log: discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if err := p.Receive(ctx, msg("e1", "hi")); err != nil {
+		t.Fatal(err)
+	}
+	inbox.mu.Lock()
+	defer inbox.mu.Unlock()
+	if got := inbox.senders["local:e1"]; got != "local:u" {
+		t.Fatalf("the inbox was told the event is from %q, want local:u (%v)", got, inbox.senders)
+	}
+}
+
 // fullInbox fails its writes while full, as store/bolt does on a full disk.
 type fullInbox struct {
 	store.Inbox
