@@ -22,8 +22,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/bot"
+	"github.com/neighborbot/neighborbot/config"
 	"github.com/neighborbot/neighborbot/internal/app"
 )
 
