@@ -76,8 +76,8 @@ func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntr
 func (s *Store) putWith(ctx context.Context, keys []string, args []any, senders []string) (any, error) {
 	s.later.mu.Lock()
 	acks, records := s.takeLaterLocked()
-	if s.later.timer != nil && len(acks)+len(records) > 0 {
-		s.later.timer.Stop()
+	if len(acks)+len(records) > 0 {
+		s.stopLaterLocked()
 	}
 	s.later.mu.Unlock()
 	if len(acks)+len(records)+len(senders) == 0 {

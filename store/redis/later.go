@@ -28,7 +28,8 @@ type later struct {
 	mu      sync.Mutex
 	acks    []laterAck
 	records []store.OutboxEntry
-	timer   *time.Timer // armed while something waits
+	timer   *time.Timer // set to fire while something waits (armed)
+	armed   bool
 	writing sync.WaitGroup
 	closed  bool          // the store closed: nothing waits any more
 	wait    time.Duration // laterDelay; tests change it
@@ -68,9 +69,7 @@ func (s *Store) FlushLater() { s.flushLater(false) }
 // written at once, and not retried).
 func (s *Store) flushLater(closing bool) {
 	s.later.mu.Lock()
-	if s.later.timer != nil {
-		s.later.timer.Stop()
-	}
+	s.stopLaterLocked()
 	s.later.closed = s.later.closed || closing
 	acks, records := s.takeLaterLocked()
 	s.later.mu.Unlock()
@@ -78,11 +77,14 @@ func (s *Store) flushLater(closing bool) {
 	s.later.writing.Wait()
 }
 
-// armLaterLocked has what waits written in d, unless a put carries it first.
+// armLaterLocked has what waits written in d, unless a put carries it first. A timer set
+// already is left as it is: acks that keep coming without a put must not push the write back
+// for ever (a worker draining the inbox after a restart acks without any put).
 func (s *Store) armLaterLocked(d time.Duration) {
-	if s.later.closed {
+	if s.later.closed || s.later.armed {
 		return
 	}
+	s.later.armed = true
 	if d == laterDelay && s.later.wait > 0 {
 		d = s.later.wait
 	}
@@ -93,9 +95,18 @@ func (s *Store) armLaterLocked(d time.Duration) {
 	s.later.timer.Reset(d)
 }
 
+// stopLaterLocked stops the timer: what waits is being written (or is to wait longer).
+func (s *Store) stopLaterLocked() {
+	if s.later.timer != nil {
+		s.later.timer.Stop()
+	}
+	s.later.armed = false
+}
+
 // laterDue writes what waited laterDelay without a put to carry it.
 func (s *Store) laterDue() {
 	s.later.mu.Lock()
+	s.later.armed = false
 	acks, records := s.takeLaterLocked()
 	if len(acks)+len(records) > 0 {
 		s.later.writing.Add(1)
@@ -121,6 +132,7 @@ func (s *Store) requeueLater(acks []laterAck, records []store.OutboxEntry) {
 	s.later.mu.Lock()
 	s.later.acks = append(acks, s.later.acks...)
 	s.later.records = append(records, s.later.records...)
+	s.stopLaterLocked() // not sooner than laterRetry: an outage is not hammered
 	s.armLaterLocked(laterRetry)
 	s.later.mu.Unlock()
 }

@@ -144,3 +144,54 @@ func TestLaterOutlivesAnOutage(t *testing.T) {
 		t.Fatal("the ack kept through the outage was not written by Close")
 	}
 }
+
+// Acks that keep coming with no put (a worker draining the inbox after a restart) are written
+// within the wait of the first, not pushed back by each new one.
+func TestLaterNotPushedBack(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	s := MustOpen(t, "redis://"+redistest.Start(t), "lb", func() time.Time { return now })
+	const n = 400
+	for i := range n {
+		if _, err := s.PutInbound(ctx, fmt.Sprintf("feishu:d%d", i), []byte(`{}`), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.SetLaterWait(50 * time.Millisecond)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // an ack every millisecond, for as long as the test looks
+		defer close(done)
+		for i := range n {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			s.AckInboundLater([]string{fmt.Sprintf("feishu:d%d", i)}, now)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// The first ack, looked at without leasing anything: the event's hash.
+		acked, err := s.Client().HExists(ctx, "{lb:inbox}:e:feishu:d0", "done").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-done:
+			if !acked {
+				t.Fatal("the first ack was written only after the acks stopped coming: each pushed the write back")
+			}
+		default:
+		}
+		if acked {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first ack was never written")
+		}
+		time.Sleep(5 * time.Millisecond) // polling an observable state, bounded
+	}
+}
