@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,15 +22,14 @@ func (s *Store) AckInboundBatch(ctx context.Context, ids []string, now time.Time
 		cmds := make([]*redis.Cmd, len(todo))
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, id := range todo {
-				keys, args := s.ackArgs(id, now)
-				cmds[i] = ackInbound.EvalSha(ctx, p, keys, args...)
+				cmds[i] = s.queueAck(ctx, p, id, now)
 			}
 			return nil
 		})
 		return cmds, err
 	}
 	cmds, err := run(ids)
-	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+	if noScript(err) {
 		// The server does not know the script yet (a restart, a new server): load it once
 		// and run the batch again; an ack already done does nothing more.
 		if lerr := ackInbound.Load(ctx, s.rdb).Err(); lerr != nil {
@@ -53,4 +51,11 @@ func (s *Store) AckInboundBatch(ctx context.Context, ids []string, now time.Time
 		errs = append(errs, s.fail(ctx, "ack inbound batch", err))
 	}
 	return errors.Join(errs...)
+}
+
+// queueAck adds the ack of event id at now to p (the ackInbound script; it answers -1 for an id
+// not in the inbox).
+func (s *Store) queueAck(ctx context.Context, p redis.Pipeliner, id string, now time.Time) *redis.Cmd {
+	keys, args := s.ackArgs(id, now)
+	return ackInbound.EvalSha(ctx, p, keys, args...)
 }

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -157,14 +156,11 @@ func (s *Store) writeLater(acks []laterAck, records []store.OutboxEntry) {
 func (s *Store) queueLater(ctx context.Context, p redis.Pipeliner, acks []laterAck, records []store.OutboxEntry) (ac, rc []*redis.Cmd) {
 	ac = make([]*redis.Cmd, len(acks))
 	for i, a := range acks {
-		keys, args := s.ackArgs(a.id, a.now)
-		ac[i] = ackInbound.EvalSha(ctx, p, keys, args...)
+		ac[i] = s.queueAck(ctx, p, a.id, a.now)
 	}
 	rc = make([]*redis.Cmd, len(records))
-	for i := range records {
-		e := records[i]
-		e.LeaseOwner, e.LeaseUntil = "", time.Time{}
-		rc[i] = restoreOutbox.EvalSha(ctx, p, s.outboxKeys(), s.restoreOutboxArgs(&e)...)
+	for i, e := range records {
+		rc[i] = s.queueRecord(ctx, p, e)
 	}
 	return ac, rc
 }
@@ -210,5 +206,3 @@ func (s *Store) finishLater(ctx context.Context, acks []laterAck, records []stor
 		s.requeueLater(keepAcks, keepRecs)
 	}
 }
-
-func noScript(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -63,17 +62,15 @@ func (s *Store) RecordOutbox(ctx context.Context, entries ...store.OutboxEntry) 
 	}
 	run := func() error {
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := range entries {
-				e := entries[i]
-				e.LeaseOwner, e.LeaseUntil = "", time.Time{}
-				restoreOutbox.EvalSha(ctx, p, s.outboxKeys(), s.restoreOutboxArgs(&e)...)
+			for _, e := range entries {
+				s.queueRecord(ctx, p, e)
 			}
 			return nil
 		})
 		return err
 	}
 	err := run()
-	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+	if noScript(err) {
 		// Unknown to the server yet: load it and run again (a recorded id is left alone).
 		if lerr := restoreOutbox.Load(ctx, s.rdb).Err(); lerr != nil {
 			return s.fail(ctx, "record outbox", lerr)
@@ -84,6 +81,12 @@ func (s *Store) RecordOutbox(ctx context.Context, entries ...store.OutboxEntry) 
 		return s.fail(ctx, "record outbox", err)
 	}
 	return nil
+}
+
+// queueRecord adds the record of e, sent without the outbox, to p (restoreOutbox, unleased).
+func (s *Store) queueRecord(ctx context.Context, p redis.Pipeliner, e store.OutboxEntry) *redis.Cmd {
+	e.LeaseOwner, e.LeaseUntil = "", time.Time{}
+	return restoreOutbox.EvalSha(ctx, p, s.outboxKeys(), s.restoreOutboxArgs(&e)...)
 }
 
 func (s *Store) LeaseOutbox(ctx context.Context, owner string, max int, now time.Time, lease time.Duration) ([]store.OutboxEntry, error) {

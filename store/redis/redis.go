@@ -250,6 +250,10 @@ func (s *Store) run(ctx context.Context, op string, sc *redis.Script, keys []str
 	return v, nil
 }
 
+// noScript reports whether err is Redis's NOSCRIPT: the server does not know the script (a
+// restart, a new server, SCRIPT FLUSH), so it did not run.
+func noScript(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") }
+
 // runInt runs a script that answers an integer.
 func (s *Store) runInt(ctx context.Context, op string, sc *redis.Script, keys []string, args ...any) (int64, error) {
 	v, err := s.run(ctx, op, sc, keys, args...)
