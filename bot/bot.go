@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/neighborbot/neighborbot/store"
 )
 
 // Message is one inbound event from a platform: a chat message or a card button tap.
@@ -165,12 +167,15 @@ type Limited interface {
 	Limits(o Outbound) []Limit
 }
 
-// Limit is a token bucket: Burst tokens, one more every Every.
-type Limit struct {
-	Key   string
-	Every time.Duration
-	Burst int
+// ReplyLimited is an optional power of a Limited platform: the limits of reply, the answer
+// to a message as it arrives (Request.Reply), when they are known without a lookup; nil when
+// not. A Reserver takes their tokens with the event's write.
+type ReplyLimited interface {
+	ReplyLimits(reply Outbound) []Limit
 }
+
+// Limit is a token bucket: Burst tokens, one more every Every.
+type Limit = store.Limit
 
 // SendError classifies a failed send.
 type SendError struct {

@@ -21,6 +21,18 @@ type RateLimiter interface {
 	Take(ctx context.Context, limits []Limit, now time.Time) (wait time.Duration, err error)
 }
 
+// A Reserver is a RateLimiter whose store takes the tokens of an event's reply in the same
+// round trip as the event's write (store.InboundEntry.Reserve), when the event is addressed
+// to the bot and leased to the replica that received it; Take then finds them taken and asks
+// the store nothing. store/redis's Limiter is one: the limits are shared by the replicas, and
+// the reply would otherwise pay a round trip of its own. The Pipeline fills Reserve only for
+// a Direct dispatcher's Reserver.
+type Reserver interface {
+	RateLimiter
+	// ReservesWithPut marks the limiter; it does nothing.
+	ReservesWithPut()
+}
+
 // CardRefs remembers which platform message shows which card, so a card can be updated in
 // place and a reply to it can be traced back to its item.
 type CardRefs interface {

@@ -161,7 +161,7 @@ func (p *Pipeline) receive(ctx context.Context, m Message) (fresh bool, err erro
 	if err != nil {
 		return false, fmt.Errorf("encode event %s: %w", m.Key(), err)
 	}
-	req := &receiveReq{entry: store.InboundEntry{ID: m.Key(), Payload: payload, Sender: m.UserID}, msg: m, done: make(chan error, 1)}
+	req := &receiveReq{entry: store.InboundEntry{ID: m.Key(), Payload: payload, Sender: m.UserID, Reserve: p.reserve(m)}, msg: m, done: make(chan error, 1)}
 	// Group commit without a goroutine of its own: the first Receive to find no write running
 	// writes every event waiting, then hands the lead to the first that arrived meanwhile. A
 	// lone event is written by the goroutine that received it, with no hand-offs; under load
@@ -188,6 +188,25 @@ func (p *Pipeline) receive(ctx context.Context, m Message) (fresh bool, err erro
 }
 
 var errShuttingDown = errors.New("shutting down")
+
+// reserve is what the reply to m will be rate-limited by, for a Reserver to take with m's
+// write: only for a message addressed to the bot (private, or @-mentioning it), which gets an
+// answer there, when the Direct dispatcher's limiter is a Reserver and m's platform knows
+// the limits on arrival (ReplyLimited). A reply that goes elsewhere, or a duplicate event,
+// leaves its token taken and unused: the limits only ever hold back more, never less.
+func (p *Pipeline) reserve(m Message) []Limit {
+	if p.Direct == nil || m.Action != nil || !(m.Private || m.Mentioned) {
+		return nil
+	}
+	if _, ok := p.Direct.Limiter.(Reserver); !ok {
+		return nil
+	}
+	rl, ok := p.Direct.Platforms[m.Platform].(ReplyLimited)
+	if !ok {
+		return nil
+	}
+	return rl.ReplyLimits(replyTo(m))
+}
 
 // ReceiveTap is Receive for a card tap whose platform shows the tapper an answer in the
 // response to the tap (Feishu's toast): it records m, then waits until ctx ends for this

@@ -50,14 +50,23 @@ func (r *Request) Ask(prompt string, choices []Choice) {
 
 // Reply answers in the chat the message came from, @-mentioning the sender in a group.
 func (r *Request) Reply(text string) {
-	o := Outbound{Platform: r.Msg.Platform, Text: text, ReplyTo: r.Msg.MessageID, ResponseURL: r.Msg.ResponseURL}
-	if r.Msg.Private {
-		o.UserID = r.Msg.UserID
-	} else {
-		o.ChatID = r.Msg.ChatID
+	o := replyTo(r.Msg)
+	o.Text = text
+	if !r.Msg.Private {
 		o.Mentions = []Mention{{UserID: r.Msg.UserID, Name: r.Sender.Name}}
 	}
 	r.outs = append(r.outs, o)
+}
+
+// replyTo is where Request.Reply answers m: m's chat, or the sender's private chat.
+func replyTo(m Message) Outbound {
+	o := Outbound{Platform: m.Platform, ReplyTo: m.MessageID, ResponseURL: m.ResponseURL}
+	if m.Private {
+		o.UserID = m.UserID
+	} else {
+		o.ChatID = m.ChatID
+	}
+	return o
 }
 
 // PrivatelyNote is what a group hears when the answer to a message went to the sender's

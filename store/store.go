@@ -100,6 +100,19 @@ type InboundEntry struct {
 	// read their directory entry ahead, in the same round trip as the put (store/redis does,
 	// for events leased to the receiver, who is about to handle them).
 	Sender string `json:"-"`
+	// Reserve are the rate limits the reply to the event will be sent under, when it is
+	// addressed to the bot and they are known on arrival; they are not stored. A backend whose
+	// rate limiter is shared may take the reply's tokens in the same round trip as the put, for
+	// events leased to the receiver (store/redis does), so the reply needs no round trip of
+	// its own to take them (bot.Reserver).
+	Reserve []Limit `json:"-"`
+}
+
+// Limit is a token bucket: Burst tokens, one more every Every (bot.Limit).
+type Limit struct {
+	Key   string
+	Every time.Duration
+	Burst int
 }
 
 // Inbox records inbound events durably so a crash after the platform's ack loses nothing, and

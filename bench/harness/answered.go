@@ -128,6 +128,9 @@ func (e *Env) answered(ctx context.Context, src source) (answeredRun, error) {
 	}
 	if e.Redis {
 		targets = append(targets, &answeredTarget{name: "neighborbot on Redis", backend: "Redis"})
+		if e.Against != "" {
+			targets = append(targets, &answeredTarget{name: "neighborbot (" + filepath.Base(e.Against) + ") on Redis", backend: "Redis", root: e.Against})
+		}
 	}
 	defer func() {
 		for _, t := range targets {

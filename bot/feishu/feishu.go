@@ -273,6 +273,9 @@ func (p *Platform) Limits(o bot.Outbound) []bot.Limit {
 	return ls
 }
 
+// ReplyLimits implements bot.ReplyLimited: Limits needs no lookup.
+func (p *Platform) ReplyLimits(reply bot.Outbound) []bot.Limit { return p.Limits(reply) }
+
 func (p *Platform) botOpenID() string {
 	if id := p.botID.Load(); id != nil {
 		return *id

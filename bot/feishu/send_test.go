@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -268,6 +269,12 @@ func TestLimits(t *testing.T) {
 	ls = f.p.Limits(bot.Outbound{ChatID: "oc_1", Update: true, Card: &bot.Card{Key: "item:3"}})
 	if len(ls) != 3 || ls[2].Key != "feishu:card:oc_1|item:3" {
 		t.Errorf("card update limits %+v", ls)
+	}
+	// A reply's limits are known as its message arrives (a Reserver takes them with its put).
+	for _, o := range []bot.Outbound{{ChatID: "oc_1", ReplyTo: "om_1"}, {UserID: "feishu:ou_1", ReplyTo: "om_2"}} {
+		if got, want := f.p.ReplyLimits(o), f.p.Limits(o); !slices.Equal(got, want) {
+			t.Errorf("ReplyLimits(%+v) = %+v, want %+v", o, got, want)
+		}
 	}
 }
 

@@ -206,6 +206,15 @@ func (p *Platform) Limits(o bot.Outbound) []bot.Limit {
 	return nil
 }
 
+// ReplyLimits implements bot.ReplyLimited for a reply to a person written to the app (their
+// window limit); a group's limit is its robot's, which may take a directory lookup.
+func (p *Platform) ReplyLimits(reply bot.Outbound) []bot.Limit {
+	if reply.UserID == "" || reply.ResponseURL != "" || reply.ChatID != "" {
+		return nil
+	}
+	return p.Limits(reply)
+}
+
 // windowLimit is a token bucket that never lets more than n through in any minute, as WeCom
 // counts: a burst of n/4 plus refills that bring the minute's total to n.
 func windowLimit(key string, n int) bot.Limit {

@@ -443,6 +443,14 @@ func TestRobotLimitAcrossAMinute(t *testing.T) {
 	if l := e.p.Limits(bot.Outbound{ChatID: "wrrobot", Card: &bot.Card{}, Update: true}); len(l) != 0 {
 		t.Fatalf("a robot card update sends nothing, limits %+v", l)
 	}
+	// A reply to a person is limited by their window, known on arrival; a group's robot takes
+	// a directory lookup, so a group reply's limits are not given ahead.
+	if got := e.p.ReplyLimits(bot.Outbound{UserID: "wecom:chen", ReplyTo: "m1"}); len(got) != 1 || got[0].Key != "wecom:user:chen" {
+		t.Fatalf("reply limits for a person: %+v", got)
+	}
+	if got := e.p.ReplyLimits(bot.Outbound{ChatID: "wrrobot", ReplyTo: "m1"}); got != nil {
+		t.Fatalf("reply limits for a group: %+v, want none", got)
+	}
 	// Drive the dispatcher's limiter with the robot's limit every 100 ms for 5 minutes: no
 	// 60-second window may see more than 20, and the robot stays busy (no starvation).
 	var lim bot.LocalLimiter

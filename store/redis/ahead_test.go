@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,17 +16,28 @@ import (
 	"github.com/neighborbot/neighborbot/store"
 )
 
-// counter counts the commands a client sends, pipelined ones included.
+// counter counts the commands a client sends, pipelined ones included, but not those that
+// set up a new connection (HELLO, CLIENT SETINFO).
 type counter struct{ n atomic.Int64 }
 
 func (c *counter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
 func (c *counter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+	return func(ctx context.Context, cmd goredis.Cmder) error { c.count(cmd); return next(ctx, cmd) }
 }
 func (c *counter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		c.n.Add(int64(len(cmds)))
+		for _, cmd := range cmds {
+			c.count(cmd)
+		}
 		return next(ctx, cmds)
+	}
+}
+
+func (c *counter) count(cmd goredis.Cmder) {
+	switch strings.ToLower(cmd.Name()) {
+	case "hello", "client", "auth", "select":
+	default:
+		c.n.Add(1)
 	}
 }
 

@@ -47,17 +47,22 @@ func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntr
 	}
 	args := []any{s.k.inboxPrefix(), tkey(now), timeText(now), purgeBudget + len(entries), upTo(now)}
 	var senders []string
+	var reserve [][]store.Limit
 	for _, e := range entries {
 		if e.LeaseOwner != "" && e.LeaseUntil.After(now) { // leased to the receiver on the way in
 			args = append(args, e.ID, e.Payload, e.LeaseOwner, timeText(e.LeaseUntil), tkey(e.LeaseUntil))
+			// Handled here next: read the sender's entry ahead, take the reply's tokens.
 			if e.Sender != "" && !slices.Contains(senders, e.Sender) {
-				senders = append(senders, e.Sender) // handled here next: read their entry ahead
+				senders = append(senders, e.Sender)
+			}
+			if len(e.Reserve) > 0 {
+				reserve = append(reserve, e.Reserve)
 			}
 		} else {
 			args = append(args, e.ID, e.Payload, "", "", "")
 		}
 	}
-	v, err := s.putWith(ctx, []string{s.k.inboxDue(), s.k.inboxExp()}, args, senders)
+	v, err := s.putWith(ctx, []string{s.k.inboxDue(), s.k.inboxExp()}, args, senders, reserve, now)
 	if err != nil {
 		return nil, err
 	}
@@ -72,28 +77,40 @@ func (s *Store) PutInboundBatch(ctx context.Context, entries []store.InboundEntr
 }
 
 // putWith runs the put script and, in the same round trip, the acks and records that wait for
-// one (bot.LaterAcker) and the reads of the senders' directory entries (ahead.go).
-func (s *Store) putWith(ctx context.Context, keys []string, args []any, senders []string) (any, error) {
+// one (bot.LaterAcker), the reads of the senders' directory entries (ahead.go) and the takes
+// of the replies' tokens (Limiter).
+func (s *Store) putWith(ctx context.Context, keys []string, args []any, senders []string, reserve [][]store.Limit, now time.Time) (any, error) {
 	s.later.mu.Lock()
 	acks, records := s.takeLaterLocked()
 	if len(acks)+len(records) > 0 {
 		s.stopLaterLocked()
 	}
 	s.later.mu.Unlock()
-	if len(acks)+len(records)+len(senders) == 0 {
+	if len(acks)+len(records)+len(senders)+len(reserve) == 0 {
 		return s.run(ctx, "put inbound", putInbound, keys, args...)
 	}
 	var put *redis.Cmd
-	var ac, rc []*redis.Cmd
+	var ac, rc, takes []*redis.Cmd
 	var reads []*redis.StringCmd
 	var gen uint64
 	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		put = putInbound.EvalSha(ctx, p, keys, args...)
 		ac, rc = s.queueLater(ctx, p, acks, records)
 		reads, gen = s.readAhead(ctx, p, senders)
+		for _, lims := range reserve {
+			tk, ta := s.limiter.takeArgs(lims, now)
+			takes = append(takes, takeLimits.EvalSha(ctx, p, tk, ta...))
+		}
 		return nil
 	})
 	s.finishLater(ctx, acks, records, ac, rc)
+	for i, c := range takes {
+		// Taken (0): the reply's Take finds it held. Refused, or not run (NOSCRIPT before the
+		// first Take loads the script, an outage): the reply's Take asks Redis.
+		if n, err := c.Int64(); err == nil && n == 0 {
+			s.limiter.hold(reserve[i], now)
+		}
+	}
 	v, err := put.Result()
 	if noScript(err) {
 		// The script did not run: Run loads it (EVAL) and runs it now.
