@@ -34,13 +34,6 @@ type Pipeline struct {
 	Poll    time.Duration // how often to look for events with expired leases; default 1 s
 	// MaxBatch bounds one group commit; default 256.
 	MaxBatch int
-	// AckDelay is how long a handled event's ack may wait for others when the inbox acks in
-	// batches (BatchAcker: store/redis, one round trip for the batch; store/bolt, riding in the
-	// next commit the puts make); default 5 ms. Other inboxes get each ack at once. An ack
-	// only lets the inbox forget the event's payload: until it is written, a replica that dies
-	// leaves the event to be handled again when its lease runs out, which is harmless (replies
-	// have ids derived from the event), as it is for a death between handling and acking.
-	AckDelay time.Duration
 	// Queue bounds the events recorded leased to this replica and waiting for a worker; default
 	// 16 per worker. Beyond it, events are recorded unleased and leased from the inbox as
 	// workers free up, so none waits in memory long enough for its lease to run out.
@@ -65,7 +58,6 @@ type Pipeline struct {
 	wake    chan struct{}
 	started chan struct{}
 	local   chan job      // events leased to this replica as they were recorded
-	acks    acker         // handled events' acks, written in batches
 	direct  chan struct{} // a token per event whose replies are being sent directly
 
 	// Group commit (see Receive): mu guards the rest.
@@ -82,12 +74,6 @@ type directJob struct {
 	until   time.Time // the event's lease
 	entries []store.OutboxEntry
 	outs    []Outbound
-}
-
-// ackReq is a handled event to ack, with the replies sent directly for it (to record).
-type ackReq struct {
-	id   string
-	done []store.OutboxEntry
 }
 
 type receiveReq struct {
@@ -124,13 +110,9 @@ func (p *Pipeline) init() {
 		if p.Queue <= 0 {
 			p.Queue = 16 * p.Workers
 		}
-		if p.AckDelay <= 0 {
-			p.AckDelay = 5 * time.Millisecond
-		}
 		if p.DirectMax <= 0 {
 			p.DirectMax = 256
 		}
-		p.acks.p = p
 		if p.DirectWorkers <= 0 {
 			p.DirectWorkers = 32
 		}
@@ -262,7 +244,6 @@ func (p *Pipeline) lead() {
 // hand (those this replica leased) and returns.
 func (p *Pipeline) Run(ctx context.Context) error {
 	p.init()
-	defer p.acks.close() // after the workers: their last acks and records are written
 	if la, ok := p.Inbox.(LaterAcker); ok {
 		defer la.FlushLater()
 	}
@@ -523,7 +504,7 @@ type OutboxRecorder interface {
 	RecordOutbox(ctx context.Context, entries ...store.OutboxEntry) error
 }
 
-// ack acks a handled event: in a batch when the inbox acks in batches, else at once.
+// ack acks a handled event: later when the inbox can (LaterAcker), else at once.
 func (p *Pipeline) ack(ctx context.Context, id string) { p.ackWith(ctx, id, nil) }
 
 // ackWith acks a handled event and records the replies sent directly for it. The ack comes
@@ -535,10 +516,6 @@ func (p *Pipeline) ackWith(ctx context.Context, id string, done []store.OutboxEn
 		if len(done) > 0 {
 			la.RecordOutboxLater(done...)
 		}
-		return
-	}
-	if _, ok := p.Inbox.(BatchAcker); ok {
-		p.acks.add(ackReq{id: id, done: done})
 		return
 	}
 	if err := p.Inbox.AckInbound(ctx, id, p.Now()); err != nil {
@@ -563,75 +540,10 @@ func (p *Pipeline) record(ctx context.Context, done []store.OutboxEntry) {
 	}
 }
 
-// acker gathers acks for an inbox that acks in batches (BatchAcker): those that come within
-// AckDelay of the first (up to MaxBatch) are written together, by a timer's goroutine, with
-// the replies sent directly for them. A goroutine waiting on a channel for each ack cost a
-// wake-up per event; here an event costs a lock, and a batch one timer.
-type acker struct {
-	p        *Pipeline
-	mu       sync.Mutex
-	batch    []ackReq
-	timer    *time.Timer    // armed while batch holds acks
-	flushing sync.WaitGroup // batches being written; Add under mu
-}
-
-func (a *acker) add(r ackReq) {
-	a.mu.Lock()
-	a.batch = append(a.batch, r)
-	var full []ackReq
-	switch {
-	case len(a.batch) >= a.p.MaxBatch:
-		full, a.batch = a.batch, nil
-		if a.timer != nil {
-			a.timer.Stop()
-		}
-		a.flushing.Add(1)
-	case len(a.batch) == 1:
-		if a.timer == nil {
-			a.timer = time.AfterFunc(a.p.AckDelay, a.flush)
-		} else {
-			a.timer.Reset(a.p.AckDelay)
-		}
-	}
-	a.mu.Unlock()
-	if full != nil {
-		go func() {
-			defer a.flushing.Done()
-			a.p.ackAll(full)
-		}()
-	}
-}
-
-// flush writes the acks gathered so far (the timer's function).
-func (a *acker) flush() {
-	a.mu.Lock()
-	b := a.batch
-	a.batch = nil
-	if len(b) > 0 {
-		a.flushing.Add(1)
-	}
-	a.mu.Unlock()
-	if len(b) > 0 {
-		defer a.flushing.Done()
-		a.p.ackAll(b)
-	}
-}
-
-// close writes what is gathered and waits for the batches being written. Nothing is added
-// after it (the workers are done).
-func (a *acker) close() {
-	a.mu.Lock()
-	if a.timer != nil {
-		a.timer.Stop()
-	}
-	a.mu.Unlock()
-	a.flush()
-	a.flushing.Wait()
-}
-
 // LaterAcker is an optional power of an inbox whose acks cost no round trip: store/bolt acks
 // an event still in its journal in memory, and writes the other acks and the records of the
-// replies sent with its next commit, without the caller waiting. The worker that handled an
+// replies sent with its next commit, without the caller waiting; store/redis sends them with
+// the next put, or in one round trip of their own within 50 ms. The worker that handled an
 // event acks it at once: no batch, no timer, no goroutine waiting for a commit (at low rates
 // each of those was a thread woken per event). A lost ack has the event handled again after a
 // restart, which the pipeline allows.
@@ -640,28 +552,4 @@ type LaterAcker interface {
 	RecordOutboxLater(entries ...store.OutboxEntry)
 	// FlushLater commits the acks and records still waiting (when the pipeline stops).
 	FlushLater()
-}
-
-// BatchAcker is an optional power of an inbox: acking many events in one write or round trip
-// (store/redis pipelines the acks).
-type BatchAcker interface {
-	AckInboundBatch(ctx context.Context, ids []string, now time.Time) error
-}
-
-// ackAll acks a batch in one call (the inbox is a BatchAcker), then records the replies sent
-// directly for them. The acks come first: on bbolt an event acked while still in the journal
-// is written handled by its checkpoint, once; a record waits for the next commit.
-func (p *Pipeline) ackAll(batch []ackReq) {
-	ctx, cancel := context.WithTimeout(context.Background(), p.Lease)
-	defer cancel()
-	ids := make([]string, len(batch))
-	var done []store.OutboxEntry
-	for i, a := range batch {
-		ids[i] = a.id
-		done = append(done, a.done...)
-	}
-	if err := p.Inbox.(BatchAcker).AckInboundBatch(ctx, ids, p.Now()); err != nil {
-		p.Log.Warn("inbox acks failed; those events may be handled again", "events", len(ids), "err", err)
-	}
-	p.record(ctx, done)
 }

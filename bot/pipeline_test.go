@@ -40,9 +40,8 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 	}
 }
 
-// An inbox that does not ack in batches gets each ack as soon as its event is handled,
-// whatever AckDelay says.
-func TestPipelineAcksAtOnceWithoutBatches(t *testing.T) {
+// An inbox that cannot ack later (LaterAcker) gets each ack as soon as its event is handled.
+func TestPipelineAcksAtOnceWithoutLater(t *testing.T) {
 	clock := &bottest.Clock{}
 	clock.Set(bottest.Start)
 	st, _ := openStore(t, clock)
@@ -51,7 +50,7 @@ func TestPipelineAcksAtOnceWithoutBatches(t *testing.T) {
 	var calls atomic.Int64
 	const n = 20
 	p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now,
-		Log: discard, AckDelay: time.Hour}
+		Log: discard}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
@@ -80,24 +79,28 @@ func TestPipelineAcksAtOnceWithoutBatches(t *testing.T) {
 	}
 }
 
-// Run does not return before the acks of the events it handled are written, however long
-// AckDelay is (an inbox that acks in batches).
+// Run does not return before the acks of the events it handled are written, by an inbox
+// that acks later (LaterAcker): it flushes them.
 func TestPipelineWritesPendingAcksOnStop(t *testing.T) {
 	clock := &bottest.Clock{}
 	clock.Set(bottest.Start)
 	st, _ := openStore(t, clock)
 	var handled sync.Map
 	var calls atomic.Int64
-	inbox := &batchInbox{Inbox: st}
+	inbox := &laterInbox{Inbox: st}
 	p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now,
-		Log: discard, AckDelay: time.Hour}
+		Log: discard}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
 	if err := p.Receive(ctx, msg("e1", "hi")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the event handled", 10*time.Second, func() bool { return calls.Load() == 1 })
+	waitFor(t, "the event handled and acked later", 10*time.Second, func() bool {
+		inbox.mu.Lock()
+		defer inbox.mu.Unlock()
+		return len(inbox.ids) == 1
+	})
 	cancel()
 	<-done
 	clock.Advance(time.Hour)
@@ -106,59 +109,27 @@ func TestPipelineWritesPendingAcksOnStop(t *testing.T) {
 	}
 }
 
-// batchInbox is an inbox that acks in batches (as store/redis does), recording each batch.
-type batchInbox struct {
+// laterInbox acks later (bot.LaterAcker): acks wait in memory until FlushLater writes them.
+type laterInbox struct {
 	store.Inbox
-	mu      sync.Mutex
-	batches [][]string
-	single  atomic.Int64
+	mu  sync.Mutex
+	ids []string
+	at  time.Time
 }
 
-func (b *batchInbox) AckInbound(ctx context.Context, id string, now time.Time) error {
-	b.single.Add(1)
-	return b.Inbox.AckInbound(ctx, id, now)
+func (l *laterInbox) AckInboundLater(ids []string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ids, l.at = append(l.ids, ids...), now
 }
 
-func (b *batchInbox) AckInboundBatch(ctx context.Context, ids []string, now time.Time) error {
-	b.mu.Lock()
-	b.batches = append(b.batches, append([]string(nil), ids...))
-	b.mu.Unlock()
-	for _, id := range ids {
-		if err := b.Inbox.AckInbound(ctx, id, now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (l *laterInbox) RecordOutboxLater(...store.OutboxEntry) {}
 
-// An inbox that acks in batches gets a burst's acks in one call.
-func TestPipelineAcksABurstInOneBatch(t *testing.T) {
-	clock := &bottest.Clock{}
-	clock.Set(bottest.Start)
-	st, _ := openStore(t, clock)
-	inbox := &batchInbox{Inbox: st}
-	var handled sync.Map
-	var calls atomic.Int64
-	const n = 12
-	p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now,
-		Log: discard, MaxBatch: n, AckDelay: time.Hour}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			if err := p.Receive(ctx, msg(fmt.Sprintf("e%d", i), "hi")); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	waitFor(t, "the burst acked", 10*time.Second, func() bool { inbox.mu.Lock(); defer inbox.mu.Unlock(); return len(inbox.batches) > 0 })
-	cancel()
-	<-done
-	if len(inbox.batches) != 1 || len(inbox.batches[0]) != n || inbox.single.Load() != 0 {
-		t.Fatalf("acks: batches %v and %d single; want one batch of %d", inbox.batches, inbox.single.Load(), n)
+func (l *laterInbox) FlushLater() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range l.ids {
+		l.Inbox.AckInbound(context.Background(), id, l.at)
 	}
 }
 

@@ -71,8 +71,8 @@ neighborbot_sends_total{code="ok",platform="wecom"} 0
 	}
 }
 
-// value is the value of one series, written as name{label="value",...} with the labels in
-// order; -1 when the registry has no such series.
+// value is the value of one series (a histogram's: its count), written as
+// name{label="value",...} with the labels in order; -1 when the registry has no such series.
 func value(t *testing.T, m *metrics.Metrics, series string) float64 {
 	t.Helper()
 	fams, err := m.Registry().Gather()
@@ -94,6 +94,8 @@ func value(t *testing.T, m *metrics.Metrics, series string) float64 {
 				return mt.GetCounter().GetValue()
 			case mt.Gauge != nil:
 				return mt.GetGauge().GetValue()
+			case mt.Histogram != nil:
+				return float64(mt.GetHistogram().GetSampleCount())
 			}
 		}
 	}

@@ -15,27 +15,23 @@ import (
 // WrapStore times st's operations on the inbound, outbound and item paths into
 // neighborbot_store_op_seconds{op} (and counts the ones that fail as unavailable into
 // neighborbot_store_op_errors_total). The rest passes through untimed. The wrapper keeps the
-// backend's batched acks (bot.BatchAcker) and unwraps to it (Unwrap), so optional powers
-// found by unwrapping (the shared rate limiter, QueueStats) are still found.
+// backend's later acks (bot.LaterAcker) and unwraps to it (Unwrap), so optional powers found
+// by unwrapping (the shared rate limiter, QueueStats) are still found.
 func (m *Metrics) WrapStore(st store.Store) store.Store {
 	w := &timedStore{Store: st, ops: map[string]*op{}}
 	for _, name := range storeOps {
 		w.ops[name] = &op{h: m.storeOps.WithLabelValues(name), errs: m.storeErrs.WithLabelValues(name)}
 	}
-	la, later := st.(bot.LaterAcker)
-	if ba, ok := st.(bot.BatchAcker); ok && later {
-		return &timedLaterAcker{timedAcker: &timedAcker{timedStore: w, acker: ba}, later: la}
-	}
-	if ba, ok := st.(bot.BatchAcker); ok {
-		return &timedAcker{timedStore: w, acker: ba}
+	if la, ok := st.(bot.LaterAcker); ok {
+		return &timedLaterAcker{timedStore: w, later: la}
 	}
 	return w
 }
 
-// timedLaterAcker is a timedAcker over a backend that acks without waiting
+// timedLaterAcker is a timedStore over a backend that acks without waiting
 // (bot.LaterAcker): its acks are counted, and timed as the call, which is all they cost.
 type timedLaterAcker struct {
-	*timedAcker
+	*timedStore
 	later bot.LaterAcker
 }
 
@@ -202,17 +198,4 @@ func (s *timedStore) ListDocs(ctx context.Context, coll, prefix string) ([]store
 	ds, err := s.Store.ListDocs(ctx, coll, prefix)
 	s.ops["list_docs"].done(start, err)
 	return ds, err
-}
-
-// timedAcker is a timedStore over a backend that acks in batches.
-type timedAcker struct {
-	*timedStore
-	acker bot.BatchAcker
-}
-
-func (s *timedAcker) AckInboundBatch(ctx context.Context, ids []string, now time.Time) error {
-	start := time.Now()
-	err := s.acker.AckInboundBatch(ctx, ids, now)
-	s.ops["ack_inbound"].done(start, err)
-	return err
 }

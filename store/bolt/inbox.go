@@ -139,13 +139,13 @@ func (s *Store) AckInbound(ctx context.Context, id string, now time.Time) error 
 	return s.grouped(ctx, "ack inbound", func(tx *bbolt.Tx) error { return ackInbound(tx, id, now) })
 }
 
-// AckInboundBatch acks many events (bot.BatchAcker) as AckInbound acks each. Those in the
-// journal are acked there; the others without a commit of their own: they ride in the next
-// commit another write needs (a checkpoint, an outbox write), and only if none comes within
-// lazyWait do they commit alone (see lazily). Nobody waits for
-// an ack but the pipeline's ack loop, while each commit costs two fsyncs: acks that took
-// commits of their own were half the bot's CPU per event at 1,000 events/s
-// (docs/BENCHMARKS.md, "Inbound"). An id not in the inbox is reported, with the others acked.
+// AckInboundBatch acks many events as AckInbound acks each, and waits for them to be written
+// (the pipeline uses AckInboundLater, which does not wait). Those in the journal are acked
+// there; the others without a commit of their own: they ride in the next commit another
+// write needs (a checkpoint, an outbox write), and only if none comes within lazyWait do they
+// commit alone (see lazily). Each commit costs two fsyncs: acks that took commits of their own
+// were half the bot's CPU per event at 1,000 events/s (docs/BENCHMARKS.md, "Inbound"). An id
+// not in the inbox is reported, with the others acked.
 func (s *Store) AckInboundBatch(ctx context.Context, ids []string, now time.Time) error {
 	if ids = s.journal.ackJournaled(ids, now); len(ids) == 0 {
 		return nil // written handled by their checkpoint

@@ -206,3 +206,10 @@ func (s *Store) finishLater(ctx context.Context, acks []laterAck, records []stor
 		s.requeueLater(keepAcks, keepRecs)
 	}
 }
+
+// queueAck adds the ack of event id at now to p (the ackInbound script; it answers -1 for an id
+// not in the inbox).
+func (s *Store) queueAck(ctx context.Context, p redis.Pipeliner, id string, now time.Time) *redis.Cmd {
+	keys, args := s.ackArgs(id, now)
+	return ackInbound.EvalSha(ctx, p, keys, args...)
+}
