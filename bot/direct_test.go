@@ -28,10 +28,8 @@ func directSetup(t *testing.T, f *flaky) (*bot.Pipeline, *bot.Dispatcher, store.
 	var calls atomic.Int64
 	p := &bot.Pipeline{Inbox: st, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now,
 		Log: discard, Direct: d}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	return p, d, st, clock, func() { cancel(); <-done }
+	_, stop := runPipeline(p)
+	return p, d, st, clock, stop
 }
 
 // acked reports whether no event is left for another handling, even once every lease ran out.

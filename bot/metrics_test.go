@@ -59,9 +59,7 @@ func TestPipelineReportsOutcomes(t *testing.T) {
 	inbox := &fullInbox{Inbox: st}
 	m := &recordingMetrics{}
 	p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now, Log: discard, Metrics: m}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
+	ctx, stop := runPipeline(p)
 
 	for _, id := range []string{"e1", "e2", "e1"} {
 		if err := p.Receive(ctx, msg(id, "hi")); err != nil {
@@ -77,8 +75,7 @@ func TestPipelineReportsOutcomes(t *testing.T) {
 		t.Fatal("an event without an id was accepted")
 	}
 	waitFor(t, "two events handled", 10*time.Second, func() bool { return m.counts()["handled local handled"] == 2 })
-	cancel()
-	<-done
+	stop()
 	if err := p.Receive(context.Background(), msg("e4", "hi")); err == nil {
 		t.Fatal("Receive after Run ended succeeded")
 	}

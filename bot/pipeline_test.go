@@ -51,9 +51,7 @@ func TestPipelineAcksAtOnceWithoutLater(t *testing.T) {
 	const n = 20
 	p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now,
 		Log: discard}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
+	ctx, stop := runPipeline(p)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
@@ -64,8 +62,7 @@ func TestPipelineAcksAtOnceWithoutLater(t *testing.T) {
 	}
 	wg.Wait()
 	waitFor(t, "20 acks while the pipeline runs", 10*time.Second, func() bool { return inbox.n.Load() == n })
-	cancel()
-	<-done
+	stop()
 	for i := range n {
 		v, ok := inbox.acked.Load(fmt.Sprintf("local:e%d", i))
 		if !ok || v.(*atomic.Int64).Load() != 1 {
@@ -90,9 +87,7 @@ func TestPipelineWritesPendingAcksOnStop(t *testing.T) {
 	inbox := &laterInbox{Inbox: st}
 	p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now,
 		Log: discard}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
+	ctx, stop := runPipeline(p)
 	if err := p.Receive(ctx, msg("e1", "hi")); err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +96,7 @@ func TestPipelineWritesPendingAcksOnStop(t *testing.T) {
 		defer inbox.mu.Unlock()
 		return len(inbox.ids) == 1
 	})
-	cancel()
-	<-done
+	stop()
 	clock.Advance(time.Hour)
 	if got, err := st.LeaseInbound(context.Background(), "probe", 10, clock.Now(), time.Minute); err != nil || len(got) != 0 {
 		t.Fatalf("after Run returned LeaseInbound gave %d events (%v): the ack was not written", len(got), err)
@@ -146,7 +140,7 @@ func TestPipelineConcurrentReceives(t *testing.T) {
 		Log: discard, MaxBatch: 7}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
+	go func() { p.Run(ctx); close(done) }() // stopped below in two steps, with receives in between
 	const senders, each = 16, 40
 	var wg sync.WaitGroup
 	for g := range senders {
@@ -232,10 +226,8 @@ func TestPipelineSurvivesAPanickingWrite(t *testing.T) {
 	var calls atomic.Int64
 	p := &bot.Pipeline{Inbox: &panicInbox{Inbox: st}, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a",
 		Now: clock.Now, Log: discard}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	ctx, stop := runPipeline(p)
+	defer stop()
 	if err := p.Receive(ctx, msg("e1", "hi")); err == nil {
 		t.Fatal("the event whose write panicked was reported recorded")
 	}
@@ -245,20 +237,39 @@ func TestPipelineSurvivesAPanickingWrite(t *testing.T) {
 	waitFor(t, "the retried event handled", 10*time.Second, func() bool { return calls.Load() == 1 })
 }
 
-// sendersInbox remembers the senders named in the entries written.
-type sendersInbox struct {
-	store.Inbox
-	mu      sync.Mutex
-	senders map[string]string // event id → Sender
+// runPipeline runs p until stop, which ends ctx and waits for Run to return.
+func runPipeline(p *bot.Pipeline) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	return ctx, func() { cancel(); <-done }
 }
 
-func (s *sendersInbox) PutInboundBatch(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
+// entriesInbox remembers the entries written, by event id, with what they tell the inbox
+// beyond what it stores (Sender, Reserve).
+type entriesInbox struct {
+	store.Inbox
+	mu      sync.Mutex
+	entries map[string]store.InboundEntry
+}
+
+func (s *entriesInbox) PutInboundBatch(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
 	s.mu.Lock()
+	if s.entries == nil {
+		s.entries = map[string]store.InboundEntry{}
+	}
 	for _, e := range entries {
-		s.senders[e.ID] = e.Sender
+		s.entries[e.ID] = e
 	}
 	s.mu.Unlock()
 	return s.Inbox.PutInboundBatch(ctx, entries, now)
+}
+
+// entry is what was written for event id.
+func (s *entriesInbox) entry(id string) store.InboundEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.entries[id]
 }
 
 // The inbox is told who each event is from (InboundEntry.Sender), so a backend can read the
@@ -269,19 +280,15 @@ func TestPipelineNamesTheSender(t *testing.T) {
 	st, _ := openStore(t, clock)
 	var handled sync.Map
 	var calls atomic.Int64
-	inbox := &sendersInbox{Inbox: st, senders: map[string]string{}}
+	inbox := &entriesInbox{Inbox: st}
 	p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now, Log: discard}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	ctx, stop := runPipeline(p)
+	defer stop()
 	if err := p.Receive(ctx, msg("e1", "hi")); err != nil {
 		t.Fatal(err)
 	}
-	inbox.mu.Lock()
-	defer inbox.mu.Unlock()
-	if got := inbox.senders["local:e1"]; got != "local:u" {
-		t.Fatalf("the inbox was told the event is from %q, want local:u (%v)", got, inbox.senders)
+	if got := inbox.entry("local:e1").Sender; got != "local:u" {
+		t.Fatalf("the inbox was told the event is from %q, want local:u (%+v)", got, inbox.entry("local:e1"))
 	}
 }
 
@@ -309,10 +316,8 @@ func TestPipelineRefusesWhatItCouldNotRecord(t *testing.T) {
 	inbox := &fullInbox{Inbox: st}
 	inbox.full.Store(true)
 	p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now, Log: discard}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	ctx, stop := runPipeline(p)
+	defer stop()
 	err := p.Receive(ctx, msg("e1", "hi"))
 	var ue *store.UnavailableError
 	if !errors.As(err, &ue) || strings.Count(err.Error(), "store unavailable") != 1 {
@@ -348,17 +353,15 @@ func TestReceiveTapAnswersWithTheToast(t *testing.T) {
 		Outbox: st, Now: clock.Now, Log: discard,
 	}
 	p := &bot.Pipeline{Inbox: st, Engine: eng, Owner: "a", Now: clock.Now, Log: discard}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	ctx, stop := runPipeline(p)
+	defer stop()
 	tap := func(id, action string) bot.Message {
 		m := msg(id, "")
 		m.Action = &bot.Action{Name: action, Ref: "1"}
 		return m
 	}
-	wait, stop := context.WithTimeout(ctx, 30*time.Second)
-	defer stop()
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 
 	text, answered, err := p.ReceiveTap(wait, tap("t1", "ack"))
 	if err != nil || !answered || text != "已收到，谢谢" {

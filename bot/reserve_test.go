@@ -10,7 +10,6 @@ import (
 
 	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/bot/bottest"
-	"github.com/neighborbot/neighborbot/store"
 )
 
 // replyLimited is a platform that knows its replies' limits on arrival: one bucket per target.
@@ -34,22 +33,6 @@ func (r *reserver) Take(ctx context.Context, limits []bot.Limit, now time.Time) 
 	r.takes = append(r.takes, slices.Clone(limits))
 	r.mu.Unlock()
 	return r.LocalLimiter.Take(ctx, limits, now)
-}
-
-// reservesInbox remembers the limits each entry asked to reserve.
-type reservesInbox struct {
-	store.Inbox
-	mu       sync.Mutex
-	reserves map[string][]bot.Limit // event id → Reserve
-}
-
-func (s *reservesInbox) PutInboundBatch(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
-	s.mu.Lock()
-	for _, e := range entries {
-		s.reserves[e.ID] = e.Reserve
-	}
-	s.mu.Unlock()
-	return s.Inbox.PutInboundBatch(ctx, entries, now)
 }
 
 // A message addressed to the bot (private, or @-mentioning it in a group) asks the inbox to
@@ -92,22 +75,18 @@ func TestPipelineReservesTheReply(t *testing.T) {
 			}
 			d := &bot.Dispatcher{Outbox: st, Platforms: map[string]bot.Platform{"local": pf}, Limiter: lim,
 				Owner: "a", Now: clock.Now, Log: discard}
-			inbox := &reservesInbox{Inbox: st, reserves: map[string][]bot.Limit{}}
+			inbox := &entriesInbox{Inbox: st}
 			var handled sync.Map
 			var calls atomic.Int64
 			p := &bot.Pipeline{Inbox: inbox, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a",
 				Now: clock.Now, Log: discard, Direct: d}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { p.Run(ctx); close(done) }()
-			defer func() { cancel(); <-done }()
+			ctx, stop := runPipeline(p)
+			defer stop()
 			if err := p.Receive(ctx, c.m(msg("e1", "hi"))); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, "the event handled", 10*time.Second, func() bool { return calls.Load() == 1 })
-			inbox.mu.Lock()
-			got := inbox.reserves["local:e1"]
-			inbox.mu.Unlock()
+			got := inbox.entry("local:e1").Reserve
 			if !c.want {
 				if got != nil {
 					t.Fatalf("reserved %v, want nothing", got)
