@@ -16,16 +16,15 @@ import (
 
 func (s *Store) GetPerson(ctx context.Context, id string) (community.Person, error) {
 	var p community.Person
-	if data, found, ok := s.takeAhead(id); ok { // read with the event's put
-		if !found {
-			return p, store.ErrNotFound("成员")
+	var found bool
+	var err error
+	if data, ok, ahead := s.takeAhead(id); ahead { // read with the event's put
+		if found = ok; found {
+			err = decodeJSON("get person", id, data, &p)
 		}
-		if err := json.Unmarshal(data, &p); err != nil {
-			return p, fmt.Errorf("redis: get person: decode %q: %w", id, err)
-		}
-		return p, nil
+	} else {
+		found, err = s.hgetJSON(ctx, "get person", s.k.persons(), id, &p)
 	}
-	found, err := s.hgetJSON(ctx, "get person", s.k.persons(), id, &p)
 	if err == nil && !found {
 		err = store.ErrNotFound("成员")
 	}
@@ -118,10 +117,18 @@ func (s *Store) hgetJSON(ctx context.Context, op, key, field string, v any) (boo
 	if err != nil {
 		return false, s.fail(ctx, op, err)
 	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return false, fmt.Errorf("redis: %s: decode %q: %w", op, field, err)
+	if err := decodeJSON(op, field, data, v); err != nil {
+		return false, err
 	}
 	return true, nil
+}
+
+// decodeJSON decodes a hash field's value into v.
+func decodeJSON(op, field string, data []byte, v any) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("redis: %s: decode %q: %w", op, field, err)
+	}
+	return nil
 }
 
 func (s *Store) hsetJSON(ctx context.Context, op, key, field string, v any) error {
