@@ -38,10 +38,18 @@ func sh(t *testing.T, name string, args ...string) string {
 	return out.String() + errs.String()
 }
 
-// The packages for amd64, arm64 and loong64 hold a static binary of their architecture that
-// knows its version, the config files as conffiles readable by the service's group only, the
-// hardened unit, and the maintainer scripts; the amd64 one installs into an empty root where
-// the docs say, with the neighborbot user created.
+// The packages hold a static binary of their architecture that knows its version, the config
+// files as conffiles readable by the service's group only, the hardened unit, and the
+// maintainer scripts; the amd64 one installs into an empty root where the docs say, with the
+// neighborbot user created.
+//
+// The test builds amd64 (this machine's, installed below) and loong64 (the port furthest from
+// it), not arm64: each cross-build compiles the whole dependency graph again, about two minutes
+// of CPU on a cold cache, and the suite must stay within 15 minutes on two cores from a fresh
+// machine. arm64 goes through exactly the same code with another GOARCH; `go run ./deploy/pkg`
+// builds all three (Arches).
+var testedArches = []string{"amd64", "loong64"}
+
 func TestPackages(t *testing.T) {
 	need(t, "dpkg-deb")
 	need(t, "dpkg")
@@ -54,7 +62,10 @@ func TestPackages(t *testing.T) {
 	out := t.TempDir()
 	machines := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "loong64": elf.EM_LOONGARCH}
 	debs := map[string]string{}
-	for _, arch := range Arches {
+	for _, arch := range testedArches {
+		if !slices.Contains(Arches, arch) {
+			t.Fatalf("%s is not among the architectures built by default %v", arch, Arches)
+		}
 		deb, err := Build(ctx, Options{Root: root, Version: "1.2.3", Arch: arch, Out: out})
 		if err != nil {
 			t.Fatal(err)
