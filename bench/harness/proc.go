@@ -22,11 +22,13 @@ import (
 const clockTicks = 100
 
 // build compiles the Go package pkg (relative to the module root) into dir and returns the
-// binary's path.
+// binary's path. It builds as deploy/pkg builds the binary that ships (CGO off, -trimpath):
+// what is measured is what runs in production.
 func build(ctx context.Context, root, dir, pkg, name string) (string, error) {
 	out := filepath.Join(dir, name)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
 	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
 	}
