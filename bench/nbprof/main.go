@@ -39,6 +39,7 @@ func run(ctx context.Context) error {
 	defer lw.Flush()
 	log := slog.New(logbuf.Handler(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: cfg.Level()}), lw))
 	app.TuneGC(os.Getenv) // as cmd/neighborbot does
+	app.TuneProcs(ctx, os.Getenv, log)
 	a, err := app.New(ctx, app.Options{Config: cfg, Log: log})
 	if err != nil {
 		return err

@@ -78,7 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log := slog.New(logbuf.Handler(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: cfg.Level()}), lw))
 	if cmd == "serve" {
 		gcPercent, memLimit := app.TuneGC(getenv)
-		log.Info("neighborbot starting", "version", version(), "gc_percent", gcPercent, "memory_limit_mib", memLimit>>20)
+		procs := app.TuneProcs(ctx, getenv, log)
+		log.Info("neighborbot starting", "version", version(), "gc_percent", gcPercent, "memory_limit_mib", memLimit>>20, "gomaxprocs", procs)
 	}
 
 	switch cmd {
