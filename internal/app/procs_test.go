@@ -123,7 +123,9 @@ func TestProcsOnTheProcess(t *testing.T) {
 		t.Skipf("this machine gives the process one processor (GOMAXPROCS default %d): nothing to switch", all)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	p := &Procs{Interval: 20 * time.Millisecond, Hold: 100 * time.Millisecond, Lower: 0.5, Raise: 0.8}
+	// Thresholds low enough that a spinning goroutine crosses them on a CI machine whose
+	// cores other test processes share.
+	p := &Procs{Interval: 20 * time.Millisecond, Hold: 100 * time.Millisecond, Lower: 0.15, Raise: 0.3}
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
 	waitProcs(t, 1, "idle")
