@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -229,20 +230,8 @@ func (s *Scheduler) Sync(ctx context.Context) error {
 
 func sameSchedule(a, b *Schedule) bool {
 	return a.Kind == b.Kind && a.Rule == b.Rule && a.Written == b.Written && a.Title == b.Title &&
-		a.Place == b.Place && slicesEqual(a.Nodes, b.Nodes) && slicesEqual(a.Remind, b.Remind) &&
+		a.Place == b.Place && slices.Equal(a.Nodes, b.Nodes) && slices.Equal(a.Remind, b.Remind) &&
 		a.Source == b.Source && !a.Cancelled
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // resolveOnce gives a one-off without a year the year of its next date (this year's if it is

@@ -119,8 +119,7 @@ func (p *Procs) defaults() {
 
 // Run samples every Interval until ctx ends, then puts back the runtime's default.
 func (p *Procs) Run(ctx context.Context) {
-	p.defaults()
-	p.Start(time.Now())
+	p.Start(time.Now()) // fills the defaults
 	t := time.NewTicker(p.Interval)
 	defer t.Stop()
 	for {

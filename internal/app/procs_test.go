@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -81,25 +82,13 @@ func TestProcsSwitchesByLoad(t *testing.T) {
 	if n := f.step(0.2); n != 1 {
 		t.Fatalf("light again for %v: %d processors, want 1", ProcsHold, n)
 	}
-	if want := []int{4, 1, 4, 1}; !equalInts(f.calls, want) {
+	if want := []int{4, 1, 4, 1}; !slices.Equal(f.calls, want) {
 		t.Errorf("switches %v, want %v: a switch only when the processors change", f.calls, want)
 	}
 	// A clock that did not move: no division by zero, no switch.
 	if n := f.Sample(f.now); n != 1 {
 		t.Errorf("a sample at the same instant: %d processors", n)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestTuneProcsLeavesGOMAXPROCSAlone(t *testing.T) {
