@@ -53,6 +53,13 @@ type Pipeline struct {
 	// events at once; default 32. Long-lived goroutines, not one per event: a send's deep call
 	// stack grows a new goroutine's stack (docs/BENCHMARKS.md, "Where the time goes").
 	DirectWorkers int
+	// Writers bounds the inbox writes in flight at once; default 1. With more, a second write
+	// starts only while one has been in flight longer than SlowWrite (default 1 ms): a stall
+	// of the inbox (a Redis server descheduled a moment) then no longer holds the events that
+	// arrive meanwhile for a whole write more, while at any other time one write carries the
+	// group, which costs the least. For an inbox whose writes can overlap (ConcurrentInbox).
+	Writers   int
+	SlowWrite time.Duration
 
 	once    sync.Once
 	wake    chan struct{}
@@ -61,11 +68,13 @@ type Pipeline struct {
 	direct  chan struct{} // a token per event whose replies are being sent directly
 
 	// Group commit (see Receive): mu guards the rest.
-	mu      sync.Mutex
-	queue   []*receiveReq // waiting for the next write
-	leading bool          // a Receive is writing; it hands over to queue[0] when done
-	closing bool          // Run is ending: no more events are taken
-	idle    chan struct{} // closed by the last leader once closing (nil until then)
+	mu       sync.Mutex
+	queue    []*receiveReq // waiting for the next write
+	writing  int           // inbox writes in flight, each led by a Receive (at most Writers)
+	slow     int           // of those, the ones in flight longer than SlowWrite
+	reserved int           // room in local promised to the writes in flight
+	closing  bool          // Run is ending: no more events are taken
+	idle     chan struct{} // closed by the last leader once closing (nil until then)
 }
 
 // directJob is an event whose replies are sent without the outbox (handleDirect).
@@ -81,6 +90,21 @@ type receiveReq struct {
 	msg   Message
 	done  chan error // the write's result, or errLead
 	fresh bool       // set before done: the event was new (not a duplicate)
+	write *write     // set before errLead: the group this Receive is to write
+}
+
+// write is a group of received events taken from the queue to be written at once, and the
+// room in local promised to it.
+type write struct {
+	batch []*receiveReq
+	room  int
+}
+
+// ConcurrentInbox is an optional power of an inbox whose writes may overlap, each in its own
+// round trip (store/redis): InboundWriters is how many the pipeline may have in flight at
+// once (Pipeline.Writers).
+type ConcurrentInbox interface {
+	InboundWriters() int
 }
 
 // errLead tells a waiting Receive to write the next group.
@@ -116,6 +140,12 @@ func (p *Pipeline) init() {
 		if p.DirectWorkers <= 0 {
 			p.DirectWorkers = 32
 		}
+		if p.Writers <= 0 {
+			p.Writers = 1
+		}
+		if p.SlowWrite <= 0 {
+			p.SlowWrite = time.Millisecond
+		}
 		p.direct = make(chan struct{}, p.DirectMax)
 		p.wake = make(chan struct{}, 1)
 		p.started = make(chan struct{})
@@ -145,28 +175,51 @@ func (p *Pipeline) receive(ctx context.Context, m Message) (fresh bool, err erro
 	}
 	req := &receiveReq{entry: store.InboundEntry{ID: m.Key(), Payload: payload, Sender: m.UserID, Reserve: p.reserve(m)}, msg: m, done: make(chan error, 1)}
 	// Group commit without a goroutine of its own: the first Receive to find no write running
-	// writes every event waiting, then hands the lead to the first that arrived meanwhile. A
-	// lone event is written by the goroutine that received it, with no hand-offs; under load
-	// one hand-off serves a whole group. The wait is not cut short by ctx: the write does not
-	// stop for it, and a designated leader must lead.
+	// writes every event waiting, then hands the lead, with the group that arrived meanwhile,
+	// to the first of that group. A lone event is written by the goroutine that received it,
+	// with no hand-offs; under load one hand-off serves a whole group. The wait is not cut
+	// short by ctx: the write does not stop for it, and a designated leader must lead.
 	p.mu.Lock()
 	if p.closing {
 		p.mu.Unlock()
 		return false, errShuttingDown
 	}
 	p.queue = append(p.queue, req)
-	if p.leading {
+	if p.writing == 0 || (p.writing < p.Writers && p.slow > 0) {
+		p.writing++
+		w := p.takeLocked()
+		p.mu.Unlock()
+		p.lead(w)
+	} else {
 		p.mu.Unlock()
 		if err := <-req.done; err != errLead {
 			return req.fresh, err
 		}
-	} else {
-		p.leading = true
-		p.mu.Unlock()
+		p.lead(req.write)
 	}
-	p.lead()
 	err = <-req.done
 	return req.fresh, err
+}
+
+// takeLocked takes the next group (up to MaxBatch) from the queue, with the room in local
+// free for it: only the writes in flight send to local, and workers only take from it
+// meanwhile, so what is not promised to another write now is there after this one too.
+func (p *Pipeline) takeLocked() *write {
+	n := min(len(p.queue), p.MaxBatch)
+	w := &write{batch: slices.Clone(p.queue[:n])}
+	p.queue = slices.Delete(p.queue, 0, n)
+	if p.Owner != "" {
+		w.room = max(0, min(n, cap(p.local)-len(p.local)-p.reserved))
+		p.reserved += w.room
+	}
+	return w
+}
+
+// handLocked hands the next group to the first of it, to write.
+func (p *Pipeline) handLocked() {
+	w := p.takeLocked()
+	w.batch[0].write = w
+	w.batch[0].done <- errLead // never blocks: done holds one, and nothing else was sent yet
 }
 
 var errShuttingDown = errors.New("shutting down")
@@ -219,24 +272,58 @@ func (p *Pipeline) ReceiveTap(ctx context.Context, m Message) (toast string, ans
 	}
 }
 
-// lead writes the waiting events (up to MaxBatch) as one group, then hands the lead on.
-func (p *Pipeline) lead() {
-	p.mu.Lock()
-	n := min(len(p.queue), p.MaxBatch)
-	batch := slices.Clone(p.queue[:n])
-	p.queue = slices.Delete(p.queue, 0, n)
-	p.mu.Unlock()
-	p.commit(batch)
+// lead writes w, then hands the lead on to the events that arrived meanwhile, if any.
+func (p *Pipeline) lead(w *write) {
+	var st *stall
+	if p.Writers > 1 {
+		st = &stall{}
+		st.timer = time.AfterFunc(p.SlowWrite, func() { p.stalled(st) })
+	}
+	p.commit(w.batch, w.room)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.queue) > 0 {
-		p.queue[0].done <- errLead
+	p.reserved -= w.room
+	if st != nil {
+		st.timer.Stop()
+		st.over = true
+		if st.slow {
+			p.slow--
+		}
+	}
+	// With another write in flight, the next group waits for that one unless it is slow:
+	// the writes go back to one as soon as the inbox keeps up again.
+	if len(p.queue) > 0 && (p.writing == 1 || p.slow > 0) {
+		p.handLocked()
 		return
 	}
-	p.leading = false
-	if p.closing && p.idle != nil {
+	p.writing--
+	if p.writing == 0 && p.closing && p.idle != nil {
 		close(p.idle)
 		p.idle = nil
+	}
+}
+
+// stall follows one write against SlowWrite.
+type stall struct {
+	timer *time.Timer
+	slow  bool // in flight longer than SlowWrite
+	over  bool // done
+}
+
+// stalled marks a write in flight for SlowWrite as slow, and starts another (Writers allowing)
+// for the events waiting behind it; those arriving later, while it stays slow, start one
+// themselves (Receive).
+func (p *Pipeline) stalled(st *stall) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st.over {
+		return
+	}
+	st.slow = true
+	p.slow++
+	if len(p.queue) > 0 && p.writing < p.Writers {
+		p.writing++
+		p.handLocked()
 	}
 }
 
@@ -253,7 +340,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.mu.Lock()
 		p.closing = true
 		var idle chan struct{}
-		if p.leading {
+		if p.writing > 0 {
 			idle = make(chan struct{})
 			p.idle = idle
 		}
@@ -323,17 +410,15 @@ func (p *Pipeline) put(entries []store.InboundEntry, now time.Time) (fresh []boo
 }
 
 // commit writes a group of received events, tells each Receive the result, and hands the new
-// events to this replica's workers. Only the leader runs it, one at a time.
-func (p *Pipeline) commit(batch []*receiveReq) {
-	// Only a leader sends to p.local, and workers only take from it meanwhile: the free room
-	// now is there after the write too. Events beyond it are recorded unleased.
-	room := cap(p.local) - len(p.local)
+// events to this replica's workers: up to room of them (promised by takeLocked); events
+// beyond it are recorded unleased. Only a leader runs it.
+func (p *Pipeline) commit(batch []*receiveReq, room int) {
 	now := p.Now()
 	until := now.Add(p.Lease)
 	entries := make([]store.InboundEntry, len(batch))
 	for i, r := range batch {
 		entries[i] = r.entry
-		if i < room && p.Owner != "" {
+		if i < room {
 			entries[i].LeaseOwner, entries[i].LeaseUntil = p.Owner, until
 		}
 	}

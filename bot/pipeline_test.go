@@ -131,13 +131,20 @@ func (l *laterInbox) FlushLater() {
 // by one of them: every event is recorded and handled once, retries are duplicates, and
 // stopping while events arrive refuses the late ones cleanly (run with -race).
 func TestPipelineConcurrentReceives(t *testing.T) {
+	t.Run("one write", func(t *testing.T) { testConcurrentReceives(t, 1, 0, 0) })
+	// Two writes in flight whenever there is a group waiting (every write is "slow"), into a
+	// local queue of 3: what each write promises of its room must add up.
+	t.Run("two writes", func(t *testing.T) { testConcurrentReceives(t, 2, time.Nanosecond, 3) })
+}
+
+func testConcurrentReceives(t *testing.T, writers int, slow time.Duration, queue int) {
 	clock := &bottest.Clock{}
 	clock.Set(bottest.Start)
 	st, _ := openStore(t, clock)
 	var handled sync.Map
 	var calls atomic.Int64
 	p := &bot.Pipeline{Inbox: st, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a", Now: clock.Now,
-		Log: discard, MaxBatch: 7}
+		Log: discard, MaxBatch: 7, Writers: writers, SlowWrite: slow, Queue: queue}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }() // stopped below in two steps, with receives in between
@@ -389,4 +396,106 @@ func TestReceiveTapAnswersWithTheToast(t *testing.T) {
 		e, err := st.GetOutbox(context.Background(), "local:t3/0")
 		return err == nil && e.Chat == "user:local:u"
 	})
+}
+
+// stallInbox holds its first write until released, and counts the writes in flight.
+type stallInbox struct {
+	store.Inbox
+	started atomic.Bool
+	release chan struct{}
+	in, max atomic.Int64
+}
+
+func (s *stallInbox) PutInboundBatch(ctx context.Context, entries []store.InboundEntry, now time.Time) ([]bool, error) {
+	n := s.in.Add(1)
+	defer s.in.Add(-1)
+	for m := s.max.Load(); n > m && !s.max.CompareAndSwap(m, n); m = s.max.Load() {
+	}
+	if s.started.CompareAndSwap(false, true) {
+		<-s.release
+	}
+	return s.Inbox.PutInboundBatch(ctx, entries, now)
+}
+
+// With Writers 2, events that arrive while a write is stalled are written by a second write
+// that starts once the first has taken SlowWrite, and are acknowledged before the stall
+// ends; never more than two are in flight. With one writer (the default) they wait.
+func TestPipelineWritesAgainWhileOneStalls(t *testing.T) {
+	for _, writers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("writers=%d", writers), func(t *testing.T) {
+			clock := &bottest.Clock{}
+			clock.Set(bottest.Start)
+			st, _ := openStore(t, clock)
+			var handled sync.Map
+			var calls atomic.Int64
+			in := &stallInbox{Inbox: st, release: make(chan struct{})}
+			var once sync.Once
+			free := func() { once.Do(func() { close(in.release) }) }
+			defer free() // before stop, on a failure too: Run waits for the write
+			p := &bot.Pipeline{Inbox: in, Engine: countingEngine(st, clock, &handled, &calls), Owner: "a",
+				Now: clock.Now, Log: discard, Writers: writers, SlowWrite: 5 * time.Millisecond}
+			ctx, stop := runPipeline(p)
+			defer func() { free(); stop() }()
+			first := make(chan error, 1)
+			go func() { first <- p.Receive(ctx, msg("stalled", "hi")) }()
+			waitFor(t, "the first write in flight", 10*time.Second, func() bool { return in.in.Load() == 1 })
+			const later = 8
+			acked := make(chan error, later)
+			for i := range later {
+				go func() { acked <- p.Receive(ctx, msg(fmt.Sprintf("later%d", i), "hi")) }()
+			}
+			if writers == 1 {
+				select {
+				case err := <-acked:
+					t.Fatalf("an event was acknowledged (%v) while the only write was stalled", err)
+				case <-time.After(50 * time.Millisecond): // a bounded look for what must not happen
+				}
+			} else {
+				for range later {
+					select {
+					case err := <-acked:
+						if err != nil {
+							t.Fatal(err)
+						}
+					case <-time.After(10 * time.Second):
+						t.Fatal("the events behind a stalled write were not written by a second one")
+					}
+				}
+				select {
+				case err := <-first:
+					t.Fatalf("the stalled write returned (%v) before it was released", err)
+				default:
+				}
+			}
+			free()
+			if err := <-first; err != nil {
+				t.Fatal(err)
+			}
+			if writers == 1 {
+				for range later {
+					if err := <-acked; err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			waitFor(t, "every event handled", 10*time.Second, func() bool { return calls.Load() == later+1 })
+			if got := in.max.Load(); got != int64(writers) {
+				t.Errorf("at most %d writes were in flight at once, want %d", got, writers)
+			}
+			// The stall over, one write carries the next group again.
+			in.max.Store(0)
+			var wg sync.WaitGroup
+			for i := range 20 {
+				wg.Go(func() {
+					if err := p.Receive(ctx, msg(fmt.Sprintf("after%d", i), "hi")); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if got := in.max.Load(); got > int64(writers) {
+				t.Errorf("%d writes in flight at once after the stall, want at most %d", got, writers)
+			}
+		})
+	}
 }

@@ -159,7 +159,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	// Every part reads and writes through the cache, so this replica reads its own writes;
 	// another replica's are seen within the cache's TTL (store/cache). The pipeline reads
 	// nothing it caches, and uses the backend's own powers (batched acks).
-	backend := a.Store
+	raw, backend := a.Store, a.Store
 	if a.Metrics != nil {
 		backend = a.Metrics.WrapStore(backend)
 		a.Metrics.Watch(backend, a.Now, a.Log.With("part", "metrics"))
@@ -186,6 +186,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Pipeline = &bot.Pipeline{Inbox: backend, Engine: a.Engine, Owner: owner, Now: a.Now, Log: a.Log.With("part", "inbox"),
 		Direct: a.Dispatcher}
+	if ci, ok := raw.(bot.ConcurrentInbox); ok {
+		a.Pipeline.Writers = ci.InboundWriters()
+	}
 	if a.Metrics != nil { // not a nil *metrics.Metrics in the interface
 		a.Pipeline.Metrics, a.Dispatcher.Metrics = a.Metrics, a.Metrics
 	}

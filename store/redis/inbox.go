@@ -191,3 +191,9 @@ func inboundFields(id string, h map[string]string) (store.InboundRecord, error) 
 	}
 	return r, nil
 }
+
+// InboundWriters lets the pipeline have a second put in flight while one is slow
+// (bot.ConcurrentInbox): each put is a round trip of its own on its own connection, and
+// the put script is atomic, so two overlap safely. Redis runs them one after the other; the
+// second is in its socket already when the first ends, not a round trip behind it.
+func (s *Store) InboundWriters() int { return 2 }
