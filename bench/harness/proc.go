@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/neighborbot/neighborbot/internal/shipbuild"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat: 100 on every Linux
@@ -22,14 +24,11 @@ import (
 const clockTicks = 100
 
 // build compiles the Go package pkg (relative to the module root) into dir and returns the
-// binary's path. It builds as deploy/pkg builds the binary that ships (CGO off, -trimpath):
-// what is measured is what runs in production.
+// binary's path. It builds as deploy/pkg builds the binary that ships (shipbuild): what is
+// measured is what runs in production.
 func build(ctx context.Context, root, dir, pkg, name string) (string, error) {
 	out := filepath.Join(dir, name)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if b, err := shipbuild.Command(ctx, root, out, pkg, nil, nil).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
 	}
 	return out, nil

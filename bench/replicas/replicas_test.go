@@ -28,6 +28,7 @@ import (
 	"github.com/neighborbot/neighborbot/bot"
 	"github.com/neighborbot/neighborbot/community"
 	"github.com/neighborbot/neighborbot/internal/redistest"
+	"github.com/neighborbot/neighborbot/internal/shipbuild"
 	"github.com/neighborbot/neighborbot/store"
 	"github.com/neighborbot/neighborbot/store/redis"
 )
@@ -183,19 +184,17 @@ func TestTwoReplicasContestedClaims(t *testing.T) {
 }
 
 // buildBinary builds cmd/neighborbot from this checkout, as deploy/pkg builds the binary that
-// ships (CGO off, -trimpath; scripts/test.sh's vet has then compiled most of it already).
+// ships (shipbuild; scripts/test.sh's vet has then compiled most of it already).
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
+	if _, err := exec.LookPath("go"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("go tool not in PATH")
 		}
 		t.Skip("go tool not in PATH")
 	}
 	bin := filepath.Join(t.TempDir(), "neighborbot")
-	cmd := exec.Command(goTool, "build", "-trimpath", "-o", bin, "github.com/neighborbot/neighborbot/cmd/neighborbot")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd := shipbuild.Command(context.Background(), "", bin, "github.com/neighborbot/neighborbot/cmd/neighborbot", nil, nil)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -22,6 +22,8 @@ import (
 	"github.com/goreleaser/nfpm/v2"
 	"github.com/goreleaser/nfpm/v2/deb"
 	"github.com/goreleaser/nfpm/v2/files"
+
+	"github.com/neighborbot/neighborbot/internal/shipbuild"
 )
 
 // Arches are the architectures built by default: Go's names, which are also Debian's.
@@ -92,10 +94,8 @@ func Build(ctx context.Context, o Options) (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(o.Out, "neighborbot-linux-"+o.Arch)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath",
-		"-ldflags", "-s -w -X main.buildVersion="+o.Version, "-o", bin, "./cmd/neighborbot")
-	cmd.Dir = o.Root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+o.Arch)
+	cmd := shipbuild.Command(ctx, o.Root, bin, "./cmd/neighborbot",
+		[]string{"-ldflags", "-s -w -X main.buildVersion=" + o.Version}, []string{"GOOS=linux", "GOARCH=" + o.Arch})
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build linux/%s: %w\n%s", o.Arch, err, b)
 	}
